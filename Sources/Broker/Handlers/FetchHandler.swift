@@ -1,0 +1,118 @@
+import KafkaProtocol
+import LogStore
+import NIOCore
+
+extension RequestDispatcher {
+    func fetch(_ req: FetchRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<FetchResponse> {
+        let first = readFetch(req, version: version)
+        let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, req.maxWaitMs)))
+        if first.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 {
+            metrics.fetchedBytes.increment(by: first.bytes)
+            return .now(first.response)
+        }
+        let promise = ctx.eventLoop.makePromise(of: FetchResponse.self)
+        park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
+        return .later(promise.futureResult)
+    }
+
+    /// A computed fetch answer plus what is needed to decide whether to wait.
+    struct FetchOutcome {
+        var response: FetchResponse
+        var bytes: Int
+        var hasError: Bool
+        /// Partitions read, with the log end offset seen, to detect appends that raced the park.
+        var watched: [(PartitionState, Int64)]
+
+        func ready(minBytes: Int32) -> Bool { hasError || bytes >= Int(max(1, minBytes)) }
+    }
+
+    /// Long-poll: wait on every partition of the request until data arrives or the deadline.
+    private func park(_ req: FetchRequest, version: Int16, ctx: RequestContext, snapshot: FetchOutcome, deadline: NIODeadline,
+                      promise: EventLoopPromise<FetchResponse>) {
+        let loop = ctx.eventLoop
+        let box = TimeoutBox()
+        let waiter = FetchWaiter { [self] in
+            loop.execute {
+                box.task?.cancel()
+                for (p, _) in snapshot.watched { p.removeWaiter(box.waiter!) }
+                let again = self.readFetch(req, version: version)
+                if again.ready(minBytes: req.minBytes) || NIODeadline.now() >= deadline {
+                    self.metrics.fetchedBytes.increment(by: again.bytes)
+                    promise.succeed(again.response)
+                } else {
+                    self.park(req, version: version, ctx: ctx, snapshot: again, deadline: deadline, promise: promise)
+                }
+            }
+        }
+        box.waiter = waiter
+        for (p, _) in snapshot.watched { p.addWaiter(waiter) }
+        box.task = loop.scheduleTask(deadline: deadline) { waiter.wake() }
+        // Data that arrived between the read and the registration must not be slept through.
+        if snapshot.watched.contains(where: { $0.0.logEndOffset != $0.1 }) { waiter.wake() }
+    }
+
+    final class TimeoutBox: @unchecked Sendable {
+        var task: Scheduled<Void>?
+        var waiter: FetchWaiter?
+    }
+
+    func readFetch(_ req: FetchRequest, version: Int16) -> FetchOutcome {
+        var response = FetchResponse()
+        var remaining = Int(req.maxBytes <= 0 ? Int32.max : req.maxBytes)
+        var total = 0
+        var hasError = false
+        var watched: [(PartitionState, Int64)] = []
+        var firstData = true
+        for t in req.topics {
+            var rt = FetchResponse.Topic()
+            rt.topic = t.topic
+            rt.topicId = t.topicId
+            let topic = version >= 13 ? topics.topic(id: t.topicId) : topics.topic(named: t.topic)
+            for p in t.partitions {
+                var rp = FetchResponse.Partition()
+                rp.partitionIndex = p.partition
+                guard let topic, let partition = topic.partition(p.partition) else {
+                    rp.errorCode = (version >= 13 && topic == nil ? ErrorCode.unknownTopicId : .unknownTopicOrPartition).rawValue
+                    hasError = true
+                    rt.partitions.append(rp)
+                    continue
+                }
+                let leo = partition.logEndOffset
+                rp.highWatermark = leo
+                rp.lastStableOffset = leo
+                rp.logStartOffset = partition.logStartOffset
+                rp.abortedTransactions = version >= 4 ? [] : nil
+                if p.fetchOffset == leo || remaining <= 0 && !firstData {
+                    rp.records = ByteBuffer()
+                    watched.append((partition, leo))
+                } else {
+                    // Kafka's rule: the first partition with data returns at least one whole batch,
+                    // whatever the limits, so a consumer can always make progress.
+                    let limit = firstData ? max(1, min(Int(p.partitionMaxBytes), remaining)) : min(Int(p.partitionMaxBytes), remaining)
+                    do {
+                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit)
+                        rp.highWatermark = read.highWatermark
+                        rp.lastStableOffset = read.highWatermark
+                        rp.logStartOffset = read.logStartOffset
+                        var buf = allocator.buffer(capacity: read.records.count)
+                        buf.writeBytes(read.records)
+                        rp.records = buf
+                        total += read.records.count
+                        remaining -= read.records.count
+                        if !read.records.isEmpty { firstData = false }
+                        watched.append((partition, read.highWatermark))
+                    } catch LogError.offsetOutOfRange {
+                        rp.errorCode = ErrorCode.offsetOutOfRange.rawValue
+                        hasError = true
+                    } catch {
+                        rp.errorCode = ErrorCode.kafkaStorageError.rawValue
+                        hasError = true
+                    }
+                }
+                rt.partitions.append(rp)
+            }
+            response.topics.append(rt)
+        }
+        return FetchOutcome(response: response, bytes: total, hasError: hasError, watched: watched)
+    }
+}

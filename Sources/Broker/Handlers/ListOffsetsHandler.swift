@@ -1,0 +1,71 @@
+import KafkaProtocol
+import LogStore
+import NIOCore
+
+extension RequestDispatcher {
+    func listOffsets(_ req: ListOffsetsRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<ListOffsetsResponse> {
+        var r = ListOffsetsResponse()
+        for t in req.topics {
+            var rt = ListOffsetsResponse.Topic()
+            rt.name = t.name
+            let topic = topics.topic(named: t.name)
+            for p in t.partitions {
+                var rp = ListOffsetsResponse.Partition()
+                rp.partitionIndex = p.partitionIndex
+                guard let partition = topic?.partition(p.partitionIndex) else {
+                    rp.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
+                    rt.partitions.append(rp)
+                    continue
+                }
+                rp.leaderEpoch = 0
+                do {
+                    switch p.timestamp {
+                    case ListOffsetsRequest.latestTimestamp:
+                        rp.offset = partition.logEndOffset
+                    case ListOffsetsRequest.earliestTimestamp, -4 /* earliest-local (tiered storage) */:
+                        rp.offset = partition.logStartOffset
+                    case ListOffsetsRequest.maxTimestamp:
+                        if let m = partition.log.maxTimestampOffset() {
+                            rp.offset = m.offset
+                            rp.timestamp = m.timestamp
+                        }
+                    case let ts where ts >= 0:
+                        if let (offset, stamp) = try offsetForTimestamp(ts, in: partition) {
+                            rp.offset = offset
+                            rp.timestamp = stamp
+                        }
+                    default:
+                        rp.errorCode = ErrorCode.invalidRequest.rawValue
+                    }
+                } catch {
+                    ctx.logger.warning("ListOffsets failed", metadata: ["error": "\(error)"])
+                    rp.errorCode = ErrorCode.kafkaStorageError.rawValue
+                }
+                rt.partitions.append(rp)
+            }
+            r.topics.append(rt)
+        }
+        return .now(r)
+    }
+
+    /// Time travel: the first record whose timestamp is at least `ts`. The log's time index
+    /// finds the first batch whose max timestamp reaches `ts`; its records are decoded
+    /// (decompressed if needed) to find the exact record, as Kafka does.
+    func offsetForTimestamp(_ ts: Int64, in partition: PartitionState) throws -> (Int64, Int64)? {
+        guard let lookup = try partition.log.offsetForTimestamp(ts) else { return nil }
+        let buf = ByteBuffer(bytes: lookup.batch)
+        var found: (Int64, Int64)? = nil
+        try RecordBatch.forEachBatch(in: buf) { header, batch in
+            guard found == nil, !header.isControl else { return }
+            if header.isLogAppendTime {
+                if header.maxTimestamp >= ts { found = (header.baseOffset, header.maxTimestamp) }
+                return
+            }
+            for rec in try RecordBatch.records(ofBatch: batch, header: header) where rec.timestamp >= ts {
+                found = (rec.offset, rec.timestamp)
+                return
+            }
+        }
+        return found ?? (lookup.baseOffset, lookup.maxTimestamp)
+    }
+}

@@ -1,0 +1,121 @@
+import KafkaProtocol
+import LogStore
+import NIOCore
+
+extension RequestDispatcher {
+    func produce(_ req: ProduceRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<ProduceResponse> {
+        var response = ProduceResponse()
+        // Partitions waiting for fsync (acks=all): (topic index, partition index, future of an error code).
+        var pending: [(Int, Int, EventLoopFuture<ErrorCode>)] = []
+        let acks = req.acks
+        let now = Self.nowMs()
+
+        for topicReq in req.topics {
+            var topicResp = ProduceResponse.Topic(name: topicReq.name, partitions: [])
+            let topic = topics.topic(named: topicReq.name)
+            for p in topicReq.partitions {
+                let result: ProduceResponse.Partition
+                if version < 3 {
+                    result = .init(index: p.index, errorCode: .unsupportedVersion, errorMessage: "produce v\(version) (message format v0/v1) is not supported")
+                } else if acks != 0 && acks != 1 && acks != -1 {
+                    result = .init(index: p.index, errorCode: .invalidRequiredAcks)
+                } else if req.transactionalId != nil {
+                    result = .init(index: p.index, errorCode: .transactionalIdAuthorizationFailed, errorMessage: "transactions are not supported")
+                } else if let topic, let partition = topic.partition(p.index) {
+                    let (r, lastOffset) = append(p.records, to: partition, topic: topic, now: now, ctx: ctx)
+                    result = r
+                    if acks == -1, r.errorCode == 0, let lastOffset {
+                        let promise = ctx.eventLoop.makePromise(of: ErrorCode.self)
+                        partition.log.flush(upTo: lastOffset) { error in
+                            if let error {
+                                ctx.logger.error("fsync failed", metadata: ["partition": "\(topic.name)-\(p.index)", "error": "\(error)"])
+                                promise.succeed(.kafkaStorageError)
+                            } else {
+                                promise.succeed(.none)
+                            }
+                        }
+                        pending.append((response.topics.count, topicResp.partitions.count, promise.futureResult))
+                    }
+                } else {
+                    result = .init(index: p.index, errorCode: .unknownTopicOrPartition)
+                }
+                topicResp.partitions.append(result)
+            }
+            response.topics.append(topicResp)
+        }
+
+        if acks == 0 { return .none }
+        if pending.isEmpty { return .now(response) }
+        let futures = pending.map { $0.2 }
+        return .later(EventLoopFuture.whenAllSucceed(futures, on: ctx.eventLoop).map { codes in
+            var r = response
+            for (i, code) in codes.enumerated() where code != .none {
+                let (t, p, _) = pending[i]
+                r.topics[t].partitions[p].errorCode = code.rawValue
+                r.topics[t].partitions[p].baseOffset = -1
+            }
+            return r
+        })
+    }
+
+    /// Validates and appends one partition's records; returns the answer and the last offset written.
+    private func append(_ records: ByteBuffer?, to partition: PartitionState, topic: Topic, now: Int64,
+                        ctx: RequestContext) -> (ProduceResponse.Partition, Int64?) {
+        let index = partition.index
+        guard var records, records.readableBytes > 0 else {
+            return (.init(index: index, errorCode: .invalidRecord, errorMessage: "no records"), nil)
+        }
+        let config = topic.config
+        let batches: [ValidatedBatch]
+        do {
+            batches = try BatchValidator.validate(records, maxBatchBytes: config.maxMessageBytes)
+        } catch {
+            metrics.rejectedBatches.increment()
+            ctx.logger.info("rejected produce", metadata: ["partition": "\(topic.name)-\(index)", "error": "\(error.message)"])
+            return (.init(index: index, errorCode: error.code, errorMessage: error.message), nil)
+        }
+        var logAppendTime: Int64 = -1
+        if config.logAppendTime {
+            logAppendTime = now
+            for b in batches { BatchValidator.stampLogAppendTime(&records, batchAt: b.position, now: now) }
+        } else {
+            for b in batches {
+                let ts = b.header.maxTimestamp
+                if ts >= 0 && (ts > now &+ config.timestampAfterMaxMs || (config.timestampBeforeMaxMs < now && ts < now - config.timestampBeforeMaxMs)) {
+                    return (.init(index: index, errorCode: .invalidTimestamp,
+                                  errorMessage: "timestamp \(ts) is outside the allowed range around \(now)"), nil)
+                }
+            }
+        }
+        do {
+            let outcome = try records.withUnsafeReadableBytes { try partition.log.append(batches: $0) }
+            switch outcome {
+            case .appended(let first, let last):
+                partition.notifyAppended()
+                metrics.producedRecords.increment(by: batches.reduce(0) { $0 + Int($1.header.recordCount) })
+                metrics.producedBytes.increment(by: records.readableBytes)
+                return (.init(index: index, errorCode: .none, baseOffset: first, logAppendTimeMs: logAppendTime,
+                              logStartOffset: partition.logStartOffset), last)
+            case .duplicate(let first, let last):
+                // Kafka answers a retried batch with its original offsets and appends nothing.
+                return (.init(index: index, errorCode: .none, baseOffset: first, logAppendTimeMs: logAppendTime,
+                              logStartOffset: partition.logStartOffset), last)
+            }
+        } catch let e as LogError {
+            let code: ErrorCode
+            switch e {
+            case .outOfOrderSequence: code = .outOfOrderSequenceNumber
+            case .invalidProducerEpoch: code = .invalidProducerEpoch
+            case .invalidBatch: code = .corruptMessage
+            default: code = .kafkaStorageError
+            }
+            if code == .kafkaStorageError {
+                ctx.logger.error("append failed", metadata: ["partition": "\(topic.name)-\(index)", "error": "\(e)"])
+            }
+            return (.init(index: index, errorCode: code, errorMessage: "\(e)"), nil)
+        } catch {
+            ctx.logger.error("append failed", metadata: ["partition": "\(topic.name)-\(index)", "error": "\(error)"])
+            return (.init(index: index, errorCode: .kafkaStorageError, errorMessage: "\(error)"), nil)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import NIOCore
+
+/// What the broker checks on every produced batch before it touches the log (Kafka's
+/// LogValidator for magic 2, minus what needs decompression: compressed batches are stored
+/// as produced, their records are only decoded when someone needs to look inside).
+public struct ValidatedBatch: Sendable {
+    public var header: RecordBatchHeader
+    /// Offset of the batch within the validated buffer.
+    public var position: Int
+}
+
+public struct BatchValidationError: Error, Sendable, Equatable {
+    public var code: ErrorCode
+    public var message: String
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+public enum BatchValidator {
+    /// Validates a produce payload: one or more complete v2 batches, CRCs, counts, sizes.
+    /// `maxBatchBytes` is the topic's max.message.bytes (Kafka applies it per batch).
+    public static func validate(_ buffer: ByteBuffer, maxBatchBytes: Int, deepCheckUncompressed: Bool = true) throws(BatchValidationError) -> [ValidatedBatch] {
+        var out = [ValidatedBatch]()
+        var pos = 0
+        let total = buffer.readableBytes
+        guard total > 0 else { throw BatchValidationError(.invalidRecord, "empty records") }
+        while pos < total {
+            guard total - pos >= RecordBatchHeader.size else {
+                throw BatchValidationError(.corruptMessage, "truncated record batch header (\(total - pos) bytes)")
+            }
+            let slice = buffer.getSlice(at: buffer.readerIndex + pos, length: total - pos)!
+            let header: RecordBatchHeader
+            do { header = try RecordBatchHeader.peek(slice) } catch { throw BatchValidationError(.corruptMessage, "\(error)") }
+            if header.magic != 2 {
+                throw BatchValidationError(.unsupportedForMessageFormat, "record batch magic \(header.magic); only magic 2 is accepted")
+            }
+            let size = header.totalSize
+            guard header.batchLength >= Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead), size <= total - pos else {
+                throw BatchValidationError(.corruptMessage, "record batch length \(header.batchLength) exceeds the \(total - pos) bytes sent")
+            }
+            if size > maxBatchBytes {
+                throw BatchValidationError(.messageTooLarge, "record batch of \(size) bytes exceeds max.message.bytes \(maxBatchBytes)")
+            }
+            let batch = slice.getSlice(at: slice.readerIndex, length: size)!
+            let crc = CRC32C.batchChecksum(batch)
+            guard crc == header.crc else {
+                throw BatchValidationError(.corruptMessage, "record batch CRC mismatch (stored \(header.crc), computed \(crc))")
+            }
+            guard header.recordCount > 0, header.lastOffsetDelta == header.recordCount - 1 else {
+                throw BatchValidationError(.invalidRecord, "record count \(header.recordCount) does not match last offset delta \(header.lastOffsetDelta)")
+            }
+            guard let codec = header.compression else {
+                throw BatchValidationError(.unsupportedCompressionType, "unknown compression codec \(header.compressionRaw)")
+            }
+            if header.isControl {
+                throw BatchValidationError(.invalidRecord, "control batches may not be produced by clients")
+            }
+            if header.isTransactional {
+                throw BatchValidationError(.invalidTxnState, "transactional produce is not supported by this broker")
+            }
+            if header.producerId >= 0 && (header.producerEpoch < 0 || header.baseSequence < 0) {
+                throw BatchValidationError(.invalidRecord, "idempotent batch without epoch or sequence")
+            }
+            if deepCheckUncompressed && codec == .none {
+                do {
+                    let records = try RecordBatch.records(ofBatch: batch, header: header)
+                    for (i, r) in records.enumerated() where r.offset - header.baseOffset != Int64(i) {
+                        throw BatchValidationError(.invalidRecord, "record \(i) has offset delta \(r.offset - header.baseOffset)")
+                    }
+                } catch let e as BatchValidationError {
+                    throw e
+                } catch {
+                    throw BatchValidationError(.corruptMessage, "malformed records: \(error)")
+                }
+            }
+            out.append(ValidatedBatch(header: header, position: pos))
+            pos += size
+        }
+        return out
+    }
+
+    /// Rewrites a batch for LogAppendTime: sets the timestamp type bit and max timestamp, then
+    /// recomputes the CRC (both fields are inside the checked region).
+    public static func stampLogAppendTime(_ buffer: inout ByteBuffer, batchAt position: Int, now: Int64) {
+        let i = buffer.readerIndex + position
+        let attrs = buffer.getInteger(at: i + RecordBatchHeader.attributesOffset, endianness: .big, as: Int16.self)!
+        buffer.setInteger(attrs | 0x08, at: i + RecordBatchHeader.attributesOffset, endianness: .big)
+        buffer.setInteger(now, at: i + RecordBatchHeader.maxTimestampOffset, endianness: .big)
+        let length = Int(buffer.getInteger(at: i + 8, endianness: .big, as: Int32.self)!) + RecordBatchHeader.logOverhead
+        let batch = buffer.getSlice(at: i, length: length)!
+        buffer.setInteger(CRC32C.batchChecksum(batch), at: i + RecordBatchHeader.crcOffset, endianness: .big)
+    }
+}

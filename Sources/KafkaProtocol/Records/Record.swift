@@ -1,0 +1,91 @@
+import NIOCore
+
+/// A record header: Kafka header keys are strings, values are nullable bytes.
+public struct RecordHeader: Sendable, Equatable {
+    public var key: String
+    public var value: ByteBuffer?
+    public init(key: String, value: ByteBuffer?) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// One record of a batch, with its absolute offset and timestamp resolved.
+public struct Record: Sendable, Equatable {
+    public var offset: Int64
+    public var timestamp: Int64
+    public var key: ByteBuffer?
+    public var value: ByteBuffer?
+    public var headers: [RecordHeader]
+
+    public init(offset: Int64 = 0, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) {
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+}
+
+extension Record {
+    /// Parses one record (varint length-prefixed) from the records section of a batch.
+    static func read(from buffer: inout ByteBuffer, header: RecordBatchHeader) throws -> Record {
+        let length = Int(try buffer.readVarint())
+        guard length >= 0, var body = buffer.readSlice(length: length) else {
+            throw KafkaDecodingError.invalidLength("record", length)
+        }
+        _ = try body.readKafkaInt(Int8.self, "record attributes")
+        let tsDelta = try body.readVarlong()
+        let offsetDelta = try body.readVarint()
+        let key = try readVarBytes(&body, "record key")
+        let value = try readVarBytes(&body, "record value")
+        let headerCount = Int(try body.readVarint())
+        guard headerCount >= 0, headerCount <= body.readableBytes else { throw KafkaDecodingError.invalidLength("record headers", headerCount) }
+        var headers = [RecordHeader]()
+        headers.reserveCapacity(headerCount)
+        for _ in 0..<headerCount {
+            let kLen = Int(try body.readVarint())
+            let k = try body.readKafkaString(length: kLen, "header key")
+            let v = try readVarBytes(&body, "header value")
+            headers.append(RecordHeader(key: k, value: v))
+        }
+        guard body.readableBytes == 0 else { throw KafkaDecodingError.trailingBytes(body.readableBytes) }
+        let ts = header.isLogAppendTime ? header.maxTimestamp : header.baseTimestamp &+ tsDelta
+        return Record(offset: header.baseOffset &+ Int64(offsetDelta), timestamp: ts, key: key, value: value, headers: headers)
+    }
+
+    private static func readVarBytes(_ b: inout ByteBuffer, _ what: String) throws -> ByteBuffer? {
+        let n = Int(try b.readVarint())
+        if n == -1 { return nil }
+        return try b.readKafkaSlice(length: n, what)
+    }
+
+    /// Writes this record as the `index`-th of a batch (offset and timestamp relative to the batch's base).
+    func write(to buffer: inout ByteBuffer, offsetDelta: Int32, timestampDelta: Int64) {
+        let keyLen = key?.readableBytes ?? -1
+        let valueLen = value?.readableBytes ?? -1
+        var bodySize = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
+        bodySize += varintSize(Int32(keyLen)) + max(0, keyLen) + varintSize(Int32(valueLen)) + max(0, valueLen)
+        bodySize += varintSize(Int32(headers.count))
+        for h in headers {
+            let kl = h.key.utf8.count
+            let vl = h.value?.readableBytes ?? -1
+            bodySize += varintSize(Int32(kl)) + kl + varintSize(Int32(vl)) + max(0, vl)
+        }
+        buffer.writeVarint(Int32(bodySize))
+        buffer.writeInteger(Int8(0))
+        buffer.writeVarlong(timestampDelta)
+        buffer.writeVarint(offsetDelta)
+        buffer.writeVarint(Int32(keyLen))
+        if let key { buffer.writeImmutableBuffer(key) }
+        buffer.writeVarint(Int32(valueLen))
+        if let value { buffer.writeImmutableBuffer(value) }
+        buffer.writeVarint(Int32(headers.count))
+        for h in headers {
+            buffer.writeVarint(Int32(h.key.utf8.count))
+            buffer.writeString(h.key)
+            buffer.writeVarint(Int32(h.value?.readableBytes ?? -1))
+            if let v = h.value { buffer.writeImmutableBuffer(v) }
+        }
+    }
+}

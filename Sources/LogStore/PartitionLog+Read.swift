@@ -1,0 +1,116 @@
+/// Reading: by offset (fetch), by timestamp and max timestamp (ListOffsets).
+extension PartitionLog {
+    /// Whole batches starting with the one that contains `offset`, up to `maxBytes` but
+    /// always at least one batch when there is one (so a consumer whose limit is smaller
+    /// than a batch still makes progress). Reading at the log end returns no records.
+    ///
+    /// Cost: a binary search over segments and over the sparse offset index, then a walk
+    /// of at most about `indexIntervalBytes` of headers, then one `pread` of the result,
+    /// all outside the partition lock.
+    public func read(from offset: Int64, maxBytes: Int) throws -> ReadResult {
+        let snapshot = try state.withLock { (st: inout State) throws -> (Segment?, Int64, ReadResult) in
+            if st.isClosed { throw LogError.closed }
+            guard offset >= st.startOffset, offset <= st.endOffset else {
+                throw LogError.offsetOutOfRange(offset: offset, logStartOffset: st.startOffset, logEndOffset: st.endOffset)
+            }
+            let empty = ReadResult(records: [], firstBatchOffset: nil, highWatermark: st.endOffset,
+                                   logStartOffset: st.startOffset, logEndOffset: st.endOffset)
+            if offset == st.endOffset { return (nil, 0, empty) }
+            let info = st.segments[st.segmentIndex(containing: offset)]
+            return (info.segment, info.size, empty)
+        }
+        var result = snapshot.2
+        guard let segment = snapshot.0 else { return result }
+        let end = snapshot.1
+        guard let (position, header) = try Self.locate(offset, in: segment, end: end) else { return result }
+        result.records = try Self.readWholeBatches(segment: segment, position: position, first: header,
+                                                   end: end, maxBytes: maxBytes)
+        result.firstBatchOffset = header.baseOffset
+        return result
+    }
+
+    /// The position and header of the batch containing `offset`, walking forward from the
+    /// offset index's entry. Nil if the segment holds no such batch.
+    static func locate(_ offset: Int64, in segment: Segment, end: Int64) throws -> (Int64, BatchHeader)? {
+        let start = segment.offsetIndex.lookup(offset)
+        var reader = BufferedReader(file: segment.log, limit: end, chunk: 16 << 10)
+        var position = start.position
+        while position < end {
+            let header = try checkedHeader(&reader, at: position, end: end, path: segment.log.path)
+            if header.lastOffset >= offset { return (position, header) }
+            position += Int64(header.totalSize)
+        }
+        return nil
+    }
+
+    static func checkedHeader(_ reader: inout BufferedReader, at position: Int64, end: Int64, path: String) throws -> BatchHeader {
+        guard let header = try reader.header(at: position) else {
+            throw LogError.corruptLog(path: path, position: position, reason: "truncated batch header")
+        }
+        if let problem = header.structuralProblem(available: Int(min(end - position, Int64(Int32.max)))) {
+            throw LogError.corruptLog(path: path, position: position, reason: problem)
+        }
+        return header
+    }
+
+    /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
+    static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64,
+                                 maxBytes: Int) throws -> [UInt8] {
+        let available = end - position
+        let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
+        var bytes = try segment.log.read(at: position, count: want)
+        guard bytes.count >= first.totalSize else {
+            throw LogError.corruptLog(path: segment.log.path, position: position, reason: "segment shorter than its recorded size")
+        }
+        let cut = bytes.withUnsafeBytes { raw -> Int in
+            var cut = first.totalSize
+            while let header = BatchHeader(UnsafeRawBufferPointer(rebasing: raw[cut...])),
+                  header.structuralProblem(available: raw.count - cut) == nil {
+                cut += header.totalSize
+            }
+            return cut
+        }
+        if cut < bytes.count { bytes.removeSubrange(cut...) }
+        return bytes
+    }
+
+    /// The first batch whose max timestamp is >= `timestamp` (Kafka ListOffsets by time),
+    /// nil if no batch is that recent. The caller picks the exact record inside the batch.
+    public func offsetForTimestamp(_ timestamp: Int64) throws -> TimestampLookup? {
+        let candidates = try state.withLock { (st: inout State) throws -> [(Segment, Int64)] in
+            if st.isClosed { throw LogError.closed }
+            return st.segments.filter { $0.maxTimestamp >= timestamp }.map { ($0.segment, $0.size) }
+        }
+        for (segment, end) in candidates {
+            let startOffset = segment.timeIndex.lookupBefore(timestamp) ?? segment.baseOffset
+            var position = segment.offsetIndex.lookup(startOffset).position
+            var reader = BufferedReader(file: segment.log, limit: end)
+            while position < end {
+                let header = try Self.checkedHeader(&reader, at: position, end: end, path: segment.log.path)
+                if header.maxTimestamp >= timestamp {
+                    let batch = try segment.log.read(at: position, count: header.totalSize)
+                    guard batch.count == header.totalSize else {
+                        throw LogError.corruptLog(path: segment.log.path, position: position, reason: "short read")
+                    }
+                    return TimestampLookup(baseOffset: header.baseOffset, lastOffset: header.lastOffset,
+                                           maxTimestamp: header.maxTimestamp, batch: batch)
+                }
+                position += Int64(header.totalSize)
+            }
+        }
+        return nil
+    }
+
+    /// The largest batch max-timestamp in the log and the batch holding it (ListOffsets
+    /// MAX_TIMESTAMP, -3); the earliest batch wins a tie. Nil for an empty log.
+    public func maxTimestampOffset() -> TimestampOffset? {
+        state.withLock { st in
+            var best: TimestampOffset?
+            for info in st.segments where info.maxTimestamp >= 0 {
+                if let b = best, info.maxTimestamp <= b.timestamp { continue }
+                best = TimestampOffset(timestamp: info.maxTimestamp, offset: info.offsetOfMaxTimestamp)
+            }
+            return best
+        }
+    }
+}

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file descriptor opened on first use and closed when the last reference goes away.
+///
+/// Why reference-counted rather than explicitly closed: a reader takes a reference to a
+/// segment under the log lock and then reads outside it; if retention deletes the segment
+/// meanwhile, the unlinked file stays readable through this descriptor until the reader
+/// drops its reference. All I/O goes through methods on `self`, so the object (and the fd)
+/// is alive for the whole system call.
+final class SegmentFile: @unchecked Sendable {
+    let path: String
+    private let create: Bool
+    private let lock = Locked<Int32>(-1)
+
+    /// `create`: make the file if missing (index files); logs must already exist.
+    init(path: String, create: Bool = false) {
+        self.path = path
+        self.create = create
+    }
+
+    /// Wraps an already open descriptor, which this object then owns.
+    init(path: String, descriptor: Int32) {
+        self.path = path
+        self.create = false
+        lock.withLock { $0 = descriptor }
+    }
+
+    deinit {
+        lock.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+            fd = -1
+        }
+    }
+
+    /// The descriptor, opening the file if needed.
+    func descriptor() throws -> Int32 {
+        try lock.withLock { (fd: inout Int32) throws -> Int32 in
+            if fd >= 0 { return fd }
+            var flags = O_RDWR | O_CLOEXEC
+            if create { flags |= O_CREAT }
+            let opened = Glibc.open(path, flags, 0o644)
+            if opened < 0 { throw LogError.io(operation: "open", path: path, errno: errno) }
+            fd = opened
+            return opened
+        }
+    }
+
+    /// Opens the descriptor now (before the file is unlinked) so in-flight readers can
+    /// still use it afterwards. Failure is ignored: the file is going away anyway.
+    func pin() { _ = try? descriptor() }
+
+    var isOpen: Bool { lock.withLock { $0 >= 0 } }
+
+    /// Reads up to `count` bytes at `offset`; fewer only at end of file.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        let fd = try descriptor()
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { break }
+            let n = pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogError.io(operation: "pread", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads `count` bytes at `offset` into a new array (shorter only at end of file).
+    func read(at offset: Int64, count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        var result = [UInt8](repeating: 0, count: count)
+        let got = try result.withUnsafeMutableBytes { (buf) throws -> Int in
+            try read(into: buf, at: offset)
+        }
+        if got < count { result.removeLast(count - got) }
+        return result
+    }
+
+    /// Writes all of `buffer` at `offset`.
+    func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
+        let fd = try descriptor()
+        var done = 0
+        while done < buffer.count {
+            guard let base = buffer.baseAddress else { break }
+            let n = pwrite(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogError.io(operation: "pwrite", path: path, errno: errno)
+            }
+            done += n
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64) throws {
+        try bytes.withUnsafeBytes { (buf) throws in try write(buf, at: offset) }
+    }
+
+    /// Writes the iovecs contiguously at `offset` with one `pwritev` (more only after a
+    /// short write). The memory they point to must stay valid for the call.
+    func write(vectors: [iovec], at offset: Int64) throws {
+        let fd = try descriptor()
+        var iov = vectors
+        var index = 0
+        var position = off_t(offset)
+        while index < iov.count {
+            let n = iov.withUnsafeBufferPointer { p in
+                pwritev(fd, p.baseAddress! + index, Int32(min(iov.count - index, 1024)), position)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogError.io(operation: "pwritev", path: path, errno: errno)
+            }
+            position += off_t(n)
+            // Skip what was written: whole vectors, then part of the next one.
+            var left = n
+            while index < iov.count, left >= iov[index].iov_len {
+                left -= iov[index].iov_len
+                index += 1
+            }
+            if left > 0, index < iov.count, let base = iov[index].iov_base {
+                iov[index].iov_base = base + left
+                iov[index].iov_len -= left
+            }
+        }
+    }
+
+    /// fdatasync: file data (and the size) reach stable storage.
+    func sync() throws {
+        let fd = try descriptor()
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw LogError.io(operation: "fdatasync", path: path, errno: errno)
+        }
+    }
+
+    func truncate(to size: Int64) throws {
+        let fd = try descriptor()
+        while ftruncate(fd, off_t(size)) != 0 {
+            if errno == EINTR { continue }
+            throw LogError.io(operation: "ftruncate", path: path, errno: errno)
+        }
+    }
+
+    func size() throws -> Int64 {
+        let fd = try descriptor()
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw LogError.io(operation: "fstat", path: path, errno: errno) }
+        return Int64(st.st_size)
+    }
+}

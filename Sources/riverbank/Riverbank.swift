@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Riverbank: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "riverbank",
+        abstract: "A Kafka-compatible broker and stream processor for fraud detection.",
+        subcommands: [BrokerCommand.self, TopicsCommand.self]
+    )
+}

@@ -1,0 +1,347 @@
+"""Hand-rolled Kafka wire encoding for the raw-socket tests: frames, request headers,
+RecordBatch v2 (CRC-32C), Produce v9 / Metadata v1 / ApiVersions requests and decoders."""
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+try:
+    from crc32c import crc32c as _crc32c
+except ImportError:  # pragma: no cover - fallback table implementation
+    _TABLE = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        _TABLE.append(c)
+
+    def _crc32c(data: bytes) -> int:
+        c = 0xFFFFFFFF
+        for b in data:
+            c = _TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+        return c ^ 0xFFFFFFFF
+
+
+def crc32c(data: bytes) -> int:
+    return _crc32c(data) & 0xFFFFFFFF
+
+
+API_PRODUCE, API_FETCH, API_LIST_OFFSETS, API_METADATA, API_API_VERSIONS = 0, 1, 2, 3, 18
+
+
+# ----------------------------------------------------------------------------- primitives
+
+def uvarint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def varint(n: int) -> bytes:  # zig-zag
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+def string(s: str | None) -> bytes:
+    if s is None:
+        return struct.pack(">h", -1)
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def compact_string(s: str | None) -> bytes:
+    if s is None:
+        return uvarint(0)
+    b = s.encode()
+    return uvarint(len(b) + 1) + b
+
+
+def compact_bytes(b: bytes | None) -> bytes:
+    if b is None:
+        return uvarint(0)
+    return uvarint(len(b) + 1) + b
+
+
+TAGS_NONE = b"\x00"
+
+
+class Reader:
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise ValueError(f"short read: need {n} at {self.pos}, have {len(self.data) - self.pos}")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def i8(self):
+        return struct.unpack(">b", self.take(1))[0]
+
+    def i16(self):
+        return struct.unpack(">h", self.take(2))[0]
+
+    def i32(self):
+        return struct.unpack(">i", self.take(4))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def uvarint(self):
+        shift = result = 0
+        while True:
+            b = self.take(1)[0]
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return result
+            shift += 7
+
+    def string(self):
+        n = self.i16()
+        return None if n < 0 else self.take(n).decode()
+
+    def compact_string(self):
+        n = self.uvarint() - 1
+        return None if n < 0 else self.take(n).decode()
+
+    def compact_array_len(self):
+        return self.uvarint() - 1
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.take(self.uvarint())
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+
+# ----------------------------------------------------------------------------- framing
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack(">i", len(payload)) + payload
+
+
+def header_v1(api_key: int, version: int, correlation_id: int, client_id: str | None = "interop-raw") -> bytes:
+    return struct.pack(">hhi", api_key, version, correlation_id) + string(client_id)
+
+
+def header_v2(api_key: int, version: int, correlation_id: int, client_id: str | None = "interop-raw") -> bytes:
+    return header_v1(api_key, version, correlation_id, client_id) + TAGS_NONE
+
+
+def connect(port: int, timeout: float = 5.0) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def recv_exact(s: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_frame(s: socket.socket) -> bytes:
+    (size,) = struct.unpack(">i", recv_exact(s, 4))
+    assert 0 <= size < 64 * 1024 * 1024, f"implausible response size {size}"
+    return recv_exact(s, size)
+
+
+def roundtrip(s: socket.socket, request: bytes) -> bytes:
+    s.sendall(frame(request))
+    return recv_frame(s)
+
+
+def wait_closed(s: socket.socket, timeout: float = 5.0) -> bytes:
+    """Asserts the peer closes the connection within `timeout`; returns bytes read before EOF."""
+    s.settimeout(0.5)
+    got = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return bytes(got)
+        if not chunk:
+            return bytes(got)
+        got += chunk
+    raise AssertionError(f"broker did not close the connection within {timeout}s (read {len(got)} bytes)")
+
+
+# ----------------------------------------------------------------------------- ApiVersions
+
+def api_versions_request(version: int, correlation_id: int) -> bytes:
+    if version >= 3:
+        return header_v2(API_API_VERSIONS, version, correlation_id) + compact_string("interop") + \
+            compact_string("1.0") + TAGS_NONE
+    return header_v1(API_API_VERSIONS, version, correlation_id)
+
+
+def decode_api_versions_v0(data: bytes):
+    """ApiVersions response v0 (header v0): (correlation_id, error_code, {key: (min, max)})."""
+    r = Reader(data)
+    corr = r.i32()
+    err = r.i16()
+    n = r.i32()
+    keys = {}
+    for _ in range(n):
+        k, lo, hi = r.i16(), r.i16(), r.i16()
+        keys[k] = (lo, hi)
+    return corr, err, keys
+
+
+def decode_api_versions_v3(data: bytes):
+    """ApiVersions response v3/v4 (header v0, flexible body)."""
+    r = Reader(data)
+    corr = r.i32()
+    err = r.i16()
+    keys = {}
+    for _ in range(r.compact_array_len()):
+        k, lo, hi = r.i16(), r.i16(), r.i16()
+        r.skip_tags()
+        keys[k] = (lo, hi)
+    throttle = r.i32()
+    r.skip_tags()
+    return corr, err, keys, throttle
+
+
+# ----------------------------------------------------------------------------- RecordBatch v2
+
+def record(offset_delta: int, key: bytes | None, value: bytes | None, headers=(), ts_delta: int = 0) -> bytes:
+    body = bytearray()
+    body += b"\x00"  # attributes
+    body += varint(ts_delta)
+    body += varint(offset_delta)
+    body += varint(-1) if key is None else varint(len(key)) + key
+    body += varint(-1) if value is None else varint(len(value)) + value
+    body += varint(len(headers))
+    for hk, hv in headers:
+        hkb = hk.encode()
+        body += varint(len(hkb)) + hkb
+        body += varint(-1) if hv is None else varint(len(hv)) + hv
+    return varint(len(body)) + bytes(body)
+
+
+def record_batch(records, base_timestamp: int | None = None, producer_id: int = -1, producer_epoch: int = -1,
+                 base_sequence: int = -1, attributes: int = 0, corrupt_crc: bool = False) -> bytes:
+    """records: list of (key, value, headers). Returns a complete uncompressed RecordBatch v2."""
+    if base_timestamp is None:
+        base_timestamp = int(time.time() * 1000)
+    recs = b"".join(record(i, k, v, h) for i, (k, v, h) in enumerate(records))
+    after_crc = struct.pack(">hiqqqhii", attributes, len(records) - 1, base_timestamp, base_timestamp,
+                            producer_id, producer_epoch, base_sequence, len(records)) + recs
+    crc = crc32c(after_crc)
+    if corrupt_crc:
+        crc ^= 0xDEADBEEF
+    # batchLength counts from partitionLeaderEpoch to the end.
+    batch_len = 4 + 1 + 4 + len(after_crc)
+    return struct.pack(">qiibI", 0, batch_len, -1, 2, crc) + after_crc
+
+
+# ----------------------------------------------------------------------------- Produce v9
+
+def produce_v9_request(correlation_id: int, topics: dict, acks: int = -1, timeout_ms: int = 10000,
+                       transactional_id: str | None = None) -> bytes:
+    """topics: {name: {partition: batch_bytes}}."""
+    body = bytearray()
+    body += compact_string(transactional_id)
+    body += struct.pack(">hi", acks, timeout_ms)
+    body += uvarint(len(topics) + 1)
+    for name, parts in topics.items():
+        body += compact_string(name)
+        body += uvarint(len(parts) + 1)
+        for idx, batch in parts.items():
+            body += struct.pack(">i", idx)
+            body += compact_bytes(batch)
+            body += TAGS_NONE
+        body += TAGS_NONE
+    body += TAGS_NONE
+    return header_v2(API_PRODUCE, 9, correlation_id) + bytes(body)
+
+
+def decode_produce_v9(data: bytes):
+    """Returns (correlation_id, {(topic, partition): {error_code, base_offset, ...}})."""
+    r = Reader(data)
+    corr = r.i32()
+    r.skip_tags()  # response header v1
+    out = {}
+    for _ in range(r.compact_array_len()):
+        name = r.compact_string()
+        for _ in range(r.compact_array_len()):
+            idx = r.i32()
+            p = {"error_code": r.i16(), "base_offset": r.i64(), "log_append_time_ms": r.i64(),
+                 "log_start_offset": r.i64()}
+            errs = []
+            for _ in range(r.compact_array_len()):
+                errs.append((r.i32(), r.compact_string()))
+                r.skip_tags()
+            p["record_errors"] = errs
+            p["error_message"] = r.compact_string()
+            r.skip_tags()
+            out[(name, idx)] = p
+        r.skip_tags()
+    r.i32()  # throttle
+    r.skip_tags()
+    return corr, out
+
+
+def produce_v3_to_8_request(version: int, correlation_id: int, topics: dict, acks: int = -1,
+                            timeout_ms: int = 10000) -> bytes:
+    """Non-flexible Produce (v3..v8); v0-v2 lack transactional_id, we add it only for v3+."""
+    body = bytearray()
+    if version >= 3:
+        body += string(None)
+    body += struct.pack(">hi", acks, timeout_ms)
+    body += struct.pack(">i", len(topics))
+    for name, parts in topics.items():
+        body += string(name)
+        body += struct.pack(">i", len(parts))
+        for idx, batch in parts.items():
+            body += struct.pack(">i", idx) + struct.pack(">i", len(batch)) + batch
+    return header_v1(API_PRODUCE, version, correlation_id) + bytes(body)
+
+
+# ----------------------------------------------------------------------------- Metadata v1
+
+def metadata_v1_request(correlation_id: int, topics: list[str] | None) -> bytes:
+    body = struct.pack(">i", -1) if topics is None else struct.pack(">i", len(topics)) + b"".join(
+        string(t) for t in topics)
+    return header_v1(API_METADATA, 1, correlation_id) + body
+
+
+def decode_metadata_v1(data: bytes):
+    r = Reader(data)
+    corr = r.i32()
+    brokers = []
+    for _ in range(r.i32()):
+        brokers.append({"node_id": r.i32(), "host": r.string(), "port": r.i32(), "rack": r.string()})
+    controller = r.i32()
+    topics = {}
+    for _ in range(r.i32()):
+        err = r.i16()
+        name = r.string()
+        internal = r.i8()
+        parts = {}
+        for _ in range(r.i32()):
+            perr, idx, leader = r.i16(), r.i32(), r.i32()
+            replicas = [r.i32() for _ in range(r.i32())]
+            isr = [r.i32() for _ in range(r.i32())]
+            parts[idx] = {"error_code": perr, "leader": leader, "replicas": replicas, "isr": isr}
+        topics[name] = {"error_code": err, "is_internal": bool(internal), "partitions": parts}
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in Metadata v1 response"
+    return {"correlation_id": corr, "brokers": brokers, "controller_id": controller, "topics": topics}

