@@ -104,7 +104,9 @@ final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
         var entries: [Entry] = []
         let bytes: [UInt8]
         do {
-            let size = try file.size()
+            // Bounded so a hostile file cannot make us allocate without limit; 64 MiB is
+            // far above what the entry limit of a segment allows.
+            let size = min(try file.size(), 64 << 20)
             bytes = try file.read(at: 0, count: Int(size))
         } catch {
             s.entries = []

@@ -55,6 +55,11 @@ enum LogRecovery {
                 outcome.problem = "batch base offset \(header.baseOffset), expected \(outcome.nextOffset)"
                 break
             }
+            if pos + Int64(header.totalSize) > Int64(Int32.max) {
+                // Index positions are 4 bytes and segment.bytes is an Int32, as in Kafka.
+                outcome.problem = "segment data beyond 2 GiB"
+                break
+            }
             if header.lastOffset - segmentBase > Int64(UInt32.max) {
                 outcome.problem = "offset \(header.lastOffset) too far from segment base \(segmentBase)"
                 break
@@ -111,10 +116,13 @@ enum LogRecovery {
             try FileSystem.syncDirectory(directory)
         }
 
-        var sorted = bases.sorted()
+        let sorted = bases.sorted()
         if sorted.isEmpty {
+            // A new partition (or one whose files were all removed): start empty at 0.
             try createEmptyLog(directory: directory, baseOffset: 0)
-            sorted = [0]
+            try FileSystem.syncDirectory(directory)
+            let segment = makeSegment(directory: directory, base: 0, offsetEntries: [], timeEntries: [], logSize: nil, nextOffset: nil)
+            return Loaded(segments: [SegmentInfo(segment: segment, size: 0, nextOffset: 0, indexer: SegmentIndexer())], wasClean: false)
         }
 
         var firstToRecover: Int
@@ -123,8 +131,7 @@ enum LogRecovery {
         } else {
             let point = readRecoveryPoint(directory: directory, logger: logger) ?? 0
             firstToRecover = sorted.lastIndex(where: { $0 <= point }) ?? 0
-            logger.warning("log was not shut down cleanly; recovering from segment \(sorted[firstToRecover]) (recovery point \(point))",
-                           metadata: ["dir": "\(directory)"])
+            logger.warning("log was not shut down cleanly; recovering from segment \(sorted[firstToRecover]) (recovery point \(point))")
         }
 
         var infos: [SegmentInfo] = []
@@ -147,8 +154,7 @@ enum LogRecovery {
                 infos.append(active)
                 return Loaded(segments: infos, wasClean: true)
             }
-            logger.warning("active segment inconsistent despite clean shutdown marker; validating it",
-                           metadata: ["dir": "\(directory)"])
+            logger.warning("active segment inconsistent despite clean shutdown marker; validating it")
         }
 
         // Validate every remaining segment batch by batch.
@@ -161,8 +167,7 @@ enum LogRecovery {
                 // The following segments no longer continue this one: drop them, so no
                 // offset is ever served twice or with a gap.
                 for later in sorted[(index + 1)...] {
-                    logger.warning("deleting segment \(later) after corrupt or truncated segment \(sorted[index])",
-                                   metadata: ["dir": "\(directory)"])
+                    logger.warning("deleting segment \(later) after corrupt or truncated segment \(sorted[index])")
                     try removeSegmentFiles(directory: directory, base: later)
                 }
                 deletedAny = true
@@ -233,11 +238,10 @@ enum LogRecovery {
             var reason = ""
             if case .failure(let f) = offsetCheck { reason += "offset index \(f) " }
             if case .failure(let f) = timeCheck { reason += "time index \(f)" }
-            logger.warning("rebuilding indexes of segment \(base): \(reason)", metadata: ["dir": "\(directory)"])
+            logger.warning("rebuilding indexes of segment \(base): \(reason)")
             var (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: false, config: config)
             if outcome.problem != nil || outcome.nextOffset != nextOffset {
-                logger.error("segment \(base) is damaged: \(outcome.problem ?? "ends at offset \(outcome.nextOffset), next segment starts at \(nextOffset)")",
-                             metadata: ["dir": "\(directory)"])
+                logger.error("segment \(base) is damaged: \(outcome.problem ?? "ends at offset \(outcome.nextOffset), next segment starts at \(nextOffset)")")
                 return nil
             }
             if let t = info.indexer.finalTimeEntry() {
@@ -258,10 +262,11 @@ enum LogRecovery {
         let outcome = try scan(file: log, segmentBase: base, from: 0, expectedOffset: base, end: size, verifyCRC: verifyCRC) { header, position in
             let entries = indexer.observe(header, position: position, interval: config.indexIntervalBytes)
             if let e = entries.offsetEntry {
-                offsetEntries.append(OffsetIndexEntry(relativeOffset: UInt32(e.offset - base), position: UInt32(e.position)))
+                offsetEntries.append(OffsetIndexEntry(relativeOffset: UInt32(truncatingIfNeeded: e.offset - base),
+                                                       position: UInt32(truncatingIfNeeded: e.position)))
             }
             if let t = entries.timeEntry {
-                timeEntries.append(TimeIndexEntry(timestamp: t.timestamp, relativeOffset: UInt32(t.offset - base)))
+                timeEntries.append(TimeIndexEntry(timestamp: t.timestamp, relativeOffset: UInt32(truncatingIfNeeded: t.offset - base)))
             }
         }
         let segment = Segment(
@@ -283,8 +288,7 @@ enum LogRecovery {
         let (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: true, config: config)
         let truncated = outcome.validEnd < size
         if truncated {
-            logger.warning("truncating segment \(base) from \(size) to \(outcome.validEnd) bytes: \(outcome.problem ?? "")",
-                           metadata: ["dir": "\(directory)"])
+            logger.warning("truncating segment \(base) from \(size) to \(outcome.validEnd) bytes: \(outcome.problem ?? "")")
             try info.segment.log.truncate(to: outcome.validEnd)
         }
         try info.segment.log.sync()
@@ -345,7 +349,7 @@ enum LogRecovery {
         var reader = ByteReader(bytes)
         guard let value = reader.int64(), let crc = reader.uint32(),
               crc == crc32c(Array(bytes[0..<8])), value >= 0 else {
-            logger.warning("ignoring damaged recovery point file", metadata: ["dir": "\(directory)"])
+            logger.warning("ignoring damaged recovery point file")
             return nil
         }
         return value

@@ -110,13 +110,16 @@ final class SegmentFile: @unchecked Sendable {
         var index = 0
         var position = off_t(offset)
         while index < iov.count {
-            let n = iov.withUnsafeBufferPointer { p in
-                pwritev(fd, p.baseAddress! + index, Int32(min(iov.count - index, 1024)), position)
+            let n = iov.withUnsafeBufferPointer { p -> Int in
+                guard let base = p.baseAddress else { return 0 }
+                // 1024 = IOV_MAX on Linux.
+                return pwritev(fd, base + index, Int32(min(iov.count - index, 1024)), position)
             }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LogError.io(operation: "pwritev", path: path, errno: errno)
             }
+            if n == 0 { throw LogError.io(operation: "pwritev (no progress)", path: path, errno: EIO) }
             position += off_t(n)
             // Skip what was written: whole vectors, then part of the next one.
             var left = n

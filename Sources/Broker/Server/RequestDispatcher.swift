@@ -61,7 +61,7 @@ final class RequestDispatcher: Sendable {
         case .fetch: return serve(FetchRequest.self, header, body, context, fetch)
         case .listOffsets: return serve(ListOffsetsRequest.self, header, body, context, listOffsets)
         default:
-            return serveAdmin(key, header, body, context) ?? .close("no handler for \(key) v\(v)")
+            return serveAdmin(key, header, body, context) ?? serveGroups(key, header, body, context) ?? .close("no handler for \(key) v\(v)")
         }
     }
 

@@ -9,7 +9,9 @@ enum SupportedApis {
         let served: ClosedRange<Int16>
     }
 
-    static let table: [ApiKey: Range] = [
+    static let table: [ApiKey: Range] = core.merging(GroupApis.table) { a, _ in a }
+
+    static let core: [ApiKey: Range] = [
         // librdkafka disables compression unless Produce is advertised from v0, so v0–2 are
         // advertised and answered with UNSUPPORTED_VERSION (as Kafka 4 does).
         .produce: Range(advertised: 0...11, served: 3...11),
