@@ -7,6 +7,8 @@ import Foundation
 
 /// Small file-system helpers with the durability steps spelled out.
 enum FileSystem {
+    enum Durability { case none, fileOnly, full }
+
     static func fileSize(_ path: String) -> Int64? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
@@ -62,15 +64,16 @@ enum FileSystem {
     /// Replaces `path` with `bytes` atomically: write a temp file, optionally fsync it,
     /// rename over the target, optionally fsync the directory. A crash leaves either the old
     /// or the new content (plus possibly a `.tmp` file that open() cleans up).
-    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, durable: Bool) throws {
+    /// `durable: .fileOnly` lets a caller writing several files fsync the directory once.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, directory: String, durable: Durability) throws {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw LogError.io(operation: "open", path: tmp, errno: errno) }
         let file = SegmentFile(path: tmp, descriptor: fd)
         try file.write(bytes, at: 0)
-        if durable { try file.sync() }
+        if durable != .none { try file.sync() }
         if rename(tmp, path) != 0 { throw LogError.io(operation: "rename", path: tmp, errno: errno) }
-        if durable { try syncDirectory(directory) }
+        if durable == .full { try syncDirectory(directory) }
     }
 
     /// Reads a whole small file; nil if it does not exist.

@@ -355,10 +355,10 @@ enum LogRecovery {
         return value
     }
 
-    static func writeRecoveryPoint(_ offset: Int64, directory: String) throws {
+    static func writeRecoveryPoint(_ offset: Int64, directory: String, durable: FileSystem.Durability = .full) throws {
         var w = ByteWriter(capacity: 12)
         w.int64(offset)
         w.uint32(crc32c(w.bytes))
-        try FileSystem.writeAtomically(w.bytes, to: directory + "/" + recoveryPointFile, directory: directory, durable: true)
+        try FileSystem.writeAtomically(w.bytes, to: directory + "/" + recoveryPointFile, directory: directory, durable: durable)
     }
 }

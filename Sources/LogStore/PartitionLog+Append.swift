@@ -204,10 +204,13 @@ extension PartitionLog {
                     try segment.persistIndexes(sync: true)
                 }
                 state.withLock { $0.fsyncCount += pending.count }
-                try writeSnapshot(job.snapshot, offset: job.newActiveBase)
+                try writeSnapshot(job.snapshot, offset: job.newActiveBase, durable: .fileOnly)
                 if job.newActiveBase > recoveryPoint {
+                    // Its directory fsync also makes the snapshot's and new segment's names durable.
                     try LogRecovery.writeRecoveryPoint(job.newActiveBase, directory: directory)
                     recoveryPoint = job.newActiveBase
+                } else {
+                    try FileSystem.syncDirectory(directory)
                 }
                 pruneSnapshots()
             } catch {

@@ -60,10 +60,10 @@ extension PartitionLog {
         return state
     }
 
-    /// Writes a snapshot durably (fsync of file and directory).
-    func writeSnapshot(_ bytes: [UInt8], offset: Int64) throws {
+    /// Writes a snapshot (fsynced; the directory too unless the caller syncs it later).
+    func writeSnapshot(_ bytes: [UInt8], offset: Int64, durable: FileSystem.Durability = .full) throws {
         try FileSystem.writeAtomically(bytes, to: Segment.path(directory, offset, SegmentSuffix.snapshot),
-                                       directory: directory, durable: true)
+                                       directory: directory, durable: durable)
     }
 
     /// Keeps the two newest snapshots (the older one is a fallback if the newest is damaged)

@@ -168,13 +168,17 @@ public final class PartitionLog: Sendable {
                     try info.segment.persistIndexes(sync: true)
                 }
                 st.flushedOffset = st.endOffset
-                try writeSnapshot(ProducerSnapshot.encode(st.producers, offset: st.endOffset), offset: st.endOffset)
+                try writeSnapshot(ProducerSnapshot.encode(st.producers, offset: st.endOffset), offset: st.endOffset,
+                                  durable: .fileOnly)
                 let activeBase = st.segments[last].baseOffset
-                try LogRecovery.writeRecoveryPoint(activeBase, directory: directory)
+                try LogRecovery.writeRecoveryPoint(activeBase, directory: directory, durable: .fileOnly)
                 recoveryPoint = activeBase
                 pruneSnapshots()
+                try FileSystem.syncDirectory(directory)
+                // Written last and not fsynced: losing it only costs a recovery at next
+                // open, and it can never reach disk before the data it vouches for.
                 try FileSystem.writeAtomically([], to: directory + "/" + LogRecovery.cleanShutdownFile,
-                                               directory: directory, durable: true)
+                                               directory: directory, durable: .none)
             }
         }
     }

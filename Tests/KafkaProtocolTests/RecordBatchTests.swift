@@ -97,4 +97,26 @@ import Testing
         var bad = ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01])
         #expect(throws: KafkaDecodingError.self) { try bad.readUnsignedVarint() }
     }
+
+    /// A client bug that writes malformed records under a valid CRC is still refused.
+    @Test func rejectsMalformedRecordsUnderValidCRC() throws {
+        let good = try RecordBatch.build(records: sampleRecords(6))
+        // Every single-byte change inside the records section, with the CRC recomputed.
+        var refused = 0
+        for at in RecordBatchHeader.size..<good.readableBytes {
+            var bad = good
+            let old = bad.getInteger(at: at, as: UInt8.self)!
+            bad.setInteger(old &+ 1, at: at)
+            bad.setInteger(CRC32C.batchChecksum(bad), at: RecordBatchHeader.crcOffset, endianness: .big)
+            do {
+                _ = try BatchValidator.validate(bad, maxBatchBytes: 1 << 20)
+                // Some changes keep the structure valid (a byte of a value); those must still decode.
+                #expect(try RecordBatch.records(in: bad).count == 6)
+            } catch let error as BatchValidationError {
+                #expect(error.code == .corruptMessage)
+                refused += 1
+            }
+        }
+        #expect(refused > 0)
+    }
 }

@@ -371,3 +371,40 @@ def test_metadata_v1_decodes(rb):
         # invalid topic name -> INVALID_TOPIC_EXCEPTION (17), nothing created
         md = wire.decode_metadata_v1(wire.roundtrip(s, wire.metadata_v1_request(next_corr(), ["bad name!"])))
         assert md["topics"]["bad name!"]["error_code"] == 17, md["topics"]["bad name!"]
+
+
+@pytest.mark.parametrize("all_topics", [True, False], ids=["all-topics-null", "named"])
+def test_metadata_v12_decodes(rb, all_topics):
+    """Metadata v12 (what librdkafka 2.x sends), incl. the all-topics form (null topic array)."""
+    t = unique_topic("raw-md12")
+    create_topic(rb.bootstrap, t, partitions=2)
+    with wire.connect(rb.port) as s:
+        corr = next_corr()
+        try:
+            data = wire.roundtrip(s, wire.metadata_v12_request(corr, None if all_topics else [t]))
+        except ConnectionError as e:
+            raise AssertionError(f"broker closed the connection on a valid Metadata v12 request: {e}\n"
+                                 f"{rb.stderr_tail(5)}")
+        md = wire.decode_metadata_v12(data)
+    assert md["correlation_id"] == corr
+    assert md["cluster_id"]
+    assert [(b["host"], b["port"]) for b in md["brokers"]] == [("127.0.0.1", rb.port)]
+    assert t in md["topics"]
+    tm = md["topics"][t]
+    assert tm["error_code"] == 0 and sorted(tm["partitions"]) == [0, 1]
+    assert tm["topic_id"] != b"\x00" * 16, "topic id is zero"
+
+
+def test_metadata_v12_librdkafka_all_topics_bytes(rb):
+    """The exact all-topics Metadata v12 body librdkafka 2.16 (AdminClient.list_topics()) sends:
+    null topic array followed by 3 bytes more than the v12 schema has. Apache Kafka ignores
+    trailing bytes in a request body, so the broker must answer it, not close the connection."""
+    corr = next_corr()
+    req = wire.header_v2(wire.API_METADATA, 12, corr, "rdkafka") + bytes.fromhex("00000000010000")
+    with wire.connect(rb.port) as s:
+        try:
+            data = wire.roundtrip(s, req)
+        except ConnectionError as e:
+            raise AssertionError(f"connection closed: {e}; broker log: {rb.stderr_tail(3)}")
+    md = wire.decode_metadata_v12(data)
+    assert md["correlation_id"] == corr and len(md["brokers"]) == 1

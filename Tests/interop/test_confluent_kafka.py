@@ -13,6 +13,7 @@ from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResourc
 
 from clients import (DeliveryLog, admin, consume, consumer, create_topic, error_code, flush_all, produce_values,
                      producer, _produce)
+import wire
 from conftest import unique_topic, wait_for
 
 # Kafka error codes
@@ -397,8 +398,10 @@ def _create(a, *topics, validate_only=False):
     return out
 
 
-def _topic_names(a):
-    return set(a.list_topics(timeout=10).topics)
+def _topic_names(broker):
+    # All-topics listing via a raw Metadata v1 request (no auto-creation); the librdkafka
+    # all-topics path is covered by test_describe_cluster_and_list_topics.
+    return set(wire.all_topics(broker.port))
 
 
 def test_create_topics_and_errors(broker):
@@ -406,14 +409,13 @@ def test_create_topics_and_errors(broker):
     t1, t2, t3 = unique_topic("ad-c"), unique_topic("ad-c"), unique_topic("ad-v")
     res = _create(a, NewTopic(t1, 3, 1), NewTopic(t2, 1, 1, config={"retention.ms": "60000"}))
     assert res == {t1: None, t2: None}
-    md = a.list_topics(timeout=10)
-    assert len(md.topics[t1].partitions) == 3
-    assert len(md.topics[t2].partitions) == 1
+    topics = wire.all_topics(broker.port)
+    assert (topics.get(t1), topics.get(t2)) == (3, 1)
     # already exists
     assert _create(a, NewTopic(t1, 3, 1)) == {t1: TOPIC_ALREADY_EXISTS}
     # validate_only: success, but nothing is created
     assert _create(a, NewTopic(t3, 2, 1), validate_only=True) == {t3: None}
-    assert t3 not in _topic_names(a), "validate_only created the topic"
+    assert t3 not in _topic_names(broker), "validate_only created the topic"
     # validate_only still validates
     assert _create(a, NewTopic(t3, 2, 1, config={"no.such.config": "1"}), validate_only=True) == {t3: INVALID_CONFIG}
     # bad configs
@@ -422,14 +424,14 @@ def test_create_topics_and_errors(broker):
     assert _create(a, NewTopic(bad, 1, 1, config={"retention.ms": "soon"})) == {bad: INVALID_CONFIG}
     assert _create(a, NewTopic(bad, 1, 1, config={"cleanup.policy": "shred"})) == {bad: INVALID_CONFIG}
     assert _create(a, NewTopic(bad, 1, 1, config={"message.timestamp.type": "WallClock"})) == {bad: INVALID_CONFIG}
-    assert bad not in _topic_names(a)
+    assert bad not in _topic_names(broker)
     # bad partition count / replication factor
     assert _create(a, NewTopic(bad, 0, 1)) == {bad: INVALID_PARTITIONS}
     assert _create(a, NewTopic(bad, 1, 3)) == {bad: INVALID_REPLICATION_FACTOR}
     # invalid names
     assert _create(a, NewTopic("bad/name", 1, 1)) == {"bad/name": INVALID_TOPIC_EXCEPTION}
     assert _create(a, NewTopic("x" * 250, 1, 1)) == {"x" * 250: INVALID_TOPIC_EXCEPTION}
-    assert bad not in _topic_names(a)
+    assert bad not in _topic_names(broker)
 
 
 def _describe(a, name):
@@ -541,7 +543,7 @@ def test_delete_topics(broker):
     produce_values(broker.bootstrap, t, [b"doomed"] * 3, partition=0)
     fs = a.delete_topics([t], operation_timeout=10, request_timeout=15)
     fs[t].result(timeout=15)
-    assert t not in _topic_names(a)
+    assert t not in _topic_names(broker)
     # deleting again / an unknown topic
     fs = a.delete_topics([t], operation_timeout=10, request_timeout=15)
     with pytest.raises(KafkaException) as ei:

@@ -151,17 +151,24 @@ def test_idempotent_producer_sigkill_mid_stream_no_duplicates(fresh_broker):
     p = producer(b.bootstrap, **{"enable.idempotence": True, "linger.ms": 1, "message.timeout.ms": 60000})
     log = DeliveryLog()
     n = 30_000
-    killed = False
-    for i in range(n):
-        _produce(p, t, partition=0, value=b"%07d" % i, on_delivery=log)
-        p.poll(0)
-        if i % 500 == 0:
-            time.sleep(0.005)
-        if not killed and len(log.ok) >= 5000:
-            b.kill9()
-            b.start()
-            killed = True
-    assert killed, "never got 5000 acks before the end of the stream"
+    done = threading.Event()
+
+    def run():  # ~3 s of paced production, spanning the kill and the restart
+        for i in range(n):
+            _produce(p, t, partition=0, value=b"%07d" % i, on_delivery=log)
+            if i % 100 == 99:
+                p.poll(0)
+                time.sleep(0.01)
+        done.set()
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    wait_for(lambda: len(log.ok) >= 5000, timeout=30, message="5000 acknowledged records")
+    assert not done.is_set(), "the stream ended before the kill; nothing was in flight"
+    b.kill9()
+    b.start()
+    th.join(timeout=60)
+    assert done.is_set(), "producer thread did not finish"
     flush_all(p, log, expected=n, timeout=60)
     msgs = consume(b.bootstrap, t, n, timeout=40)
     vals = [m.value() for m in msgs]
@@ -191,9 +198,8 @@ def test_topic_metadata_survives_restart(fresh_broker, hard):
     b.restart(hard=hard)
 
     a = admin(b.bootstrap)
-    md = a.list_topics(timeout=10)
-    assert gone not in md.topics, "a deleted topic came back after restart"
-    assert len(md.topics[t].partitions) == 5
+    assert gone not in wire.all_topics(b.port), "a deleted topic came back after restart"
+    assert len(a.list_topics(t, timeout=10).topics[t].partitions) == 5
     r = ConfigResource("topic", t)
     cfg = a.describe_configs([r], request_timeout=10)[r].result(timeout=10)
     assert cfg["retention.ms"].value == "3600000"

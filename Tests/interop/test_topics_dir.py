@@ -6,6 +6,7 @@ import textwrap
 import pytest
 from confluent_kafka.admin import ConfigResource
 
+import wire
 from clients import admin, consume, produce_values
 from conftest import BrokerStartError, unique_topic
 
@@ -23,10 +24,11 @@ def describe(bootstrap, topic):
     return a.describe_configs([r], request_timeout=10)[r].result(timeout=10)
 
 
-def partitions(bootstrap, topic):
-    md = admin(bootstrap).list_topics(timeout=10)
-    assert topic in md.topics, f"{topic} not in {sorted(md.topics)}"
-    return len(md.topics[topic].partitions)
+def partitions(broker, topic):
+    """Partition count from an all-topics Metadata request (does not auto-create)."""
+    topics = wire.all_topics(broker.port)
+    assert topic in topics, f"{topic} not in {sorted(topics)}"
+    return topics[topic]
 
 
 def test_definitions_create_topics(broker_factory, tmp_path):
@@ -46,8 +48,8 @@ def test_definitions_create_topics(broker_factory, tmp_path):
         """)
     write_def(tdir, "README.txt", "not a definition: ignored\n")
     b = broker_factory(topics_dir=tdir)
-    assert partitions(b.bootstrap, t1) == 3
-    assert partitions(b.bootstrap, t2) == 1
+    assert partitions(b, t1) == 3
+    assert partitions(b, t2) == 1
     cfg = describe(b.bootstrap, t1)
     assert cfg["retention.ms"].value == "3600000" and not cfg["retention.ms"].is_default
     assert cfg["cleanup.policy"].value == "delete"
@@ -66,7 +68,7 @@ def test_changed_definition_alters_configs_and_grows_partitions(broker_factory, 
           segment.ms: 600000
         """)
     b = broker_factory(topics_dir=tdir)
-    assert partitions(b.bootstrap, t) == 2
+    assert partitions(b, t) == 2
     produce_values(b.bootstrap, t, [b"p0"], partition=0)
     produce_values(b.bootstrap, t, [b"p1"], partition=1)
 
@@ -78,7 +80,7 @@ def test_changed_definition_alters_configs_and_grows_partitions(broker_factory, 
           max.message.bytes: 2000000
         """)
     b.restart()
-    assert partitions(b.bootstrap, t) == 5
+    assert partitions(b, t) == 5
     cfg = describe(b.bootstrap, t)
     assert cfg["retention.ms"].value == "7200000"
     assert cfg["max.message.bytes"].value == "2000000"
@@ -95,11 +97,11 @@ def test_definition_with_fewer_partitions_keeps_existing(broker_factory, tmp_pat
     t = unique_topic("def-shrink")
     write_def(tdir, "t.yaml", f"name: {t}\npartitions: 4\n")
     b = broker_factory(topics_dir=tdir)
-    assert partitions(b.bootstrap, t) == 4
+    assert partitions(b, t) == 4
     write_def(tdir, "t.yaml", f"name: {t}\npartitions: 2\n")
     b.restart()
     assert b.alive()
-    assert partitions(b.bootstrap, t) == 4, "a topic was shrunk"
+    assert partitions(b, t) == 4, "a topic was shrunk"
 
 
 def test_definition_applied_over_admin_change(broker_factory, tmp_path):
@@ -150,8 +152,8 @@ def test_invalid_definition_refuses_start(broker_factory, tmp_path, case):
     # fixing the definition lets it start, and the good definition was applied
     (tdir / filename).unlink()
     b.start()
-    assert partitions(b.bootstrap, good) == 2
-    assert t not in admin(b.bootstrap).list_topics(timeout=10).topics
+    assert partitions(b, good) == 2
+    assert t not in wire.all_topics(b.port)
 
 
 def test_duplicate_definitions_refuse_start(broker_factory, tmp_path):
@@ -175,9 +177,9 @@ def test_repo_topic_definitions_load(broker_factory):
     defs = [yaml.safe_load(f.read_text()) for f in sorted(tdir.glob("*.y*ml"))]
     assert defs, "no definitions in topics/"
     b = broker_factory(topics_dir=tdir)
-    md = admin(b.bootstrap).list_topics(timeout=10)
+    topics = wire.all_topics(b.port)
     for d in defs:
-        assert len(md.topics[d["name"]].partitions) == d.get("partitions", 1), d["name"]
+        assert topics.get(d["name"]) == d.get("partitions", 1), d["name"]
         cfg = describe(b.bootstrap, d["name"])
         for k, v in (d.get("configs") or {}).items():
             assert cfg[k].value == str(v), (d["name"], k, cfg[k].value, v)

@@ -345,3 +345,56 @@ def decode_metadata_v1(data: bytes):
         topics[name] = {"error_code": err, "is_internal": bool(internal), "partitions": parts}
     assert r.remaining() == 0, f"{r.remaining()} trailing bytes in Metadata v1 response"
     return {"correlation_id": corr, "brokers": brokers, "controller_id": controller, "topics": topics}
+
+
+def all_topics(port: int) -> dict:
+    """{topic: partition count} from a Metadata v1 request for all topics (never auto-creates)."""
+    with connect(port) as s:
+        md = decode_metadata_v1(roundtrip(s, metadata_v1_request(424242, None)))
+    return {name: len(t["partitions"]) for name, t in md["topics"].items() if t["error_code"] == 0}
+
+
+def metadata_v12_request(correlation_id: int, topics: list[str] | None, allow_auto_create: bool = True) -> bytes:
+    body = bytearray()
+    if topics is None:
+        body += uvarint(0)
+    else:
+        body += uvarint(len(topics) + 1)
+        for t in topics:
+            body += b"\x00" * 16 + compact_string(t) + TAGS_NONE  # topic_id (zero), name
+    body += bytes([1 if allow_auto_create else 0]) + b"\x00" + TAGS_NONE
+    return header_v2(API_METADATA, 12, correlation_id) + bytes(body)
+
+
+def decode_metadata_v12(data: bytes):
+    r = Reader(data)
+    corr = r.i32()
+    r.skip_tags()
+    throttle = r.i32()
+    brokers = []
+    for _ in range(r.compact_array_len()):
+        brokers.append({"node_id": r.i32(), "host": r.compact_string(), "port": r.i32(), "rack": r.compact_string()})
+        r.skip_tags()
+    cluster_id = r.compact_string()
+    controller = r.i32()
+    topics = {}
+    for _ in range(r.compact_array_len()):
+        err = r.i16()
+        name = r.compact_string()
+        topic_id = r.take(16)
+        internal = r.i8()
+        parts = {}
+        for _ in range(r.compact_array_len()):
+            perr, idx, leader, epoch = r.i16(), r.i32(), r.i32(), r.i32()
+            replicas = [r.i32() for _ in range(r.compact_array_len())]
+            isr = [r.i32() for _ in range(r.compact_array_len())]
+            offline = [r.i32() for _ in range(r.compact_array_len())]
+            r.skip_tags()
+            parts[idx] = {"error_code": perr, "leader": leader, "replicas": replicas, "isr": isr}
+        r.i32()  # topic authorized operations
+        r.skip_tags()
+        topics[name] = {"error_code": err, "topic_id": topic_id, "is_internal": bool(internal), "partitions": parts}
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in Metadata v12 response"
+    return {"correlation_id": corr, "brokers": brokers, "cluster_id": cluster_id, "controller_id": controller,
+            "topics": topics}

@@ -25,9 +25,9 @@ extension RequestDispatcher {
                     case ListOffsetsRequest.earliestTimestamp, -4 /* earliest-local (tiered storage) */:
                         rp.offset = partition.logStartOffset
                     case ListOffsetsRequest.maxTimestamp:
-                        if let m = partition.log.maxTimestampOffset() {
-                            rp.offset = m.offset
-                            rp.timestamp = m.timestamp
+                        if let m = try maxTimestampRecord(in: partition) {
+                            rp.offset = m.0
+                            rp.timestamp = m.1
                         }
                     case let ts where ts >= 0:
                         if let (offset, stamp) = try offsetForTimestamp(ts, in: partition) {
@@ -67,5 +67,22 @@ extension RequestDispatcher {
             }
         }
         return found ?? (lookup.baseOffset, lookup.maxTimestamp)
+    }
+
+    /// KIP-734: the offset of the record carrying the largest timestamp (the log tracks it per
+    /// batch; the batch is decoded to find the record).
+    func maxTimestampRecord(in partition: PartitionState) throws -> (Int64, Int64)? {
+        guard let m = partition.log.maxTimestampOffset() else { return nil }
+        let read = try partition.log.read(from: m.offset, maxBytes: 1)
+        var found: (Int64, Int64)? = nil
+        try RecordBatch.forEachBatch(in: ByteBuffer(bytes: read.records)) { header, batch in
+            guard found == nil, header.baseOffset <= m.offset, m.offset <= header.lastOffset else { return }
+            if header.isLogAppendTime {
+                found = (header.baseOffset, header.maxTimestamp)
+                return
+            }
+            found = try RecordBatch.records(ofBatch: batch, header: header).first { $0.timestamp == header.maxTimestamp }.map { ($0.offset, $0.timestamp) }
+        }
+        return found ?? (m.offset, m.timestamp)
     }
 }

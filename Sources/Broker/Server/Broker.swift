@@ -18,6 +18,7 @@ public final class RiverbankBroker: @unchecked Sendable {
     let flusher: LogFlusher
     let topics: TopicManager
     let dispatcher: RequestDispatcher
+    let groups: GroupCoordinator
     private var serverChannel: (any Channel)?
     private var metricsChannel: (any Channel)?
     private var retentionTask: RepeatedTask?
@@ -47,8 +48,10 @@ public final class RiverbankBroker: @unchecked Sendable {
         flusher = LogFlusher(logger: logger)
         topics = try TopicManager(dataDir: dataDir, defaultConfig: config.defaultTopicConfig, flusher: flusher, logger: logger)
         let producerIds = try ProducerIdManager(dataDir: dataDir)
+        groups = GroupCoordinator(store: try OffsetsLogStore(directory: dataDir.appendingPathComponent("__cluster/consumer-offsets"),
+                                                             flusher: flusher, logger: logger), logger: logger)
         dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds, metrics: BrokerMetrics(),
-                                       clusterId: clusterId, logger: logger)
+                                       clusterId: clusterId, logger: logger, groups: groups)
     }
 
     /// Two brokers on one data directory would corrupt it: take an exclusive lock.
@@ -77,6 +80,10 @@ public final class RiverbankBroker: @unchecked Sendable {
     public func start() async throws {
         let t0 = DispatchTime.now()
         try topics.loadAll()
+        try groups.load()
+        let topicsForGroups = topics
+        groups.setPartitionExists { name, p in topicsForGroups.topic(named: name)?.partition(p) != nil }
+        groups.start(on: group.next())
         if let dir = config.topicsDir {
             topics.apply(try TopicDefinition.load(directory: dir))
         }
@@ -119,6 +126,7 @@ public final class RiverbankBroker: @unchecked Sendable {
         retentionTask?.cancel()
         try? await serverChannel?.close()
         try? await metricsChannel?.close()
+        groups.shutdown()
         topics.closeAll()
         flusher.shutdown()
         try? await group.shutdownGracefully()

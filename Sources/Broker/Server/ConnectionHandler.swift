@@ -56,7 +56,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .noResponse:
             complete(slot: slot, with: nil, context: context)
         case .later(let future):
-            future.hop(to: eventLoop).whenComplete { [self] result in
+            future.hop(to: eventLoop).assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let buffer): complete(slot: slot, with: buffer, context: context)
                 case .failure(let error):

@@ -20,9 +20,13 @@ final class RequestDispatcher: Sendable {
     let metrics: BrokerMetrics
     let clusterId: String
     let logger: Logger
+    /// The consumer-group coordinator (nil: group APIs are not served).
+    let groups: GroupCoordinator?
     let allocator = ByteBufferAllocator()
 
-    init(config: BrokerConfig, topics: TopicManager, producerIds: ProducerIdManager, metrics: BrokerMetrics, clusterId: String, logger: Logger) {
+    init(config: BrokerConfig, topics: TopicManager, producerIds: ProducerIdManager, metrics: BrokerMetrics, clusterId: String, logger: Logger,
+         groups: GroupCoordinator? = nil) {
+        self.groups = groups
         self.config = config
         self.topics = topics
         self.producerIds = producerIds

@@ -65,12 +65,9 @@ public enum BatchValidator {
             }
             if deepCheckUncompressed && codec == .none {
                 do {
-                    let records = try RecordBatch.records(ofBatch: batch, header: header)
-                    for (i, r) in records.enumerated() where r.offset - header.baseOffset != Int64(i) {
-                        throw BatchValidationError(.invalidRecord, "record \(i) has offset delta \(r.offset - header.baseOffset)")
+                    try batch.withUnsafeReadableBytes { raw throws(RecordWalker.Malformed) in
+                        try RecordWalker.check(UnsafeRawBufferPointer(rebasing: raw[RecordBatchHeader.size...]), count: Int(header.recordCount))
                     }
-                } catch let e as BatchValidationError {
-                    throw e
                 } catch {
                     throw BatchValidationError(.corruptMessage, "malformed records: \(error)")
                 }

@@ -1,0 +1,177 @@
+import Foundation
+import KafkaProtocol
+import Logging
+import LogStore
+import NIOCore
+
+/// Where the coordinator's records go. `append` runs under the coordinator's lock (so the
+/// log order is the order of the state changes); `flush` completes once the appended
+/// records are durable.
+protocol GroupRecordStore: AnyObject {
+    /// Appends records; returns a token to wait on with `flush`.
+    func append(_ records: [GroupRecord]) throws -> GroupAppendToken
+    func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void)
+    /// Every record currently stored, in order.
+    func replay(_ body: (GroupRecord) throws -> Void) throws
+    /// Rewrites the store to `snapshot` when it has grown well past the live state.
+    /// Called under the coordinator's lock with the live record count.
+    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws
+    func close()
+}
+
+struct GroupAppendToken: @unchecked Sendable {
+    let log: AnyObject?
+    let offset: Int64
+}
+
+/// In-memory store (tests).
+final class MemoryGroupStore: GroupRecordStore, @unchecked Sendable {
+    private(set) var stored: [GroupRecord] = []
+    private(set) var compactions = 0
+    var compactThreshold = 1000
+
+    func append(_ records: [GroupRecord]) throws -> GroupAppendToken {
+        stored.append(contentsOf: records)
+        return GroupAppendToken(log: nil, offset: Int64(stored.count - 1))
+    }
+    func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void) { completion(nil) }
+    func replay(_ body: (GroupRecord) throws -> Void) throws { for r in stored { try body(r) } }
+    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {
+        guard stored.count > max(compactThreshold, 2 * liveRecords) else { return }
+        stored = snapshot()
+        compactions += 1
+    }
+    func close() {}
+}
+
+/// The durable store: a LogStore partition log under `<data-dir>/__cluster/consumer-offsets/`,
+/// like Kafka's compacted `__consumer_offsets`. Records are RecordBatch v2 with our own
+/// key/value encoding (`GroupRecordCodec`). Compaction writes the live state into a fresh
+/// log generation (`log-<n>`), fsyncs it, then switches the `CURRENT` pointer atomically
+/// and deletes the old generation, so start-up replays at most ~2× the live records
+/// (plus what was committed since the last compaction). A crash at any point leaves either
+/// the old or the new generation complete.
+final class OffsetsLogStore: GroupRecordStore, @unchecked Sendable {
+    let directory: URL
+    let flusher: LogFlusher?
+    let logger: Logger
+    private(set) var log: PartitionLog
+    private(set) var generation: Int
+    /// Records appended to the current generation (including its snapshot).
+    private(set) var recordCount = 0
+    /// Compact once the log holds more than max(this, 2 × live) records.
+    var compactThreshold: Int
+    private let logConfig: LogConfig
+
+    init(directory: URL, flusher: LogFlusher?, logger: Logger, compactThreshold: Int = 20_000) throws {
+        self.directory = directory
+        self.flusher = flusher
+        self.logger = logger
+        self.compactThreshold = compactThreshold
+        logConfig = LogConfig(segmentBytes: 64 * 1024 * 1024, retentionMs: -1, retentionBytes: -1)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let pointer = directory.appendingPathComponent("CURRENT")
+        if let text = try? String(contentsOf: pointer, encoding: .utf8), let n = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            generation = n
+        } else {
+            generation = 0
+        }
+        log = try PartitionLog.open(directory: directory.appendingPathComponent("log-\(generation)"), config: logConfig, flusher: flusher, logger: logger)
+        // Leftovers of an interrupted compaction (or of an older generation).
+        let keep = "log-\(generation)"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("log-") && name != keep {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    static func batch(_ records: ArraySlice<GroupRecord>, now: Int64) throws -> ByteBuffer {
+        let rs = try records.map { r -> Record in
+            let (k, v) = try GroupRecordCodec.encode(r)
+            return Record(timestamp: now, key: k, value: v)
+        }
+        return try RecordBatch.build(records: rs)
+    }
+
+    private static func write(_ records: [GroupRecord], to log: PartitionLog) throws -> Int64 {
+        var last: Int64 = log.logEndOffset - 1
+        let now = PartitionLog.wallClockMs()
+        var i = 0
+        while i < records.count {
+            let end = min(i + 2000, records.count)
+            let b = try batch(records[i..<end], now: now)
+            last = try b.withUnsafeReadableBytes { try log.append(batches: $0) }.lastOffset
+            i = end
+        }
+        return last
+    }
+
+    func append(_ records: [GroupRecord]) throws -> GroupAppendToken {
+        guard !records.isEmpty else { return GroupAppendToken(log: nil, offset: -1) }
+        let last = try Self.write(records, to: log)
+        recordCount += records.count
+        return GroupAppendToken(log: log, offset: last)
+    }
+
+    func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void) {
+        guard let log = token.log as? PartitionLog else { return completion(nil) }
+        log.flush(upTo: token.offset, completion: completion)
+    }
+
+    func replay(_ body: (GroupRecord) throws -> Void) throws {
+        var offset = log.logStartOffset
+        var count = 0
+        while offset < log.logEndOffset {
+            let r = try log.read(from: offset, maxBytes: 4 * 1024 * 1024)
+            guard !r.records.isEmpty else { break }
+            var next = offset
+            try RecordBatch.forEachBatch(in: ByteBuffer(bytes: r.records)) { header, batch in
+                for rec in try RecordBatch.records(ofBatch: batch, header: header) {
+                    guard rec.offset >= offset, let key = rec.key else { continue }
+                    if let gr = try GroupRecordCodec.decode(key: key, value: rec.value) { try body(gr) }
+                    count += 1
+                }
+                next = max(next, header.baseOffset + Int64(header.lastOffsetDelta) + 1)
+            }
+            guard next > offset else { break }
+            offset = next
+        }
+        recordCount = count
+    }
+
+    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {
+        guard recordCount > max(compactThreshold, 2 * liveRecords) else { return }
+        let t0 = DispatchTime.now()
+        let records = snapshot()
+        let nextGen = generation + 1
+        let dir = directory.appendingPathComponent("log-\(nextGen)")
+        try? FileManager.default.removeItem(at: dir)
+        let fresh = try PartitionLog.open(directory: dir, config: logConfig, flusher: flusher, logger: logger)
+        do {
+            _ = try Self.write(records, to: fresh)
+            try fresh.flushNow()
+            try DurableFile.writeAtomically(Data("\(nextGen)\n".utf8), to: directory.appendingPathComponent("CURRENT"))
+        } catch {
+            try? fresh.close()
+            try? FileManager.default.removeItem(at: dir)
+            throw error
+        }
+        let old = log
+        let oldGen = generation
+        let before = recordCount
+        log = fresh
+        generation = nextGen
+        recordCount = records.count
+        // Waiters on the old log are satisfied at once (everything in it is superseded anyway).
+        try? old.flushNow()
+        try? old.close()
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent("log-\(oldGen)"))
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6
+        logger.info("compacted consumer-offsets log", metadata: [
+            "records-before": "\(before)", "records-after": "\(records.count)", "ms": "\(String(format: "%.1f", ms))",
+        ])
+    }
+
+    func close() {
+        try? log.close()
+    }
+}

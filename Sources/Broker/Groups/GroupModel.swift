@@ -1,0 +1,237 @@
+import KafkaProtocol
+import NIOCore
+
+/// States of a classic consumer group (the names are the ones Kafka reports in
+/// DescribeGroups/ListGroups).
+enum ClassicGroupState: String, Sendable, CaseIterable {
+    case empty = "Empty"
+    case preparingRebalance = "PreparingRebalance"
+    case completingRebalance = "CompletingRebalance"
+    case stable = "Stable"
+    case dead = "Dead"
+
+    /// Legal transitions (Kafka's ClassicGroupState.validPreviousStates, inverted).
+    func canTransition(to next: ClassicGroupState) -> Bool {
+        switch next {
+        case .empty: return self == .preparingRebalance
+        case .preparingRebalance: return self == .stable || self == .completingRebalance || self == .empty
+        case .completingRebalance: return self == .preparingRebalance
+        case .stable: return self == .completingRebalance
+        case .dead: return true
+        }
+    }
+}
+
+/// A partition of a topic, as offsets are keyed.
+struct TopicPartitionKey: Hashable, Sendable, Comparable {
+    var topic: String
+    var partition: Int32
+    static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
+}
+
+/// One committed offset.
+struct CommittedOffset: Equatable, Sendable {
+    var offset: Int64
+    var leaderEpoch: Int32 = -1
+    var metadata: String = ""
+    var commitTimestamp: Int64 = 0
+}
+
+/// A member of a classic group.
+final class ClassicMember {
+    var memberId: String
+    let groupInstanceId: String?
+    var clientId: String
+    var clientHost: String
+    var sessionTimeoutMs: Int32
+    var rebalanceTimeoutMs: Int32
+    var protocolType: String
+    /// In the member's order of preference.
+    var protocols: [(name: String, metadata: ByteBuffer)]
+    var assignment = ByteBuffer()
+    /// The parked JoinGroup of this member, if any.
+    var awaitingJoin: ((JoinGroupResponse) -> Void)?
+    /// The parked SyncGroup of this member, if any.
+    var awaitingSync: ((SyncGroupResponse) -> Void)?
+    /// Joined but not yet through a completed join phase.
+    var isNew = false
+    /// When the member is considered dead without a heartbeat (ms since the epoch).
+    var heartbeatDeadline: Int64 = .max
+
+    init(memberId: String, groupInstanceId: String?, clientId: String, clientHost: String, sessionTimeoutMs: Int32,
+         rebalanceTimeoutMs: Int32, protocolType: String, protocols: [(name: String, metadata: ByteBuffer)]) {
+        self.memberId = memberId
+        self.groupInstanceId = groupInstanceId
+        self.clientId = clientId
+        self.clientHost = clientHost
+        self.sessionTimeoutMs = sessionTimeoutMs
+        self.rebalanceTimeoutMs = rebalanceTimeoutMs
+        self.protocolType = protocolType
+        self.protocols = protocols
+    }
+
+    var isStatic: Bool { groupInstanceId != nil }
+    var isAwaitingJoin: Bool { awaitingJoin != nil }
+    var isAwaitingSync: Bool { awaitingSync != nil }
+
+    /// Members awaiting a rebalance step need no heartbeats; new members can still expire.
+    var hasSatisfiedHeartbeat: Bool { isNew ? false : (isAwaitingJoin || isAwaitingSync) }
+
+    func metadata(for protocolName: String?) -> ByteBuffer {
+        protocols.first { $0.name == protocolName }?.metadata ?? ByteBuffer()
+    }
+
+    /// Same protocols, same order, same metadata.
+    func matches(_ other: [(name: String, metadata: ByteBuffer)]) -> Bool {
+        protocols.count == other.count && zip(protocols, other).allSatisfy { $0.name == $1.name && $0.metadata == $1.metadata }
+    }
+
+    /// The member's most preferred protocol among `candidates`.
+    func vote(_ candidates: Set<String>) -> String? { protocols.first { candidates.contains($0.name) }?.name }
+}
+
+/// A consumer group: the classic-protocol membership and the group's committed offsets.
+final class ConsumerGroupState {
+    let groupId: String
+    private(set) var state: ClassicGroupState = .empty
+    private(set) var previousState: ClassicGroupState = .empty
+    var generationId: Int32 = 0
+    var protocolType: String?
+    var protocolName: String?
+    var leaderId: String?
+    /// Members by id, and their join order (the first is the leader candidate).
+    private(set) var members: [String: ClassicMember] = [:]
+    private(set) var memberOrder: [String] = []
+    /// group.instance.id → member id.
+    private(set) var staticMembers: [String: String] = [:]
+    /// Members that got MEMBER_ID_REQUIRED and have not joined yet, with their expiry.
+    var pendingMembers: [String: Int64] = [:]
+    /// Members that must still send SyncGroup for the current generation.
+    var pendingSync: Set<String> = []
+    var syncDeadline: Int64?
+    /// When the join phase completes (PreparingRebalance).
+    var joinDeadline: Int64?
+    /// Initial-rebalance delay bookkeeping (Kafka's group.initial.rebalance.delay.ms).
+    var initialRebalance: (delayMs: Int64, remainingMs: Int64)?
+    var newMemberAdded = false
+    var stateTimestamp: Int64 = 0
+    var offsets: [TopicPartitionKey: CommittedOffset] = [:]
+
+    init(groupId: String) { self.groupId = groupId }
+
+    func transition(to next: ClassicGroupState, now: Int64) {
+        precondition(state.canTransition(to: next), "group \(groupId): illegal transition \(state) → \(next)")
+        previousState = state
+        state = next
+        stateTimestamp = now
+    }
+
+    /// Used when loading from the log.
+    func restore(state: ClassicGroupState, now: Int64) {
+        previousState = .empty
+        self.state = state
+        stateTimestamp = now
+    }
+
+    var isEmptyOfMembers: Bool { members.isEmpty }
+    var orderedMembers: [ClassicMember] { memberOrder.compactMap { members[$0] } }
+    var numAwaitingJoin: Int { members.values.reduce(0) { $0 + ($1.isAwaitingJoin ? 1 : 0) } }
+    var hasAllMembersJoined: Bool { members.count == numAwaitingJoin && pendingMembers.isEmpty }
+    var rebalanceTimeoutMs: Int64 { Int64(members.values.map(\.rebalanceTimeoutMs).max() ?? 0) }
+    var canRebalance: Bool { state == .stable || state == .completingRebalance || state == .empty }
+
+    func member(_ id: String) -> ClassicMember? { members[id] }
+    func isLeader(_ id: String) -> Bool { leaderId == id }
+
+    func add(_ member: ClassicMember) {
+        if members.isEmpty { protocolType = member.protocolType }
+        members[member.memberId] = member
+        memberOrder.append(member.memberId)
+        if let instance = member.groupInstanceId { staticMembers[instance] = member.memberId }
+        if leaderId == nil { leaderId = member.memberId }
+    }
+
+    func remove(_ memberId: String) {
+        pendingMembers[memberId] = nil
+        pendingSync.remove(memberId)
+        guard let m = members.removeValue(forKey: memberId) else { return }
+        memberOrder.removeAll { $0 == memberId }
+        if let instance = m.groupInstanceId, staticMembers[instance] == memberId { staticMembers[instance] = nil }
+        if leaderId == memberId { leaderId = memberOrder.first }
+    }
+
+    /// A static member rejoining with a new member id takes over the old one's place.
+    func replaceStaticMember(instanceId: String, oldId: String, newId: String) -> ClassicMember? {
+        guard let m = members.removeValue(forKey: oldId) else { return nil }
+        m.memberId = newId
+        members[newId] = m
+        if let i = memberOrder.firstIndex(of: oldId) { memberOrder[i] = newId }
+        staticMembers[instanceId] = newId
+        if leaderId == oldId { leaderId = newId }
+        if pendingSync.remove(oldId) != nil { pendingSync.insert(newId) }
+        return m
+    }
+
+    func staticMemberId(_ instanceId: String) -> String? { staticMembers[instanceId] }
+
+    /// Protocols every member supports.
+    func candidateProtocols() -> Set<String> {
+        var counts: [String: Int] = [:]
+        for m in members.values {
+            for p in Set(m.protocols.map(\.name)) { counts[p, default: 0] += 1 }
+        }
+        return Set(counts.filter { $0.value == members.count }.keys)
+    }
+
+    /// Whether a member with these protocols could join.
+    func supportsProtocols(type: String, names: [String]) -> Bool {
+        if members.isEmpty { return !type.isEmpty && !names.isEmpty }
+        guard protocolType == type else { return false }
+        let candidates = candidateProtocols()
+        return names.contains { candidates.contains($0) }
+    }
+
+    /// The protocol for the next generation: supported by all, most votes (ties go to the
+    /// one the longest-standing member prefers).
+    func selectProtocol() -> String? {
+        let candidates = candidateProtocols()
+        var votes: [String: Int] = [:]
+        for m in members.values { if let v = m.vote(candidates) { votes[v, default: 0] += 1 } }
+        let best = votes.values.max() ?? 0
+        let tied = Set(votes.filter { $0.value == best }.keys)
+        for m in orderedMembers { if let p = m.protocols.first(where: { tied.contains($0.name) }) { return p.name } }
+        return nil
+    }
+
+    /// If the leader has not rejoined, hand leadership to a member that has. False when
+    /// members exist but none rejoined.
+    func maybeElectNewJoinedLeader() -> Bool {
+        guard let leaderId, let leader = members[leaderId] else {
+            if let first = orderedMembers.first(where: \.isAwaitingJoin) { self.leaderId = first.memberId; return true }
+            return members.isEmpty
+        }
+        if leader.isAwaitingJoin { return true }
+        if let other = orderedMembers.first(where: \.isAwaitingJoin) {
+            self.leaderId = other.memberId
+            return true
+        }
+        return false
+    }
+
+    /// The member list the leader gets in its JoinGroup response.
+    func joinMembers() -> [JoinGroupResponse.Member] {
+        orderedMembers.map { JoinGroupResponse.Member(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, metadata: $0.metadata(for: protocolName)) }
+    }
+
+    /// Topics the members subscribe to (consumer protocol only; nil if unknown).
+    func subscribedTopics() -> Set<String>? {
+        guard protocolType == "consumer" else { return nil }
+        var topics = Set<String>()
+        for m in members.values {
+            let meta = m.metadata(for: protocolName ?? m.protocols.first?.name)
+            guard let sub = try? ConsumerProtocolSubscription.decode(from: meta) else { return nil }
+            topics.formUnion(sub.topics)
+        }
+        return topics
+    }
+}
