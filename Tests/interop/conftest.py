@@ -142,7 +142,8 @@ class BrokerProcess:
             start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
-        _LIVE_BROKERS.append(self)
+        if self not in _LIVE_BROKERS:
+            _LIVE_BROKERS.append(self)
         if expect_ready:
             self._wait_ready(timeout)
         return self

@@ -76,7 +76,7 @@ final class RequestDispatcher: Sendable {
         let request: M
         do {
             if M.requestHeaderFlexible(header.apiVersion) { try RequestHeader.skipTaggedFields(in: &body) }
-            request = try M.decode(from: body, version: header.apiVersion)
+            request = try M.decode(from: body, version: header.apiVersion, allowTrailingBytes: true)
         } catch {
             return .close("malformed \(M.apiKey) v\(header.apiVersion) request: \(error)")
         }

@@ -19,7 +19,9 @@ public struct TopicDefinition: Sendable, Equatable {
     }
 
     public static func parse(yaml: String, source: String) throws -> TopicDefinition {
-        guard let map = try Yams.load(yaml: yaml) as? [String: Any] else { throw Invalid(description: "\(source): not a YAML mapping") }
+        let node: Any?
+        do { node = try Yams.load(yaml: yaml) } catch { throw Invalid(description: "\(source): invalid YAML: \(error)") }
+        guard let map = node as? [String: Any] else { throw Invalid(description: "\(source): not a YAML mapping") }
         let allowed: Set<String> = ["name", "partitions", "configs", "description", "replication-factor"]
         for k in map.keys where !allowed.contains(k) { throw Invalid(description: "\(source): unknown key '\(k)'") }
         guard let name = map["name"] as? String else { throw Invalid(description: "\(source): 'name' is required") }

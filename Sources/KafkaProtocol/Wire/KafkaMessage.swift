@@ -13,13 +13,15 @@ public protocol KafkaRequestMessage: KafkaStruct {
 extension KafkaRequestMessage {
     public static func isFlexible(_ version: Int16) -> Bool { version >= firstFlexibleVersion }
 
-    /// Decodes the body of a request (after its header), rejecting trailing garbage.
-    public static func decode(from buffer: ByteBuffer, version: Int16) throws -> Self {
+    /// Decodes the body of a request (after its header). Trailing bytes are an error unless
+    /// `allowTrailingBytes`: Apache Kafka ignores them and some clients send them (librdkafka's
+    /// Metadata v12), so the broker must too.
+    public static func decode(from buffer: ByteBuffer, version: Int16, allowTrailingBytes: Bool = false) throws -> Self {
         guard versions.contains(version) else { throw KafkaDecodingError.unsupportedVersion(apiKey: apiKey.rawValue, version: version) }
         var d = KafkaDecoder(buffer: buffer, version: version, flexible: isFlexible(version))
         var m = Self()
         try m.code(&d)
-        if d.buffer.readableBytes != 0 { throw KafkaDecodingError.trailingBytes(d.buffer.readableBytes) }
+        if d.buffer.readableBytes != 0 && !allowTrailingBytes { throw KafkaDecodingError.trailingBytes(d.buffer.readableBytes) }
         return m
     }
 
