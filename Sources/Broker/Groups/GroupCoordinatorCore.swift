@@ -9,8 +9,8 @@ struct GroupCoordinatorConfig: Sendable {
     var minSessionTimeoutMs: Int32 = 6000
     /// group.max.session.timeout.ms
     var maxSessionTimeoutMs: Int32 = 1_800_000
-    /// group.initial.rebalance.delay.ms
-    var initialRebalanceDelayMs: Int64 = 3000
+    /// group.initial.rebalance.delay.ms (Kafka: 3000; shorter here so a lone consumer starts at once)
+    var initialRebalanceDelayMs: Int64 = 300
     /// How long a new member's parked JoinGroup may wait (Kafka: 5 minutes).
     var newMemberJoinTimeoutMs: Int64 = 300_000
     /// offset.metadata.max.bytes
