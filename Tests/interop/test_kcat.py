@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from clients import create_topic, produce_values, producer, flush_all, DeliveryLog
-from conftest import unique_topic, TARGET
+from clients import DeliveryLog, create_topic, flush_all, producer
+from conftest import unique_topic
 
 pytestmark = pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
 
@@ -140,7 +140,7 @@ def test_time_travel_by_timestamp(broker):
     out = kcat_consume(broker, t, "%o %T %s\n", offset=f"s@{base + 5_000}").decode().splitlines()
     assert out[0] == f"5 {base + 5000} r5" and len(out) == 15
     # s@ .. e@ window: [start, end)
-    out = kcat_consume(broker, t, "%o\n", f"-o", f"e@{base + 9_000}", offset=f"s@{base + 6_000}").decode().splitlines()
+    out = kcat_consume(broker, t, "%o\n", "-o", f"e@{base + 9_000}", offset=f"s@{base + 6_000}").decode().splitlines()
     assert out == ["6", "7", "8"]
     # Before the first record: everything.
     out = kcat_consume(broker, t, "%o\n", offset=f"s@{base - 10_000_000}").decode().splitlines()

@@ -144,7 +144,7 @@ def test_invalid_definition_refuses_start(broker_factory, tmp_path, case):
     write_def(tdir, "a-good.yaml", f"name: {good}\npartitions: 2\n")
     write_def(tdir, filename, text.format(t=t))
     b = broker_factory(start=False, topics_dir=tdir)
-    with pytest.raises(BrokerStartError) as ei:
+    with pytest.raises(BrokerStartError):
         b.start(timeout=20)
     assert b.last_returncode not in (None, 0), f"broker exited with {b.last_returncode}"
     err = b.stderr_text()
