@@ -69,6 +69,18 @@ def main():
             w(f"| {who} | {lt.get('target_rate')} | {e.get('p50')} | {e.get('p99')} | {e.get('p999')} | {e.get('max')} | "
               f"{lt.get('produce_ack_ms', {}).get('p50')} | {r.get('ok')} |")
     w("")
+    pl = load("poll-latency.jsonl")
+    if pl:
+        w("## End-to-end latency, consumer hands over each record (bench/latency.py)\n")
+        w("The yardstick's consumer above reads with `consume(num_messages=1000, timeout=0.05)`, which holds "
+          "records up to 50 ms while fewer than 1000 are waiting; this one uses `poll()` (100 B, acks=1, linger 0, "
+          "group consumer, fetch.wait.max.ms=100).\n")
+        w("| broker | rate msg/s | received | p50 ms | p99 ms | p99.9 ms | max ms |")
+        w("|---|---|---|---|---|---|---|")
+        for r in pl:
+            w(f"| {r.get('label')} | {r.get('rate')} | {r.get('count')}/{r.get('expected')} | {r.get('p50')} | {r.get('p99')} | "
+              f"{r.get('p999')} | {r.get('max')} |")
+        w("")
     st = os.path.join(RES, "startup.json")
     if os.path.exists(st):
         s = json.load(open(st))
