@@ -180,69 +180,62 @@ extension RequestDispatcher {
 
     func alterConfigs(_ req: AlterConfigsRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<AlterConfigsResponse> {
         var r = AlterConfigsResponse()
-        for res in req.resources {
-            var out = AlterConfigsResponse.Result()
-            out.resourceType = res.resourceType
-            out.resourceName = res.resourceName
-            if res.resourceType == Self.resourceTopic {
-                do {
-                    // AlterConfigs replaces the whole set of overrides.
-                    try topics.updateConfig(name: res.resourceName, validateOnly: req.validateOnly) { c in
-                        c = TopicConfig()
-                        for kv in res.configs { if let p = c.set(kv.name, kv.value) { return p } }
-                        return nil
-                    }
-                } catch {
-                    out.errorCode = error.code.rawValue
-                    out.errorMessage = error.message
-                }
-            } else {
-                out.errorCode = ErrorCode.invalidRequest.rawValue
-                out.errorMessage = "only topic configs can be altered; broker configs are static"
+        r.responses = req.resources.map { res in
+            // AlterConfigs replaces the whole set of overrides.
+            alterTopicConfig(res.resourceType, res.resourceName, validateOnly: req.validateOnly) { c in
+                c = TopicConfig()
+                for kv in res.configs { if let p = c.set(kv.name, kv.value) { return p } }
+                return nil
             }
-            r.responses.append(out)
         }
         return .now(r)
     }
 
     func incrementalAlterConfigs(_ req: IncrementalAlterConfigsRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<IncrementalAlterConfigsResponse> {
         var r = IncrementalAlterConfigsResponse()
-        for res in req.resources {
-            var out = AlterConfigsResponse.Result()
-            out.resourceType = res.resourceType
-            out.resourceName = res.resourceName
-            if res.resourceType == Self.resourceTopic {
-                do {
-                    try topics.updateConfig(name: res.resourceName, validateOnly: req.validateOnly) { c in
-                        for op in res.configs {
-                            let current = c.value(op.name)
-                            let problem: String?
-                            switch op.configOperation {
-                            case 0: problem = c.set(op.name, op.value)  // SET
-                            case 1: problem = c.set(op.name, nil)  // DELETE
-                            case 2, 3:  // APPEND / SUBTRACT, list-typed keys only
-                                guard TopicConfig.keys[op.name]?.type == .list else { return "\(op.name) is not a list config" }
-                                var items = current.split(separator: ",").map(String.init)
-                                let given = (op.value ?? "").split(separator: ",").map(String.init)
-                                if op.configOperation == 2 { items += given.filter { !items.contains($0) } } else { items.removeAll { given.contains($0) } }
-                                problem = c.set(op.name, items.joined(separator: ","))
-                            default: problem = "unknown config operation \(op.configOperation)"
-                            }
-                            if let problem { return problem }
-                        }
-                        return nil
-                    }
-                } catch {
-                    out.errorCode = error.code.rawValue
-                    out.errorMessage = error.message
+        r.responses = req.resources.map { res in
+            alterTopicConfig(res.resourceType, res.resourceName, validateOnly: req.validateOnly) { c in
+                for op in res.configs {
+                    if let problem = Self.apply(op, to: &c) { return problem }
                 }
-            } else {
-                out.errorCode = ErrorCode.invalidRequest.rawValue
-                out.errorMessage = "only topic configs can be altered; broker configs are static"
+                return nil
             }
-            r.responses.append(out)
         }
         return .now(r)
+    }
+
+    /// One IncrementalAlterConfigs operation: SET, DELETE, or APPEND/SUBTRACT on list-typed keys.
+    static func apply(_ op: IncrementalAlterConfigsRequest.Config, to c: inout TopicConfig) -> String? {
+        switch op.configOperation {
+        case 0: return c.set(op.name, op.value)
+        case 1: return c.set(op.name, nil)
+        case 2, 3:
+            guard TopicConfig.keys[op.name]?.type == .list else { return "\(op.name) is not a list config" }
+            var items = c.value(op.name).split(separator: ",").map(String.init)
+            let given = (op.value ?? "").split(separator: ",").map(String.init)
+            if op.configOperation == 2 { items += given.filter { !items.contains($0) } } else { items.removeAll { given.contains($0) } }
+            return c.set(op.name, items.joined(separator: ","))
+        default: return "unknown config operation \(op.configOperation)"
+        }
+    }
+
+    /// Applies an edit to one topic's configs; broker resources are read-only.
+    func alterTopicConfig(_ type: Int8, _ name: String, validateOnly: Bool, _ edit: (inout TopicConfig) -> String?) -> AlterConfigsResponse.Result {
+        var out = AlterConfigsResponse.Result()
+        out.resourceType = type
+        out.resourceName = name
+        guard type == Self.resourceTopic else {
+            out.errorCode = ErrorCode.invalidRequest.rawValue
+            out.errorMessage = "only topic configs can be altered; broker configs are static"
+            return out
+        }
+        do {
+            try topics.updateConfig(name: name, validateOnly: validateOnly, edit)
+        } catch {
+            out.errorCode = error.code.rawValue
+            out.errorMessage = error.message
+        }
+        return out
     }
 
     func describeCluster(_ req: DescribeClusterRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<DescribeClusterResponse> {
