@@ -45,18 +45,20 @@ def main():
       "broker share the 2 cores, so throughput is often client-bound: broker CPU per message is the "
       "honest efficiency figure. Medians over the runs.\n")
     w("## Throughput and broker CPU\n")
-    w("| size | acks | codec | parts | produce k msg/s RB / Tansu | consume k msg/s RB / Tansu | broker CPU µs/msg produce RB / Tansu | CPU ratio | RSS MiB RB / Tansu | all checks ok |")
+    w("| size | acks | codec | parts | produce k msg/s RB / Tansu | consume k msg/s RB / Tansu | broker CPU µs/msg produce RB / Tansu (ratio) | broker CPU µs/msg consume RB / Tansu (ratio) | RSS MiB RB / Tansu | all checks ok |")
     w("|---|---|---|---|---|---|---|---|---|---|")
     for k in sorted(set(rb) | set(ta), key=lambda k: (k[0] or 0, k[1], k[2] or "", k[3] or 0)):
         a, b = rb.get(k), ta.get(k)
         pa, pb = fig(a, "produce", "msgs_s"), fig(b, "produce", "msgs_s")
         ca, cb = fig(a, "consume", "msgs_s"), fig(b, "consume", "msgs_s")
         ua, ub = fig(a, "produce", "broker_cpu_us_per_msg"), fig(b, "produce", "broker_cpu_us_per_msg")
+        va, vb = fig(a, "consume", "broker_cpu_us_per_msg"), fig(b, "consume", "broker_cpu_us_per_msg")
         ra = (a or {}).get("broker_rss_kib_end")
         rbb = (b or {}).get("broker_rss_kib_end")
         ok = f"{(a or {}).get('ok')} / {(b or {}).get('ok')}"
         w(f"| {k[0]} B | {k[1]} | {k[2]} | {k[3]} | {fmt(pa and pa/1e3)} / {fmt(pb and pb/1e3)} | "
-          f"{fmt(ca and ca/1e3)} / {fmt(cb and cb/1e3)} | {fmt(ua, '{:.2f}')} / {fmt(ub, '{:.2f}')} | {ratio(ua, ub)} | "
+          f"{fmt(ca and ca/1e3)} / {fmt(cb and cb/1e3)} | {fmt(ua, '{:.2f}')} / {fmt(ub, '{:.2f}')} ({ratio(ua, ub)}) | "
+          f"{fmt(va, '{:.2f}')} / {fmt(vb, '{:.2f}')} ({ratio(va, vb)}) | "
           f"{fmt(ra and ra/1024)} / {fmt(rbb and rbb/1024)} | {ok} |")
     w("")
     w("## End-to-end latency (100 B, acks=1, 1 partition, fetch.wait.max.ms=100)\n")

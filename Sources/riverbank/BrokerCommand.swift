@@ -46,6 +46,9 @@ struct BrokerCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "riverbank.broker")
+        // Signal handling is in place before anyone can learn we are up, so a SIGTERM sent the
+        // moment the ready line appears is never lost.
+        let termination = TerminationSignal()
         let broker: RiverbankBroker
         do {
             broker = try RiverbankBroker(config: config, logger: logger)
@@ -56,40 +59,48 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         print("riverbank broker listening on \(config.listenHost):\(broker.boundPort)")
         fflush(nil)  // flush every stream: tests wait for this line
-        await waitForTermination()
+        await termination.wait()
         logger.info("shutting down")
         await broker.shutdown()
     }
 }
 
-/// Suspends until SIGINT or SIGTERM.
-func waitForTermination() async {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
-        let once = Once()
-        for sig in [SIGINT, SIGTERM] {
-            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            src.setEventHandler { if once.fire() { cont.resume() } }
-            src.resume()
-            Signals.keep(src)
-        }
-    }
-}
-
-final class Once: @unchecked Sendable {
+/// SIGINT/SIGTERM, turned from process signals into something async code can await.
+final class TerminationSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var fired = false
-    func fire() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if fired { return false }
-        fired = true
-        return true
-    }
-}
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var sources: [any DispatchSourceSignal] = []
 
-enum Signals {
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
-    static func keep(_ s: any DispatchSourceSignal) { sources.append(s) }
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)  // delivered through the dispatch source instead
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [weak self] in self?.fire() }
+            src.resume()
+            sources.append(src)
+        }
+    }
+
+    private func fire() {
+        lock.lock()
+        fired = true
+        let w = waiter
+        waiter = nil
+        lock.unlock()
+        w?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if fired {
+                lock.unlock()
+                cont.resume()
+            } else {
+                waiter = cont
+                lock.unlock()
+            }
+        }
+    }
 }
