@@ -43,7 +43,8 @@ def main():
     ap.add_argument("--size", type=int, default=100)
     a = ap.parse_args()
     topic = "lat-" + uuid.uuid4().hex[:8]
-    AdminClient({"bootstrap.servers": a.bootstrap}).create_topics([NewTopic(topic, 1, 1)])[topic].result(10)
+    admin = AdminClient({"bootstrap.servers": a.bootstrap})  # must outlive the future
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(10)
     total = int(a.rate * a.duration)
     ready, out = mp.Event(), mp.Queue()
     proc = mp.Process(target=consumer, args=(a.bootstrap, topic, total, ready, out))

@@ -91,7 +91,7 @@ def main():
         w(f"- {s.get('big_gb')} GB of segments, clean shutdown before: {s.get('big_clean_ms')} ms; "
           f"after kill -9: {s.get('big_after_kill9_ms')} ms (includes recovery of the active segments)")
         w("")
-    notes = os.path.join(HERE, "NOTES.md")
+    notes = os.path.join(HERE, "NOTES.md")  # hand-written reading of the latest run
     if os.path.exists(notes):
         w(open(notes).read())
     print("\n".join(out))
