@@ -4,7 +4,7 @@ import KafkaProtocol
 import Logging
 import LogStore
 import NIOCore
-import NIOEmbedded
+import NIOPosix
 import Testing
 
 /// Drives the request dispatcher in-process: real decoding, real handlers, a real log in a
@@ -13,7 +13,10 @@ final class DispatcherHarness {
     let dir: URL
     let flusher = LogFlusher()
     let dispatcher: RequestDispatcher
-    let loop = EmbeddedEventLoop()
+    // A real loop: acks=all answers are completed from the log's flusher thread, which an
+    // EmbeddedEventLoop (single-threaded by design) must never see.
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    var loop: any EventLoop { group.next() }
     var correlation: Int32 = 0
 
     init() throws {
@@ -29,6 +32,7 @@ final class DispatcherHarness {
     deinit {
         dispatcher.topics.closeAll()
         flusher.shutdown()
+        try? group.syncShutdownGracefully()
         try? FileManager.default.removeItem(at: dir)
     }
 
@@ -50,14 +54,7 @@ final class DispatcherHarness {
         switch result {
         case .respond(let b): out = b
         case .later(let f):
-            loop.run()
-            var got: ByteBuffer?
-            f.whenSuccess { got = $0 }
-            for _ in 0..<200 where got == nil {
-                loop.advanceTime(by: .milliseconds(10))
-                Thread.sleep(forTimeInterval: 0.005)  // the flusher thread completes acks=all
-            }
-            out = try #require(got ?? nil)
+            out = try #require(try f.wait())
         case .noResponse: throw HarnessError.noResponse
         case .close(let why): throw HarnessError.closed(why)
         }
@@ -198,7 +195,6 @@ final class DispatcherHarness {
             }
             _ = h.dispatcher.handle(frame: ByteBuffer(bytes: bytes), context: h.context())
         }
-        h.loop.run()
         // Still serving afterwards.
         let after = try h.call(lo, version: 6)
         #expect(after.topics[0].partitions[0].errorCode == 0)

@@ -1,0 +1,295 @@
+import Atomics
+import KafkaProtocol
+import NIOCore
+import NIOPosix
+
+/// Splits the inbound byte stream into Kafka frames (int32 size prefix, removed).
+final class KafkaClientFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+    let maxFrame: Int
+    init(maxFrame: Int) { self.maxFrame = maxFrame }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let size = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else { return .needMoreData }
+        guard size >= 4, Int(size) <= maxFrame else {
+            throw KafkaError.protocolError("response frame of \(size) bytes")
+        }
+        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let frame = buffer.readSlice(length: Int(size))!
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+}
+
+/// One request on its way out: the frame, and what to do with the response.
+struct OutboundKafkaRequest {
+    var correlationId: Int32
+    var frame: ByteBuffer
+    /// False for Produce with acks=0: the promise completes once written.
+    var expectResponse: Bool
+    var flexibleResponseHeader: Bool
+    var timeout: TimeAmount
+    var apiName: String
+    var promise: EventLoopPromise<ByteBuffer>
+}
+
+/// Matches responses to requests by correlation id; many requests may be in flight
+/// (pipelining). A request without an answer within its timeout fails, and the connection is
+/// closed (its later responses could not be trusted to line up any more).
+final class KafkaClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundKafkaRequest
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var promise: EventLoopPromise<ByteBuffer>
+        var flexible: Bool
+        var timeout: Scheduled<Void>?
+    }
+    private var pending: [Int32: Pending] = [:]
+    private var closedError: KafkaError?
+    let peer: String
+
+    init(peer: String) { self.peer = peer }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let req = unwrapOutboundIn(data)
+        if let err = closedError {
+            req.promise.fail(err)
+            promise?.fail(err)
+            return
+        }
+        if !req.expectResponse {
+            let p = context.eventLoop.makePromise(of: Void.self)
+            let peer = self.peer
+            p.futureResult.whenComplete { r in
+                switch r {
+                case .success: req.promise.succeed(ByteBuffer())
+                case .failure(let e): req.promise.fail(KafkaError.connectionClosed("\(peer): \(e)"))
+                }
+            }
+            context.write(wrapOutboundOut(req.frame), promise: p)
+            return
+        }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let id = req.correlationId
+        let api = req.apiName
+        let task = context.eventLoop.scheduleTask(in: req.timeout) {
+            let (handler, ctx) = loopBound.value
+            handler.timedOut(id, api: api, context: ctx)
+        }
+        pending[id] = Pending(promise: req.promise, flexible: req.flexibleResponseHeader, timeout: task)
+        context.write(wrapOutboundOut(req.frame), promise: promise)
+    }
+
+    private func timedOut(_ id: Int32, api: String, context: ChannelHandlerContext) {
+        guard let p = pending.removeValue(forKey: id) else { return }
+        p.promise.fail(KafkaError.requestTimedOut(api: api, broker: peer))
+        failAll(KafkaError.connectionClosed("\(peer): closed after a request timed out"))
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var frame = unwrapInboundIn(data)
+        guard let id = frame.readInteger(endianness: .big, as: Int32.self) else { return }
+        guard let p = pending.removeValue(forKey: id) else { return }  // late answer to a timed-out request
+        p.timeout?.cancel()
+        if p.flexible {
+            do { try RequestHeader.skipTaggedFields(in: &frame) } catch {
+                p.promise.fail(KafkaError.protocolError("bad response header tags: \(error)"))
+                return
+            }
+        }
+        p.promise.succeed(frame)
+    }
+
+    private func failAll(_ error: KafkaError) {
+        if closedError == nil { closedError = error }
+        let all = pending
+        pending.removeAll()
+        for (_, p) in all {
+            p.timeout?.cancel()
+            p.promise.fail(error)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(KafkaError.connectionClosed(peer))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(KafkaError.connectionClosed("\(peer): \(error)"))
+        context.close(promise: nil)
+    }
+}
+
+/// API versions this client can speak, capped where newer versions need features it does not
+/// use (Fetch v13+ and Produce v12+ name topics by id).
+enum ClientApiVersions {
+    static let caps: [ApiKey: Int16] = [
+        .fetch: 12,
+        .produce: 11,
+    ]
+}
+
+/// One TCP connection to one broker, after ApiVersions negotiation. Safe to use from any task;
+/// requests are pipelined.
+public final class BrokerConnection: Sendable {
+    public let nodeId: Int32
+    public let address: BrokerAddress
+    let channel: any Channel
+    let clientId: String
+    let requestTimeout: TimeAmount
+    private let correlation = ManagedAtomic<Int32>(1)
+    /// The broker's supported version range per API key.
+    let brokerVersions: [Int16: ClosedRange<Int16>]
+
+    private init(nodeId: Int32, address: BrokerAddress, channel: any Channel, clientId: String, requestTimeout: TimeAmount,
+                 brokerVersions: [Int16: ClosedRange<Int16>]) {
+        self.nodeId = nodeId
+        self.address = address
+        self.channel = channel
+        self.clientId = clientId
+        self.requestTimeout = requestTimeout
+        self.brokerVersions = brokerVersions
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    /// Connects and negotiates API versions.
+    static func connect(nodeId: Int32, address: BrokerAddress, group: any EventLoopGroup, clientId: String,
+                        connectTimeout: TimeAmount, requestTimeout: TimeAmount, maxResponseBytes: Int = 512 << 20) async throws -> BrokerConnection {
+        let peer = "\(address)"
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaClientFrameDecoder(maxFrame: maxResponseBytes)))
+                    try channel.pipeline.syncOperations.addHandler(KafkaClientHandler(peer: peer))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: address.host, port: address.port).get()
+        } catch {
+            throw KafkaError.connectionFailed("\(peer): \(error)")
+        }
+        do {
+            let versions = try await negotiate(channel: channel, peer: peer, clientId: clientId, timeout: requestTimeout)
+            return BrokerConnection(nodeId: nodeId, address: address, channel: channel, clientId: clientId,
+                                    requestTimeout: requestTimeout, brokerVersions: versions)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    private static func negotiate(channel: any Channel, peer: String, clientId: String, timeout: TimeAmount) async throws -> [Int16: ClosedRange<Int16>] {
+        var version: Int16 = 3
+        for _ in 0..<2 {
+            var req = ApiVersionsRequest()
+            req.clientSoftwareName = KafkaClientInfo.softwareName
+            req.clientSoftwareVersion = KafkaClientInfo.softwareVersion
+            let body = try await rawSend(channel: channel, req, version: version, correlationId: 0, clientId: clientId,
+                                         timeout: timeout, peer: peer)
+            // A broker that does not know our version answers in v0 with UNSUPPORTED_VERSION
+            // and its own range for ApiVersions.
+            let resp: ApiVersionsResponse
+            if let r = try? ApiVersionsRequest.decodeResponse(from: body, version: version) {
+                resp = r
+            } else {
+                resp = try ApiVersionsRequest.decodeResponse(from: body, version: 0)
+            }
+            if resp.errorCode == ErrorCode.unsupportedVersion.rawValue {
+                let theirs = resp.apiKeys.first { $0.apiKey == ApiKey.apiVersions.rawValue }?.maxVersion ?? 0
+                let next = min(theirs, 3)
+                if next == version { break }
+                version = next
+                continue
+            }
+            try KafkaError.check(resp.errorCode, nil, "ApiVersions to \(peer)")
+            var out = [Int16: ClosedRange<Int16>]()
+            for k in resp.apiKeys where k.minVersion <= k.maxVersion { out[k.apiKey] = k.minVersion...k.maxVersion }
+            return out
+        }
+        throw KafkaError.unsupportedApi("ApiVersions (\(peer))")
+    }
+
+    private static func rawSend<R: KafkaRequestMessage>(channel: any Channel, _ request: R, version: Int16, correlationId: Int32,
+                                                       clientId: String, timeout: TimeAmount, peer: String,
+                                                       expectResponse: Bool = true) async throws -> ByteBuffer {
+        var frame = channel.allocator.buffer(capacity: 256)
+        frame.writeInteger(Int32(0), endianness: .big)
+        RequestHeader(apiKey: R.apiKey.rawValue, apiVersion: version, correlationId: correlationId, clientId: clientId)
+            .write(to: &frame, flexible: R.requestHeaderFlexible(version))
+        var body = ByteBuffer()
+        try request.encode(version: version, into: &body)
+        frame.writeImmutableBuffer(body)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex, endianness: .big)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let out = OutboundKafkaRequest(correlationId: correlationId, frame: frame, expectResponse: expectResponse,
+                                       flexibleResponseHeader: R.responseHeaderFlexible(version), timeout: timeout,
+                                       apiName: R.apiKey.description, promise: promise)
+        channel.writeAndFlush(out).whenFailure { err in promise.fail(KafkaError.connectionClosed("\(peer): \(err)")) }
+        return try await promise.futureResult.get()
+    }
+
+    /// The version to use for `R`: the highest both sides support, or nil.
+    public func version<R: KafkaRequestMessage>(for type: R.Type) -> Int16? {
+        guard let theirs = brokerVersions[R.apiKey.rawValue] else { return nil }
+        let ourMax = min(R.versions.upperBound, ClientApiVersions.caps[R.apiKey] ?? Int16.max)
+        let hi = min(ourMax, theirs.upperBound)
+        let lo = max(R.versions.lowerBound, theirs.lowerBound)
+        return hi >= lo ? hi : nil
+    }
+
+    public func supports(_ key: ApiKey) -> Bool { brokerVersions[key.rawValue] != nil }
+
+    /// Sends a request and awaits its response, at the negotiated version (or `version`).
+    public func send<R: KafkaRequestMessage>(_ request: R, version: Int16? = nil, timeout: TimeAmount? = nil) async throws -> R.Response {
+        let (v, future) = try start(request, version: version, timeout: timeout)
+        let body = try await future.get()
+        return try Self.decode(R.self, body, version: v, from: address)
+    }
+
+    /// Writes a request now (requests started from one task go out in the order started) and
+    /// returns the version used and the future raw response body.
+    func start<R: KafkaRequestMessage>(_ request: R, version: Int16? = nil, timeout: TimeAmount? = nil,
+                                       expectResponse: Bool = true) throws -> (Int16, EventLoopFuture<ByteBuffer>) {
+        guard let v = version ?? self.version(for: R.self) else {
+            throw KafkaError.unsupportedApi("\(R.apiKey) at \(address)")
+        }
+        let id = correlation.loadThenWrappingIncrement(ordering: .relaxed) & Int32.max
+        var frame = channel.allocator.buffer(capacity: 256)
+        frame.writeInteger(Int32(0), endianness: .big)
+        RequestHeader(apiKey: R.apiKey.rawValue, apiVersion: v, correlationId: id, clientId: clientId)
+            .write(to: &frame, flexible: R.requestHeaderFlexible(v))
+        var body = ByteBuffer()
+        try request.encode(version: v, into: &body)
+        frame.writeImmutableBuffer(body)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex, endianness: .big)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let out = OutboundKafkaRequest(correlationId: id, frame: frame, expectResponse: expectResponse,
+                                       flexibleResponseHeader: R.responseHeaderFlexible(v), timeout: timeout ?? requestTimeout,
+                                       apiName: R.apiKey.description, promise: promise)
+        let peer = "\(address)"
+        channel.writeAndFlush(out).whenFailure { err in promise.fail(KafkaError.connectionClosed("\(peer): \(err)")) }
+        return (v, promise.futureResult)
+    }
+
+    static func decode<R: KafkaRequestMessage>(_: R.Type, _ body: ByteBuffer, version v: Int16, from address: BrokerAddress) throws -> R.Response {
+        do {
+            return try R.decodeResponse(from: body, version: v)
+        } catch {
+            throw KafkaError.protocolError("\(R.apiKey) v\(v) response from \(address): \(error)")
+        }
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,555 @@
+import Atomics
+import KafkaProtocol
+import Logging
+import NIOCore
+
+enum Subscription: Sendable, Equatable {
+    case topics(Set<String>)
+    case pattern(String)
+}
+
+/// Fetched records of one partition, ready to hand out.
+struct FetchedChunk: Sendable {
+    var tp: TopicPartition
+    var epoch: Int
+    var records: [ConsumerRecord]
+    var nextOffset: Int64
+    var bytes: Int
+}
+
+struct ConsumerPartitionState {
+    /// Next offset to hand to the application.
+    var position: Int64?
+    /// Next offset to fetch (ahead of `position` while fetched records wait).
+    var fetchPosition: Int64?
+    /// Bumped by seeks/resets: fetches started before are discarded.
+    var epoch = 0
+    var paused = false
+    var fetchInFlight = false
+    var queuedChunks = 0
+    var pendingSpec: OffsetSpec? = nil
+    /// Use the group's committed offset before the reset policy.
+    var useCommitted = true
+    var retryAfter: ContinuousClock.Instant? = nil
+    var highWatermark: Int64 = -1
+}
+
+/// The consumer's state: assignment, positions, fetch buffer, group membership.
+actor ConsumerCore {
+    let config: KafkaConsumerConfig
+    let cluster: KafkaCluster
+    var logger: Logger { config.client.logger }
+
+    var partitions: [TopicPartition: ConsumerPartitionState] = [:]
+    var ready: [FetchedChunk] = []
+    var readyHead = 0
+    var bufferedBytes = 0
+    var waiters: [CheckedContinuation<Void, Never>] = []
+    var nodesFetching: Set<Int32> = []
+    var fetchRoundScheduled = false
+    var resolving = false
+    var closed = false
+    var fatalError: KafkaError? = nil
+    /// The chunk the application is reading, and how many of its records it has taken (set
+    /// by the iterator without an actor hop).
+    var current: FetchedChunk? = nil
+    var currentStart: Int64 = 0
+    nonisolated let handed = ManagedAtomic<Int>(0)
+    var epochCounter = 0
+    func newEpoch() -> Int {
+        epochCounter += 1
+        return epochCounter
+    }
+
+    // Group membership (see ConsumerGroup.swift).
+    var subscription: Subscription? = nil
+    var listener: RebalanceListener? = nil
+    var memberID = ""
+    var generationID: Int32 = -1
+    var protocolName: String? = nil
+    var groupTask: Task<Void, Never>? = nil
+    var rejoinNeeded = false
+    var lastCommit = ContinuousClock.now
+    var subscribedTopics: Set<String> = []
+    var lastPatternCheck = ContinuousClock.now
+    var joinedOnce = false
+
+    init(config: KafkaConsumerConfig) {
+        self.config = config
+        self.cluster = KafkaCluster(config: config.client)
+    }
+
+    // MARK: Assignment and positions
+
+    func assign(_ specs: [TopicPartition: OffsetSpec?]) async throws {
+        if closed { throw KafkaError.closed }
+        if subscription != nil { throw KafkaError.invalidState("assign() after subscribe(): the group owns the assignment") }
+        for t in Set(specs.keys.map(\.topic)) {
+            let info = try await cluster.topic(t)
+            for tp in specs.keys where tp.topic == t && Int(tp.partition) >= info.partitionCount {
+                throw KafkaError.unknownTopic("\(tp) (topic has \(info.partitionCount) partitions)")
+            }
+        }
+        setAssignment(Set(specs.keys))
+        for (tp, spec) in specs {
+            if let spec {
+                partitions[tp]?.pendingSpec = spec
+                partitions[tp]?.useCommitted = false
+            }
+        }
+        kick()
+    }
+
+    /// Replaces the assignment, keeping the state of partitions that stay.
+    func setAssignment(_ tps: Set<TopicPartition>) {
+        for tp in partitions.keys where !tps.contains(tp) { partitions[tp] = nil }
+        for tp in tps where partitions[tp] == nil {
+            var st = ConsumerPartitionState()
+            st.epoch = newEpoch()
+            st.useCommitted = config.groupID != nil
+            partitions[tp] = st
+        }
+        dropChunks { !tps.contains($0.tp) }
+        wakeWaiters()
+    }
+
+    func assignedPartitions() -> [TopicPartition] { partitions.keys.sorted() }
+
+    func position(_ tp: TopicPartition) -> Int64? {
+        guard let st = partitions[tp] else { return nil }
+        if let c = current, c.tp == tp, c.epoch == st.epoch {
+            let i = min(handed.load(ordering: .relaxed), c.records.count)
+            if i == 0 { return currentStart }
+            if i == c.records.count { return c.nextOffset }
+            return c.records[i - 1].offset + 1
+        }
+        return st.position
+    }
+
+    func seek(_ tp: TopicPartition, to offset: Int64) throws {
+        guard partitions[tp] != nil else { throw KafkaError.invalidState("seek on unassigned partition \(tp)") }
+        partitions[tp]!.epoch = newEpoch()
+        partitions[tp]!.position = offset
+        partitions[tp]!.fetchPosition = offset
+        partitions[tp]!.pendingSpec = nil
+        partitions[tp]!.fetchInFlight = false
+        dropChunks { $0.tp == tp }
+        kick()
+    }
+
+    func seek(_ tps: [TopicPartition], spec: OffsetSpec) async throws {
+        for tp in tps where partitions[tp] == nil { throw KafkaError.invalidState("seek on unassigned partition \(tp)") }
+        let listed = try await cluster.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, spec) }),
+                                                   isolationLevel: config.isolationLevel.rawValue)
+        var ends = [TopicPartition: OffsetSpec]()
+        for tp in tps {
+            guard let l = listed[tp] else { continue }
+            if l.offset < 0 { ends[tp] = .latest; continue }
+            if partitions[tp] != nil { try seek(tp, to: l.offset) }
+        }
+        if !ends.isEmpty {
+            let latest = try await cluster.listOffsets(ends, isolationLevel: config.isolationLevel.rawValue)
+            for (tp, l) in latest where partitions[tp] != nil { try seek(tp, to: l.offset) }
+        }
+    }
+
+    func pause(_ tps: [TopicPartition], paused: Bool) {
+        for tp in tps where partitions[tp] != nil { partitions[tp]!.paused = paused }
+        kick()
+    }
+
+    private func dropChunks(where pred: (FetchedChunk) -> Bool) {
+        var kept = [FetchedChunk]()
+        for c in ready[readyHead...] {
+            if pred(c) {
+                bufferedBytes -= c.bytes
+                if partitions[c.tp] != nil { partitions[c.tp]!.queuedChunks -= 1 }
+            } else { kept.append(c) }
+        }
+        ready = kept
+        readyHead = 0
+    }
+
+    // MARK: Handing out records
+
+    func nextChunk() async throws -> [ConsumerRecord]? {
+        while true {
+            if closed { return nil }
+            if let e = fatalError {
+                fatalError = nil
+                throw e
+            }
+            try Task.checkCancellation()
+            current = nil
+            if let c = popChunk() {
+                kick()
+                return c
+            }
+            kick()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in waiters.append(c) }
+            } onCancel: {
+                Task { await self.wakeWaiters() }
+            }
+        }
+    }
+
+    private func popChunk() -> [ConsumerRecord]? {
+        var i = readyHead
+        while i < ready.count {
+            let c = ready[i]
+            guard let st = partitions[c.tp], st.epoch == c.epoch else {
+                removeChunk(at: i)
+                continue
+            }
+            if st.paused { i += 1; continue }
+            removeChunk(at: i)
+            partitions[c.tp]!.position = c.nextOffset
+            var chunk = c
+            if let first = c.records.first, let pos = st.position, first.offset < pos {
+                chunk.records = c.records.filter { $0.offset >= pos }
+            }
+            if chunk.records.isEmpty { continue }
+            current = chunk
+            currentStart = st.position ?? chunk.records[0].offset
+            handed.store(0, ordering: .relaxed)
+            return chunk.records
+        }
+        return nil
+    }
+
+    private func removeChunk(at i: Int) {
+        let c = ready[i]
+        bufferedBytes -= c.bytes
+        if partitions[c.tp] != nil { partitions[c.tp]!.queuedChunks -= 1 }
+        if i == readyHead {
+            readyHead += 1
+            if readyHead > 64 && readyHead * 2 > ready.count {
+                ready.removeFirst(readyHead)
+                readyHead = 0
+            }
+        } else {
+            ready.remove(at: i)
+        }
+    }
+
+    func wakeWaiters() {
+        let w = waiters
+        waiters = []
+        for c in w { c.resume() }
+    }
+
+    // MARK: Fetching
+
+    /// Schedules position resolution and a fetch round if anything can be fetched.
+    func kick() {
+        if closed { return }
+        let needResolve = partitions.contains { $0.value.fetchPosition == nil && !$0.value.paused && $0.value.retryAfter.map { $0 <= .now } ?? true }
+        if needResolve && !resolving {
+            resolving = true
+            Task { await self.resolvePositions() }
+        }
+        if !fetchRoundScheduled {
+            fetchRoundScheduled = true
+            Task { await self.fetchRound() }
+        }
+    }
+
+    /// Finds starting offsets: explicit specs, committed offsets, then the reset policy.
+    func resolvePositions() async {
+        defer {
+            resolving = false
+        }
+        let todo = partitions.filter { $0.value.fetchPosition == nil }
+        if todo.isEmpty { return }
+        var specs = [TopicPartition: OffsetSpec]()
+        var committedWanted = [TopicPartition]()
+        for (tp, st) in todo {
+            if let s = st.pendingSpec { specs[tp] = s } else if st.useCommitted && config.groupID != nil { committedWanted.append(tp) } else {
+                switch config.autoOffsetReset {
+                case .earliest: specs[tp] = .earliest
+                case .latest: specs[tp] = .latest
+                case .none: fatalError = .invalidState("no offset for \(tp) and autoOffsetReset is none"); wakeWaiters(); return
+                }
+            }
+        }
+        do {
+            if !committedWanted.isEmpty {
+                let committed = try await fetchCommitted(committedWanted)
+                for tp in committedWanted {
+                    guard partitions[tp] != nil, partitions[tp]!.fetchPosition == nil else { continue }
+                    if let o = committed[tp] {
+                        partitions[tp]!.position = o
+                        partitions[tp]!.fetchPosition = o
+                    } else {
+                        switch config.autoOffsetReset {
+                        case .earliest: specs[tp] = .earliest
+                        case .latest: specs[tp] = .latest
+                        case .none: fatalError = .invalidState("no committed offset for \(tp) and autoOffsetReset is none"); wakeWaiters(); return
+                        }
+                    }
+                }
+            }
+            if !specs.isEmpty {
+                let epochs = specs.keys.map { ($0, partitions[$0]?.epoch) }
+                let listed = try await cluster.listOffsets(specs, isolationLevel: config.isolationLevel.rawValue)
+                var ends = [TopicPartition: OffsetSpec]()
+                for (tp, e) in epochs {
+                    guard let st = partitions[tp], st.epoch == e, st.fetchPosition == nil, let l = listed[tp] else { continue }
+                    if l.offset < 0 { ends[tp] = .latest; continue }
+                    partitions[tp]!.position = l.offset
+                    partitions[tp]!.fetchPosition = l.offset
+                    partitions[tp]!.pendingSpec = nil
+                }
+                if !ends.isEmpty {
+                    let latest = try await cluster.listOffsets(ends, isolationLevel: config.isolationLevel.rawValue)
+                    for (tp, l) in latest where partitions[tp]?.fetchPosition == nil {
+                        partitions[tp]!.position = l.offset
+                        partitions[tp]!.fetchPosition = l.offset
+                        partitions[tp]!.pendingSpec = nil
+                    }
+                }
+            }
+        } catch {
+            logger.debug("resolving offsets failed", metadata: ["error": "\(error)"])
+            let retry = ContinuousClock.now + config.retryBackoff * 5
+            for tp in todo.keys where partitions[tp]?.fetchPosition == nil { partitions[tp]!.retryAfter = retry }
+            if let ke = error as? KafkaError, !ke.isRetriable, case .unknownTopic = ke {} else if let ke = error as? KafkaError, !ke.isRetriable {
+                fatalError = ke
+                wakeWaiters()
+            }
+            Task {
+                try? await Task.sleep(for: self.config.retryBackoff * 5)
+                self.kick()
+            }
+            return
+        }
+        resolving = false
+        kick()
+    }
+
+    private func fetchable(now: ContinuousClock.Instant) -> [TopicPartition] {
+        if bufferedBytes >= config.maxBufferedBytes { return [] }
+        return partitions.compactMap { tp, st in
+            guard !st.paused, !st.fetchInFlight, st.fetchPosition != nil, st.queuedChunks < 2 else { return nil }
+            if let r = st.retryAfter, r > now { return nil }
+            return tp
+        }
+    }
+
+    func fetchRound() async {
+        fetchRoundScheduled = false
+        if closed { return }
+        let tps = fetchable(now: .now)
+        if tps.isEmpty { return }
+        var leaders = await cluster.leaders(for: tps)
+        let missing = Set(tps.filter { leaders[$0] == nil }.map(\.topic))
+        if !missing.isEmpty {
+            for t in missing { _ = try? await cluster.topic(t, forceRefresh: true) }
+            leaders = await cluster.leaders(for: tps)
+            if tps.contains(where: { leaders[$0] == nil }) {
+                Task {
+                    try? await Task.sleep(for: self.config.retryBackoff * 5)
+                    self.kick()
+                }
+            }
+        }
+        // Re-check after the awaits.
+        let now = ContinuousClock.now
+        let still = Set(fetchable(now: now))
+        var byNode = [Int32: [(TopicPartition, Int64, Int)]]()
+        for tp in tps where still.contains(tp) {
+            guard let node = leaders[tp], !nodesFetching.contains(node), let st = partitions[tp], let off = st.fetchPosition else { continue }
+            byNode[node, default: []].append((tp, off, st.epoch))
+        }
+        for (node, parts) in byNode {
+            nodesFetching.insert(node)
+            for (tp, _, _) in parts { partitions[tp]!.fetchInFlight = true }
+            let cfg = config
+            let cluster = self.cluster
+            Task {
+                let result = await Self.fetch(node: node, parts: parts, config: cfg, cluster: cluster)
+                self.fetchCompleted(node: node, parts: parts, result: result)
+            }
+        }
+    }
+
+    struct PartitionFetchResult: Sendable {
+        var tp: TopicPartition
+        var errorCode: Int16
+        var records: [ConsumerRecord]
+        var nextOffset: Int64?
+        var bytes: Int
+        var highWatermark: Int64
+        var decodeError: String?
+    }
+
+    /// Sends one Fetch and decodes it (off the actor: decompression is CPU work).
+    static func fetch(node: Int32, parts: [(TopicPartition, Int64, Int)], config: KafkaConsumerConfig,
+                      cluster: KafkaCluster) async -> Result<[PartitionFetchResult], KafkaError> {
+        do {
+            let conn = try await cluster.connection(node: node)
+            var req = FetchRequest()
+            req.maxWaitMs = Int32(clamping: config.fetchMaxWait.milliseconds)
+            req.minBytes = config.fetchMinBytes
+            req.maxBytes = config.fetchMaxBytes
+            req.isolationLevel = config.isolationLevel.rawValue
+            req.sessionId = 0
+            req.sessionEpoch = -1
+            var topics = [String: [FetchRequest.Partition]]()
+            for (tp, off, _) in parts {
+                var p = FetchRequest.Partition()
+                p.partition = tp.partition
+                p.fetchOffset = off
+                p.partitionMaxBytes = config.maxPartitionFetchBytes
+                p.currentLeaderEpoch = -1
+                topics[tp.topic, default: []].append(p)
+            }
+            req.topics = topics.map { var t = FetchRequest.Topic(); t.topic = $0.key; t.partitions = $0.value; return t }
+            let timeout = (config.client.requestTimeout + config.fetchMaxWait).timeAmount
+            let resp = try await conn.send(req, timeout: timeout)
+            if resp.errorCode != 0 {
+                return .failure(.broker(code: resp.errorCode, message: nil, context: "Fetch"))
+            }
+            let offsets = Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) })
+            var out = [PartitionFetchResult]()
+            for t in resp.topics {
+                for p in t.partitions {
+                    let tp = TopicPartition(t.topic, p.partitionIndex)
+                    guard let fetchOffset = offsets[tp] else { continue }
+                    var r = PartitionFetchResult(tp: tp, errorCode: p.errorCode, records: [], nextOffset: nil, bytes: 0,
+                                                 highWatermark: p.highWatermark)
+                    if p.errorCode == 0, let buf = p.records, buf.readableBytes > 0 {
+                        do {
+                            try decode(buf, tp: tp, fetchOffset: fetchOffset, aborted: p.abortedTransactions,
+                                       readCommitted: config.isolationLevel == .readCommitted, into: &r)
+                        } catch {
+                            r.decodeError = "\(error)"
+                        }
+                    }
+                    out.append(r)
+                }
+            }
+            return .success(out)
+        } catch let e as KafkaError {
+            return .failure(e)
+        } catch {
+            return .failure(.protocolError("\(error)"))
+        }
+    }
+
+    static func decode(_ buf: ByteBuffer, tp: TopicPartition, fetchOffset: Int64, aborted: [FetchResponse.AbortedTransaction]?,
+                       readCommitted: Bool, into r: inout PartitionFetchResult) throws {
+        var abortedQueue = (aborted ?? []).sorted { $0.firstOffset < $1.firstOffset }
+        var abortedProducers = Set<Int64>()
+        var next: Int64? = nil
+        var records = [ConsumerRecord]()
+        let topic = tp.topic
+        try RecordBatch.forEachBatch(in: buf) { header, batch in
+            next = header.lastOffset + 1
+            if readCommitted {
+                while let a = abortedQueue.first, a.firstOffset <= header.lastOffset {
+                    abortedProducers.insert(a.producerId)
+                    abortedQueue.removeFirst()
+                }
+            }
+            if header.isControl {
+                if readCommitted, let recs = try? RecordBatch.records(ofBatch: batch, header: header), let k = recs.first?.key,
+                   k.readableBytes >= 4, k.getInteger(at: k.readerIndex + 2, endianness: .big, as: Int16.self) == 0 {
+                    abortedProducers.remove(header.producerId)
+                }
+                return
+            }
+            if readCommitted && header.isTransactional && abortedProducers.contains(header.producerId) { return }
+            if header.lastOffset < fetchOffset { return }
+            for rec in try RecordBatch.records(ofBatch: batch, header: header) where rec.offset >= fetchOffset {
+                records.append(ConsumerRecord(topic: topic, partition: tp.partition, offset: rec.offset, timestamp: rec.timestamp,
+                                              key: rec.key, value: rec.value, headers: rec.headers))
+            }
+        }
+        r.records = records
+        r.nextOffset = next
+        r.bytes = buf.readableBytes
+    }
+
+    func fetchCompleted(node: Int32, parts: [(TopicPartition, Int64, Int)], result: Result<[PartitionFetchResult], KafkaError>) {
+        nodesFetching.remove(node)
+        for (tp, _, epoch) in parts where partitions[tp]?.epoch == epoch { partitions[tp]!.fetchInFlight = false }
+        switch result {
+        case .failure(let e):
+            logger.debug("fetch failed", metadata: ["broker": "\(node)", "error": "\(e)"])
+            let retry = ContinuousClock.now + config.retryBackoff
+            for (tp, _, _) in parts where partitions[tp] != nil { partitions[tp]!.retryAfter = retry }
+            let cluster = self.cluster
+            Task {
+                if case .connectionClosed = e { await cluster.dropConnection(node: node) }
+                for t in Set(parts.map(\.0.topic)) { await cluster.invalidate(topic: t) }
+                try? await Task.sleep(for: self.config.retryBackoff)
+                self.kick()
+            }
+        case .success(let results):
+            let epochs = Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.2) })
+            var needRetry = false
+            for r in results {
+                guard let st = partitions[r.tp], st.epoch == epochs[r.tp] else { continue }
+                partitions[r.tp]!.highWatermark = r.highWatermark
+                if let e = r.decodeError {
+                    fatalError = .partition(r.tp, code: ErrorCode.corruptMessage.rawValue, message: e)
+                    partitions[r.tp]!.paused = true
+                    continue
+                }
+                switch r.errorCode {
+                case 0:
+                    partitions[r.tp]!.retryAfter = nil
+                    if let n = r.nextOffset {
+                        partitions[r.tp]!.fetchPosition = max(n, st.fetchPosition ?? n)
+                        ready.append(FetchedChunk(tp: r.tp, epoch: st.epoch, records: r.records, nextOffset: partitions[r.tp]!.fetchPosition!,
+                                                  bytes: r.bytes))
+                        bufferedBytes += r.bytes
+                        partitions[r.tp]!.queuedChunks += 1
+                    }
+                case ErrorCode.offsetOutOfRange.rawValue:
+                    logger.info("offset out of range; resetting", metadata: ["partition": "\(r.tp)", "policy": "\(config.autoOffsetReset)"])
+                    partitions[r.tp]!.epoch = newEpoch()
+                    partitions[r.tp]!.fetchPosition = nil
+                    partitions[r.tp]!.useCommitted = false
+                    switch config.autoOffsetReset {
+                    case .earliest: partitions[r.tp]!.pendingSpec = .earliest
+                    case .latest: partitions[r.tp]!.pendingSpec = .latest
+                    case .none: fatalError = .partition(r.tp, code: r.errorCode, message: "offset out of range")
+                    }
+                default:
+                    if KafkaError.isRetriable(r.errorCode) || KafkaError.invalidatesMetadata(r.errorCode) {
+                        partitions[r.tp]!.retryAfter = .now + config.retryBackoff
+                        needRetry = true
+                        let cluster = self.cluster
+                        let topic = r.tp.topic
+                        Task { await cluster.invalidate(topic: topic) }
+                    } else {
+                        fatalError = .partition(r.tp, code: r.errorCode, message: "fetch")
+                        partitions[r.tp]!.paused = true
+                    }
+                }
+            }
+            if needRetry {
+                Task {
+                    try? await Task.sleep(for: self.config.retryBackoff)
+                    self.kick()
+                }
+            }
+        }
+        wakeWaiters()
+        kick()
+    }
+
+    // MARK: Close
+
+    func close() async {
+        if closed { return }
+        await leaveGroup()
+        closed = true
+        groupTask?.cancel()
+        wakeWaiters()
+        await cluster.close()
+    }
+}

@@ -1,0 +1,158 @@
+import KafkaProtocol
+import NIOCore
+
+/// Where a produced record landed.
+public struct RecordMetadata: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    /// -1 when unknown (acks=0, or a duplicate the broker had already written).
+    public var offset: Int64
+    /// The record's timestamp (the broker's append time for LogAppendTime topics).
+    public var timestamp: Int64
+    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
+}
+
+/// Delivery outcome of one record.
+public typealias DeliveryResult = Result<RecordMetadata, KafkaError>
+
+enum DeliveryCompletion {
+    case none
+    case continuation(CheckedContinuation<RecordMetadata, any Error>)
+    case callback(@Sendable (DeliveryResult) -> Void)
+
+    func complete(_ r: DeliveryResult) {
+        switch self {
+        case .none: break
+        case .continuation(let c): c.resume(with: r.mapError { $0 as any Error })
+        case .callback(let f): f(r)
+        }
+    }
+}
+
+/// A record batch being filled for one partition: records are encoded into `body` as they
+/// arrive (Kafka's v2 record format), the header is written when the batch is closed.
+final class ProducerBatch: @unchecked Sendable {
+    let tp: TopicPartition
+    let createdAt: NIODeadline
+    let capacity: Int
+    private(set) var body: ByteBuffer
+    private(set) var recordCount: Int32 = 0
+    private(set) var baseTimestamp: Int64 = 0
+    private(set) var maxTimestamp: Int64 = Int64.min
+    /// One per record (index = offset delta); none when nobody waits.
+    var completions: [DeliveryCompletion] = []
+    var timestamps: [Int64] = []
+    /// Memory charged against the producer's buffer.
+    var reservedBytes: Int = 0
+    var isClosed = false
+
+    // Sending state (touched by the sender only).
+    var attempts = 0
+    var baseSequence: Int32 = -1
+    var producerId: Int64 = -1
+    var producerEpoch: Int16 = -1
+    var built: ByteBuffer? = nil
+    var retryAt: NIODeadline? = nil
+    var lastError: KafkaError? = nil
+
+    init(tp: TopicPartition, capacity: Int, allocator: ByteBufferAllocator, now: NIODeadline = .now()) {
+        self.tp = tp
+        self.capacity = capacity
+        self.createdAt = now
+        self.body = allocator.buffer(capacity: min(capacity, 16 * 1024))
+    }
+
+    /// Bytes a record occupies in a batch, framing included (an upper bound).
+    static func estimateSize(keyCount: Int, valueCount: Int, headers: [RecordHeader]) -> Int {
+        var n = 21 + keyCount + valueCount  // length, attributes, deltas, lengths: generous bound
+        for h in headers { n += 10 + h.key.utf8.count + (h.value?.readableBytes ?? 0) }
+        return n
+    }
+
+    var sizeInBytes: Int { RecordBatchHeader.size + body.readableBytes }
+
+    /// Whether a record of `size` bytes fits (an empty batch takes any one record).
+    func hasRoom(for size: Int) -> Bool {
+        recordCount == 0 || sizeInBytes + size <= capacity
+    }
+
+    /// Appends one record; returns its offset delta.
+    @discardableResult
+    func append(timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader], completion: DeliveryCompletion) -> Int32 {
+        if recordCount == 0 { baseTimestamp = timestamp }
+        if timestamp > maxTimestamp { maxTimestamp = timestamp }
+        let delta = recordCount
+        let tsDelta = timestamp &- baseTimestamp
+        let keyLen = key?.readableBytes ?? -1
+        let valueLen = value?.readableBytes ?? -1
+        var size = 1 + varlongSize(tsDelta) + varintSize(delta)
+        size += varintSize(Int32(keyLen)) + max(0, keyLen) + varintSize(Int32(valueLen)) + max(0, valueLen)
+        size += varintSize(Int32(headers.count))
+        for h in headers {
+            let kl = h.key.utf8.count
+            let vl = h.value?.readableBytes ?? -1
+            size += varintSize(Int32(kl)) + kl + varintSize(Int32(vl)) + max(0, vl)
+        }
+        body.writeVarint(Int32(size))
+        body.writeInteger(Int8(0))
+        body.writeVarlong(tsDelta)
+        body.writeVarint(delta)
+        body.writeVarint(Int32(keyLen))
+        if let key { body.writeImmutableBuffer(key) }
+        body.writeVarint(Int32(valueLen))
+        if let value { body.writeImmutableBuffer(value) }
+        body.writeVarint(Int32(headers.count))
+        for h in headers {
+            body.writeVarint(Int32(h.key.utf8.count))
+            body.writeString(h.key)
+            body.writeVarint(Int32(h.value?.readableBytes ?? -1))
+            if let v = h.value { body.writeImmutableBuffer(v) }
+        }
+        recordCount += 1
+        completions.append(completion)
+        timestamps.append(timestamp)
+        return delta
+    }
+
+    /// The batch's bytes (header, optionally compressed records), built once and reused by
+    /// retries so the broker sees the same batch (idempotence relies on it).
+    func build(compression: CompressionCodec, allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        if let built { return built }
+        var payload = body
+        if compression != .none {
+            let compressed = try body.withUnsafeReadableBytes { try Compression.compress(compression, $0) }
+            payload = allocator.buffer(capacity: compressed.count)
+            payload.writeBytes(compressed)
+        }
+        let attributes = Int16(compression.rawValue)
+        let header = RecordBatchHeader(
+            baseOffset: 0, batchLength: Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead + payload.readableBytes),
+            partitionLeaderEpoch: -1, magic: 2, crc: 0, attributes: attributes, lastOffsetDelta: recordCount - 1,
+            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId, producerEpoch: producerEpoch,
+            baseSequence: baseSequence, recordCount: recordCount)
+        var out = allocator.buffer(capacity: RecordBatchHeader.size + payload.readableBytes)
+        header.write(to: &out)
+        out.writeImmutableBuffer(payload)
+        let crc = CRC32C.batchChecksum(out)
+        out.setInteger(crc, at: out.readerIndex + RecordBatchHeader.crcOffset, endianness: .big)
+        built = out
+        return out
+    }
+
+    /// Completes every record: success with offsets from `baseOffset`, or failure.
+    func complete(baseOffset: Int64, logAppendTime: Int64) {
+        let cs = completions
+        completions = []
+        for (i, c) in cs.enumerated() {
+            let ts = logAppendTime >= 0 ? logAppendTime : timestamps[i]
+            c.complete(.success(RecordMetadata(topic: tp.topic, partition: tp.partition,
+                                               offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1, timestamp: ts)))
+        }
+    }
+
+    func fail(_ error: KafkaError) {
+        let cs = completions
+        completions = []
+        for c in cs { c.complete(.failure(error)) }
+    }
+}

