@@ -83,31 +83,7 @@ final class ProducerBatch: @unchecked Sendable {
         if timestamp > maxTimestamp { maxTimestamp = timestamp }
         let delta = recordCount
         let tsDelta = timestamp &- baseTimestamp
-        let keyLen = key?.readableBytes ?? -1
-        let valueLen = value?.readableBytes ?? -1
-        var size = 1 + varlongSize(tsDelta) + varintSize(delta)
-        size += varintSize(Int32(keyLen)) + max(0, keyLen) + varintSize(Int32(valueLen)) + max(0, valueLen)
-        size += varintSize(Int32(headers.count))
-        for h in headers {
-            let kl = h.key.utf8.count
-            let vl = h.value?.readableBytes ?? -1
-            size += varintSize(Int32(kl)) + kl + varintSize(Int32(vl)) + max(0, vl)
-        }
-        body.writeVarint(Int32(size))
-        body.writeInteger(Int8(0))
-        body.writeVarlong(tsDelta)
-        body.writeVarint(delta)
-        body.writeVarint(Int32(keyLen))
-        if let key { body.writeImmutableBuffer(key) }
-        body.writeVarint(Int32(valueLen))
-        if let value { body.writeImmutableBuffer(value) }
-        body.writeVarint(Int32(headers.count))
-        for h in headers {
-            body.writeVarint(Int32(h.key.utf8.count))
-            body.writeString(h.key)
-            body.writeVarint(Int32(h.value?.readableBytes ?? -1))
-            if let v = h.value { body.writeImmutableBuffer(v) }
-        }
+        Record.write(to: &body, offsetDelta: delta, timestampDelta: tsDelta, key: key, value: value, headers: headers)
         recordCount += 1
         completions.append(completion)
         timestamps.append(timestamp)

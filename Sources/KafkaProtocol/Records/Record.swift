@@ -60,8 +60,15 @@ extension Record {
         return try b.readKafkaSlice(length: n, what)
     }
 
-    /// Writes this record as the `index`-th of a batch (offset and timestamp relative to the batch's base).
+    /// Writes this record into a batch body (offset and timestamp relative to the batch's base).
     func write(to buffer: inout ByteBuffer, offsetDelta: Int32, timestampDelta: Int64) {
+        Record.write(to: &buffer, offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
+    }
+
+    /// The record wire format (varint length, attributes, deltas, key, value, headers), shared by
+    /// batch building here and the client's producer batches.
+    public static func write(to buffer: inout ByteBuffer, offsetDelta: Int32, timestampDelta: Int64,
+                             key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]) {
         let keyLen = key?.readableBytes ?? -1
         let valueLen = value?.readableBytes ?? -1
         var bodySize = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
