@@ -75,12 +75,11 @@ final class SegmentFile: @unchecked Sendable {
     /// Reads `count` bytes at `offset` into a new array (shorter only at end of file).
     func read(at offset: Int64, count: Int) throws -> [UInt8] {
         guard count > 0 else { return [] }
-        var result = [UInt8](repeating: 0, count: count)
-        let got = try result.withUnsafeMutableBytes { (buf) throws -> Int in
-            try read(into: buf, at: offset)
+        // No zero fill: pread overwrites the bytes it reports, and only those are kept.
+        return try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            initialized = 0
+            initialized = try read(into: UnsafeMutableRawBufferPointer(buf), at: offset)
         }
-        if got < count { result.removeLast(count - got) }
-        return result
     }
 
     /// Writes all of `buffer` at `offset`.
