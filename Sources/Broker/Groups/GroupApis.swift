@@ -15,5 +15,7 @@ enum GroupApis {
         .describeGroups: SupportedApis.Range(advertised: 0...5, served: 0...5),
         .deleteGroups: SupportedApis.Range(advertised: 0...2, served: 0...2),
         .offsetDelete: SupportedApis.Range(advertised: 0...0, served: 0...0),
+        .consumerGroupHeartbeat: SupportedApis.Range(advertised: 0...1, served: 0...1),
+        .consumerGroupDescribe: SupportedApis.Range(advertised: 0...0, served: 0...0),
     ]
 }

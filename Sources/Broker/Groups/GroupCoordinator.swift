@@ -144,8 +144,20 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
-    func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
-        withCore { $0.fetchOffsets(groupId: groupId, topics: topics) }
+    func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?, memberId: String? = nil,
+                      memberEpoch: Int32 = -1) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
+        withCore { $0.fetchOffsets(groupId: groupId, topics: topics, memberId: memberId, memberEpoch: memberEpoch) }
+    }
+
+    // MARK: KIP-848 consumer protocol
+
+    func consumerGroupHeartbeat(_ req: ConsumerGroupHeartbeatRequest, clientId: String, clientHost: String,
+                                topics: GroupTopics) -> ConsumerGroupHeartbeatResponse {
+        withCore { $0.consumerGroupHeartbeat(req, clientId: clientId, clientHost: clientHost, topics: topics) }
+    }
+
+    func consumerGroupDescribe(_ ids: [String], topics: GroupTopics) -> [ConsumerGroupDescribeResponse.Group] {
+        withCore { $0.consumerGroupDescribe(ids, topics: topics) }
     }
 
     func deleteOffsets(groupId: String, topics: [(name: String, partitions: [Int32])],

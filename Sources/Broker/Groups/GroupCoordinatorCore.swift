@@ -19,13 +19,29 @@ struct GroupCoordinatorConfig: Sendable {
     var maxGroupSize = Int.max
     /// How often timers are checked in the running broker.
     var tickIntervalMs: Int64 = 50
+    /// group.consumer.session.timeout.ms (KIP-848 members; the broker decides it)
+    var consumerSessionTimeoutMs: Int32 = 45_000
+    /// group.consumer.heartbeat.interval.ms
+    var consumerHeartbeatIntervalMs: Int32 = 5_000
+    /// group.consumer.max.size
+    var consumerMaxGroupSize = Int.max
+    /// offsets.retention.minutes (Kafka: 7 days): offsets of a group that has been empty
+    /// this long are deleted, then the group itself.
+    var offsetsRetentionMs: Int64 = 7 * 24 * 3_600_000
+    /// offsets.retention.check.interval.ms
+    var offsetsRetentionCheckIntervalMs: Int64 = 600_000
 
     static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> GroupCoordinatorConfig {
         var c = GroupCoordinatorConfig()
         if let v = env["RIVERBANK_GROUP_MIN_SESSION_TIMEOUT_MS"].flatMap({ Int32($0) }) { c.minSessionTimeoutMs = v }
         if let v = env["RIVERBANK_GROUP_MAX_SESSION_TIMEOUT_MS"].flatMap({ Int32($0) }) { c.maxSessionTimeoutMs = v }
         if let v = env["RIVERBANK_GROUP_INITIAL_REBALANCE_DELAY_MS"].flatMap({ Int64($0) }) { c.initialRebalanceDelayMs = max(0, v) }
-        if let v = env["RIVERBANK_GROUP_MAX_SIZE"].flatMap({ Int($0) }), v > 0 { c.maxGroupSize = v }
+        if let v = env["RIVERBANK_GROUP_MAX_SIZE"].flatMap({ Int($0) }), v > 0 { c.maxGroupSize = v; c.consumerMaxGroupSize = v }
+        if let v = env["RIVERBANK_OFFSETS_RETENTION_MINUTES"].flatMap({ Int64($0) }), v > 0 { c.offsetsRetentionMs = v * 60_000 }
+        if let v = env["RIVERBANK_OFFSETS_RETENTION_MS"].flatMap({ Int64($0) }), v > 0 { c.offsetsRetentionMs = v }
+        if let v = env["RIVERBANK_OFFSETS_RETENTION_CHECK_INTERVAL_MS"].flatMap({ Int64($0) }), v > 0 { c.offsetsRetentionCheckIntervalMs = v }
+        if let v = env["RIVERBANK_GROUP_CONSUMER_SESSION_TIMEOUT_MS"].flatMap({ Int32($0) }), v > 0 { c.consumerSessionTimeoutMs = v }
+        if let v = env["RIVERBANK_GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS"].flatMap({ Int32($0) }), v > 0 { c.consumerHeartbeatIntervalMs = v }
         return c
     }
 }
@@ -71,13 +87,15 @@ struct CommitPartition {
 final class GroupCoordinatorCore {
     let config: GroupCoordinatorConfig
     let clock: () -> Int64
-    private(set) var groups: [String: ConsumerGroupState] = [:]
+    var groups: [String: ConsumerGroupState] = [:]
     /// While the log is replayed every group API answers COORDINATOR_LOAD_IN_PROGRESS.
     var loading = false
     /// Records to append to the group log, in order.
     var records: [GroupRecord] = []
     /// Response callbacks to run outside the lock.
     var actions: [() -> Void] = []
+    /// When offset expiry runs next.
+    var nextOffsetExpiryCheck: Int64 = 0
     /// Whether a topic partition exists (OffsetCommit answers UNKNOWN_TOPIC_OR_PARTITION otherwise).
     var partitionExists: (String, Int32) -> Bool = { _, _ in true }
 
@@ -88,7 +106,7 @@ final class GroupCoordinatorCore {
 
     func group(_ id: String) -> ConsumerGroupState? { groups[id] }
 
-    private func respond<T>(_ cb: ((T) -> Void)?, _ value: T) {
+    func respond<T>(_ cb: ((T) -> Void)?, _ value: T) {
         guard let cb else { return }
         actions.append { cb(value) }
     }
@@ -127,6 +145,13 @@ final class GroupCoordinatorCore {
             g = ConsumerGroupState(groupId: p.groupId)
             g.stateTimestamp = clock()
             groups[p.groupId] = g
+        }
+        if let c = g.consumer {
+            // A consumer-protocol group: classic members may not join it while it has members.
+            guard c.isEmpty else { return respond(cb, Self.joinError(.inconsistentGroupProtocol, memberId: p.memberId)) }
+            if !isUnknown { return respond(cb, Self.joinError(.unknownMemberId, memberId: p.memberId)) }
+            g.consumer = nil
+            records.append(.consumerGroup(id: g.groupId, value: nil))
         }
         if g.members[p.memberId] == nil && g.pendingMembers[p.memberId] == nil && g.members.count >= config.maxGroupSize {
             return respond(cb, Self.joinError(.groupMaxSizeReached))
@@ -502,6 +527,11 @@ final class GroupCoordinatorCore {
     /// Expires whatever is due: pending members, dead members, join and sync phases.
     func tick() {
         let now = clock()
+        tickConsumerGroups(now: now)
+        if now >= nextOffsetExpiryCheck {
+            if nextOffsetExpiryCheck != 0 { expireOffsets(now: now) }
+            nextOffsetExpiryCheck = now + config.offsetsRetentionCheckIntervalMs
+        }
         for g in Array(groups.values) where g.state != .dead {
             for (id, deadline) in g.pendingMembers where deadline <= now {
                 g.pendingMembers[id] = nil
@@ -554,7 +584,11 @@ final class GroupCoordinatorCore {
         let g: ConsumerGroupState
         if let existing = groups[groupId] {
             g = existing
-            if let e = validateCommit(g, generationId: generationId, memberId: memberId, instanceId: instanceId) { return all(e) }
+            if let c = g.consumer {
+                if let e = validateConsumerCommit(c, generationId: generationId, memberId: memberId, version: version) { return all(e) }
+            } else if let e = validateCommit(g, generationId: generationId, memberId: memberId, instanceId: instanceId) {
+                return all(e)
+            }
         } else {
             guard generationId < 0 else { return all(version >= 9 ? .groupIdNotFound : .illegalGeneration) }
             // A simple (standalone) consumer's commit creates an empty group holding its offsets.
@@ -585,6 +619,15 @@ final class GroupCoordinatorCore {
         return out
     }
 
+    /// Kafka's ConsumerGroup.validateOffsetCommit: the member epoch is the generation.
+    private func validateConsumerCommit(_ c: ConsumerProtocolGroup, generationId: Int32, memberId: String, version: Int16) -> ErrorCode? {
+        if generationId < 0 && c.isEmpty { return nil }
+        guard let m = c.member(memberId) else { return .unknownMemberId }
+        if version < 9 { return .unsupportedVersion }
+        if generationId != m.memberEpoch { return .staleMemberEpoch }
+        return nil
+    }
+
     private func validateCommit(_ g: ConsumerGroupState, generationId: Int32, memberId: String, instanceId: String?) -> ErrorCode? {
         if g.state == .dead { return .coordinatorNotAvailable }
         if generationId < 0 && g.state == .empty { return nil }
@@ -599,8 +642,16 @@ final class GroupCoordinatorCore {
     }
 
     /// Committed offsets of a group: the requested partitions, or every one when `topics` is nil.
-    func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
+    func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?, memberId: String? = nil,
+                      memberEpoch: Int32 = -1) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
         if loading { return (.coordinatorLoadInProgress, []) }
+        if let c = groups[groupId]?.consumer, memberEpoch >= 0 || !(memberId ?? "").isEmpty {
+            // A member of a consumer-protocol group fetches with its member epoch (OffsetFetch v9+).
+            if !(memberEpoch < 0 && c.isEmpty) {
+                guard let m = c.member(memberId ?? "") else { return (.unknownMemberId, []) }
+                if m.memberEpoch != memberEpoch { return (.staleMemberEpoch, []) }
+            }
+        }
         let offsets = groups[groupId]?.offsets ?? [:]
         func partition(_ tp: TopicPartitionKey) -> OffsetFetchResponse.Partition {
             if let o = offsets[tp] {
@@ -623,7 +674,9 @@ final class GroupCoordinatorCore {
         if loading { return (.coordinatorLoadInProgress, []) }
         guard let g = groups[groupId], g.state != .dead else { return (.groupIdNotFound, []) }
         var subscribed = Set<String>()
-        if g.state != .empty {
+        if let c = g.consumer {
+            if !c.isEmpty { subscribed = consumerSubscribedTopics(c) }
+        } else if g.state != .empty {
             guard let s = g.subscribedTopics() else { return (.nonEmptyGroup, []) }
             subscribed = s
         }
@@ -652,6 +705,12 @@ final class GroupCoordinatorCore {
         let stateFilter = Set(states.map { $0.lowercased() })
         let typeFilter = Set(types.map { $0.lowercased() })
         return groups.values.filter { $0.state != .dead }.sorted { $0.groupId < $1.groupId }.compactMap { g in
+            if let c = g.consumer {
+                let state = c.state.rawValue
+                if !stateFilter.isEmpty && !stateFilter.contains(state.lowercased()) { return nil }
+                if !typeFilter.isEmpty && !typeFilter.contains("consumer") { return nil }
+                return ListGroupsResponse.Group(groupId: g.groupId, protocolType: "consumer", groupState: state, groupType: "consumer")
+            }
             if !stateFilter.isEmpty && !stateFilter.contains(g.state.rawValue.lowercased()) { return nil }
             if !typeFilter.isEmpty && !typeFilter.contains("classic") { return nil }
             return ListGroupsResponse.Group(groupId: g.groupId, protocolType: g.protocolType ?? "", groupState: g.state.rawValue, groupType: "classic")
@@ -665,7 +724,8 @@ final class GroupCoordinatorCore {
             r.errorCode = ErrorCode.coordinatorLoadInProgress.rawValue
             return r
         }
-        guard let g = groups[groupId] else {
+        guard let g = groups[groupId], g.consumer == nil else {
+            // Unknown, or not a classic group (DescribeGroups up to v5 answers Dead, like Kafka).
             r.groupState = ClassicGroupState.dead.rawValue
             return r
         }
@@ -685,8 +745,9 @@ final class GroupCoordinatorCore {
         ids.map { id in
             if loading { return .init(groupId: id, errorCode: .coordinatorLoadInProgress) }
             guard let g = groups[id], g.state != .dead else { return .init(groupId: id, errorCode: .groupIdNotFound) }
-            guard g.state == .empty, g.members.isEmpty else { return .init(groupId: id, errorCode: .nonEmptyGroup) }
+            guard g.state == .empty, g.members.isEmpty, g.consumer?.isEmpty ?? true else { return .init(groupId: id, errorCode: .nonEmptyGroup) }
             for tp in g.offsets.keys.sorted() { records.append(.offset(group: id, partition: tp, value: nil)) }
+            if g.consumer != nil { records.append(.consumerGroup(id: id, value: nil)) }
             records.append(.group(id: id, value: nil))
             g.pendingMembers.removeAll()
             g.transition(to: .dead, now: clock())
@@ -762,6 +823,23 @@ final class GroupCoordinatorCore {
             g.leaderId = value.leader.flatMap { g.members[$0] != nil ? $0 : nil } ?? g.memberOrder.first
             g.restore(state: g.members.isEmpty ? .empty : .stable, now: value.stateTimestamp)
             groups[id] = g
+        case .consumerGroup(let id, let value):
+            if let value {
+                let g = groups[id] ?? {
+                    let n = ConsumerGroupState(groupId: id)
+                    groups[id] = n
+                    return n
+                }()
+                if g.consumer == nil {
+                    g.consumer = ConsumerProtocolGroup(groupEpoch: value.groupEpoch)
+                    g.emptySince = now
+                } else {
+                    g.consumer!.groupEpoch = value.groupEpoch
+                    g.consumer!.assignmentEpoch = value.groupEpoch
+                }
+            } else {
+                groups[id]?.consumer = nil
+            }
         }
     }
 
@@ -769,7 +847,11 @@ final class GroupCoordinatorCore {
     func snapshotRecords() -> [GroupRecord] {
         var out: [GroupRecord] = []
         for g in groups.values.sorted(by: { $0.groupId < $1.groupId }) where g.state != .dead {
-            if g.protocolType != nil || g.generationId > 0 { out.append(.group(id: g.groupId, value: groupValue(g))) }
+            if let c = g.consumer {
+                out.append(.consumerGroup(id: g.groupId, value: ConsumerGroupMetadataValue(groupEpoch: c.groupEpoch)))
+            } else if g.protocolType != nil || g.generationId > 0 {
+                out.append(.group(id: g.groupId, value: groupValue(g)))
+            }
             for tp in g.offsets.keys.sorted() { out.append(.offset(group: g.groupId, partition: tp, value: g.offsets[tp])) }
         }
         return out

@@ -116,8 +116,15 @@ final class ConsumerGroupState {
     var newMemberAdded = false
     var stateTimestamp: Int64 = 0
     var offsets: [TopicPartitionKey: CommittedOffset] = [:]
+    /// Set when the group is a KIP-848 consumer-protocol group (then the classic part stays
+    /// Empty with no members): a group id is one or the other, as in Kafka.
+    var consumer: ConsumerProtocolGroup?
+    /// When the group last became empty (offset expiry counts from there; ms since the epoch).
+    var emptySince: Int64?
 
     init(groupId: String) { self.groupId = groupId }
+
+    var isConsumerProtocol: Bool { consumer != nil }
 
     func transition(to next: ClassicGroupState, now: Int64) {
         precondition(state.canTransition(to: next), "group \(groupId): illegal transition \(state) → \(next)")

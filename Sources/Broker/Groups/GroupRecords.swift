@@ -7,6 +7,18 @@ import NIOCore
 enum GroupRecord: Equatable, Sendable {
     case offset(group: String, partition: TopicPartitionKey, value: CommittedOffset?)
     case group(id: String, value: GroupMetadataValue?)
+    /// A KIP-848 consumer-protocol group (its epoch; members rebuild their state by rejoining).
+    case consumerGroup(id: String, value: ConsumerGroupMetadataValue?)
+}
+
+/// The persisted part of a consumer-protocol group.
+struct ConsumerGroupMetadataValue: KafkaStruct, Equatable {
+    var groupEpoch: Int32 = 0
+    init() {}
+    init(groupEpoch: Int32) { self.groupEpoch = groupEpoch }
+    mutating func code<C: KafkaCoder>(_ c: inout C) throws {
+        try c.int32(&groupEpoch)
+    }
 }
 
 /// The persisted part of a classic group: its generation and members with their assignments.
@@ -59,6 +71,7 @@ enum GroupRecordCodec {
     static let valueVersion: Int16 = 0
     static let typeOffset: Int8 = 1
     static let typeGroup: Int8 = 2
+    static let typeConsumerGroup: Int8 = 3
 
     struct OffsetKey: KafkaStruct {
         var group = ""
@@ -118,6 +131,10 @@ enum GroupRecordCodec {
             let key = try write(GroupKey(group: id), header: (keyVersion, typeGroup))
             guard let value else { return (key, nil) }
             return (key, try write(value, header: (valueVersion, nil)))
+        case .consumerGroup(let id, let value):
+            let key = try write(GroupKey(group: id), header: (keyVersion, typeConsumerGroup))
+            guard let value else { return (key, nil) }
+            return (key, try write(value, header: (valueVersion, nil)))
         }
     }
 
@@ -147,6 +164,10 @@ enum GroupRecordCodec {
             let k = try read(GroupKey.self, from: key, version: kv)
             guard let body else { return .group(id: k.group, value: nil) }
             return .group(id: k.group, value: try read(GroupMetadataValue.self, from: body, version: valueVersion))
+        case typeConsumerGroup:
+            let k = try read(GroupKey.self, from: key, version: kv)
+            guard let body else { return .consumerGroup(id: k.group, value: nil) }
+            return .consumerGroup(id: k.group, value: try read(ConsumerGroupMetadataValue.self, from: body, version: valueVersion))
         default:
             return nil
         }

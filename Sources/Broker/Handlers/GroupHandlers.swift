@@ -22,6 +22,16 @@ extension RequestDispatcher {
         case .listGroups: return serve(ListGroupsRequest.self, header, body, ctx) { req, _, _ in self.listGroups(groups, req) }
         case .describeGroups: return serve(DescribeGroupsRequest.self, header, body, ctx) { req, _, _ in self.describeGroups(groups, req) }
         case .deleteGroups: return serve(DeleteGroupsRequest.self, header, body, ctx) { req, v, ctx in self.deleteGroups(groups, req, ctx) }
+        case .consumerGroupHeartbeat:
+            return serve(ConsumerGroupHeartbeatRequest.self, header, body, ctx) { req, _, ctx in
+                .now(groups.consumerGroupHeartbeat(req, clientId: clientId, clientHost: Self.clientHost(ctx), topics: self.groupTopics()))
+            }
+        case .consumerGroupDescribe:
+            return serve(ConsumerGroupDescribeRequest.self, header, body, ctx) { req, _, _ in
+                var r = ConsumerGroupDescribeResponse()
+                r.groups = groups.consumerGroupDescribe(req.groupIds, topics: self.groupTopics())
+                return .now(r)
+            }
         default: return nil
         }
     }
@@ -47,6 +57,16 @@ extension RequestDispatcher {
             r.port = -1
         }
         return .now(r)
+    }
+
+    /// The topic manager as the group coordinator sees it (for the consumer protocol).
+    func groupTopics() -> GroupTopics {
+        let topics = self.topics
+        func info(_ t: Topic) -> GroupTopicInfo {
+            GroupTopicInfo(name: t.name, id: t.id, partitions: Int32(t.partitions.count), isInternal: t.isInternal)
+        }
+        return GroupTopics(byName: { topics.topic(named: $0).map(info) }, byId: { topics.topic(id: $0).map(info) },
+                           all: { topics.allTopics.map(info) })
     }
 
     static func clientHost(_ ctx: RequestContext) -> String {
@@ -113,7 +133,8 @@ extension RequestDispatcher {
         var r = OffsetFetchResponse()
         for g in req.requestedGroups(version: version) {
             let topics = g.topics.map { ts in ts.map { (name: $0.name, partitions: $0.partitionIndexes) } }
-            let (error, result) = groups.fetchOffsets(groupId: g.groupId, topics: version >= 2 ? topics : (topics ?? []))
+            let (error, result) = groups.fetchOffsets(groupId: g.groupId, topics: version >= 2 ? topics : (topics ?? []),
+                                                      memberId: version >= 9 ? g.memberId : nil, memberEpoch: version >= 9 ? g.memberEpoch : -1)
             if version >= 8 {
                 r.groups.append(OffsetFetchResponse.Group(groupId: g.groupId, topics: result, errorCode: error))
             } else {
