@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from contextlib import contextmanager
 
 import pytest
@@ -23,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 
 from clients import create_topic, produce_values
 from conftest import BrokerProcess, wait_for
+from groupkit import close_all, poll_all, uid, wait_disjoint_cover
 
 pytestmark = [pytest.mark.groups]
 
@@ -73,10 +73,6 @@ def own_broker(tmp_path):
     b.cleanup()
 
 
-def uid(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
 def group_consumer(bootstrap, group, **conf) -> Consumer:
     base = {
         "bootstrap.servers": bootstrap,
@@ -97,38 +93,6 @@ def group_consumer(bootstrap, group, **conf) -> Consumer:
 def describe(bootstrap, group):
     admin = AdminClient({"bootstrap.servers": bootstrap})  # keep a reference until the result is in
     return admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=15)
-
-
-def assignments(consumers):
-    return [{(tp.topic, tp.partition) for tp in c.assignment()} for c in consumers]
-
-
-def poll_all(consumers, rounds=1, timeout=0.05, sink=None):
-    for _ in range(rounds):
-        for c in consumers:
-            m = c.poll(timeout)
-            if m is not None and not m.error() and sink is not None:
-                sink.append(m)
-
-
-def wait_disjoint_cover(consumers, topic, partitions, timeout=30.0, sink=None):
-    want = {(topic, p) for p in range(partitions)}
-
-    def ok():
-        poll_all(consumers, sink=sink)
-        a = assignments(consumers)
-        union = set().union(*a)
-        return union == want and sum(len(x) for x in a) == partitions and all(a)
-    wait_for(ok, timeout=timeout, interval=0.01, message=f"disjoint full assignment of {partitions} partitions")
-    return assignments(consumers)
-
-
-def close_all(consumers):
-    for c in consumers:
-        try:
-            c.close()
-        except Exception:  # noqa: BLE001
-            pass
 
 
 # ----------------------------------------------------------------------------- assignment and rebalances
