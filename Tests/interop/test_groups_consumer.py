@@ -8,12 +8,7 @@ KIP-848) so that the tests run in seconds.
 """
 from __future__ import annotations
 
-import os
-import signal
 import struct
-import subprocess
-import sys
-import textwrap
 import time
 
 import pytest
@@ -22,8 +17,8 @@ from confluent_kafka.admin import AdminClient
 
 import wire
 from clients import create_topic, produce_values
-from conftest import BrokerProcess, wait_for
-from groupkit import assignments, close_all, poll_all, uid, wait_disjoint_cover
+from conftest import _new_broker, wait_for
+from groupkit import killed_member_taken_over, assignments, close_all, poll_all, uid, wait_disjoint_cover
 
 pytestmark = [pytest.mark.groups, pytest.mark.riverbank_only]
 
@@ -34,26 +29,16 @@ ENV = {
 }
 
 
-def start_broker(workdir) -> BrokerProcess:
-    b = BrokerProcess(workdir, env=ENV)
-    try:
-        b.start()
-    except Exception:
-        b.cleanup()
-        raise
-    return b
-
-
 @pytest.fixture(scope="module")
 def cbroker(tmp_path_factory):
-    b = start_broker(tmp_path_factory.mktemp("cbroker"))
+    b = _new_broker(tmp_path_factory.mktemp("cbroker"), env=ENV)
     yield b
     b.cleanup()
 
 
 @pytest.fixture
 def own_broker(tmp_path):
-    b = start_broker(tmp_path / "broker")
+    b = _new_broker(tmp_path / "broker", env=ENV)
     yield b
     b.cleanup()
 
@@ -157,49 +142,12 @@ def test_leave_and_join_reassign(cbroker):
         close_all(cs[1:])
 
 
-CHILD = textwrap.dedent("""
-    import sys
-    from confluent_kafka import Consumer
-    c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "group.protocol": "consumer",
-                  "auto.offset.reset": "earliest"})
-    c.subscribe([sys.argv[3]])
-    said = False
-    while True:
-        c.poll(0.1)
-        if c.assignment() and not said:
-            print("ASSIGNED", len(c.assignment()), flush=True)
-            said = True
-""")
-
-
 @pytest.mark.deadline(90)
 def test_killed_consumer_taken_over_after_session_timeout(cbroker):
     topic, group = uid("kill"), uid("grp")
     create_topic(cbroker.bootstrap, topic, partitions=6)
-    me = kip848_consumer(cbroker.bootstrap, group)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, cbroker.bootstrap, group, topic],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        me.subscribe([topic])
-
-        def split():
-            poll_all([me])
-            return len(me.assignment()) == 3
-        wait_for(split, timeout=30, interval=0.01, message="6 partitions split between the two consumers")
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-        t0 = time.monotonic()
-
-        def all_mine():
-            poll_all([me])
-            return len(me.assignment()) == 6
-        wait_for(all_mine, timeout=30, interval=0.01, message="takeover after the session timeout")
-        took = time.monotonic() - t0
-        assert 4.0 < took < 12.0, f"takeover after {took:.1f}s (session timeout 6 s)"
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        me.close()
+    killed_member_taken_over(kip848_consumer(cbroker.bootstrap, group), cbroker.bootstrap, group, topic,
+                             {"group.protocol": "consumer"}, max_seconds=12.0)
 
 
 def consume_n(c: Consumer, n: int, timeout=20.0):
@@ -299,9 +247,8 @@ def test_group_id_is_classic_or_consumer(cbroker):
 
 @pytest.mark.deadline(60)
 def test_offsets_of_empty_group_expire(tmp_path):
-    b = BrokerProcess(tmp_path / "broker", env={**ENV, "RIVERBANK_OFFSETS_RETENTION_MS": "3000",
-                                                 "RIVERBANK_OFFSETS_RETENTION_CHECK_INTERVAL_MS": "200"})
-    b.start()
+    b = _new_broker(tmp_path / "broker", env={**ENV, "RIVERBANK_OFFSETS_RETENTION_MS": "3000",
+                                               "RIVERBANK_OFFSETS_RETENTION_CHECK_INTERVAL_MS": "200"})
     try:
         topic, group = uid("exp"), uid("grp")
         create_topic(b.bootstrap, topic, partitions=1)

@@ -8,67 +8,32 @@ the default.
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
-import textwrap
 import time
-from contextlib import contextmanager
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupState, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from clients import create_topic, produce_values
-from conftest import BrokerProcess, wait_for
-from groupkit import close_all, poll_all, uid, wait_disjoint_cover
+from conftest import _new_broker, wait_for
+from groupkit import killed_member_taken_over, close_all, poll_all, uid, wait_disjoint_cover
 
 pytestmark = [pytest.mark.groups]
 
 GROUP_ENV = {"RIVERBANK_GROUP_INITIAL_REBALANCE_DELAY_MS": "500"}
 
 
-@contextmanager
-def group_env():
-    old = {k: os.environ.get(k) for k in GROUP_ENV}
-    os.environ.update(GROUP_ENV)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def start_broker(workdir) -> BrokerProcess:
-    b = BrokerProcess(workdir)
-    with group_env():
-        try:
-            b.start()
-        except Exception:
-            b.cleanup()
-            raise
-    return b
-
-
-def restart(b: BrokerProcess, hard: bool):
-    with group_env():
-        b.restart(hard=hard)
-
-
 @pytest.fixture(scope="module")
 def gbroker(tmp_path_factory):
-    b = start_broker(tmp_path_factory.mktemp("gbroker"))
+    b = _new_broker(tmp_path_factory.mktemp("gbroker"), env=GROUP_ENV)
     yield b
     b.cleanup()
 
 
 @pytest.fixture
 def own_broker(tmp_path):
-    b = start_broker(tmp_path / "broker")
+    b = _new_broker(tmp_path / "broker", env=GROUP_ENV)
     yield b
     b.cleanup()
 
@@ -144,49 +109,12 @@ def test_leaving_consumer_partitions_taken_over(gbroker):
         close_all(cs[1:])
 
 
-CHILD = textwrap.dedent("""
-    import sys
-    from confluent_kafka import Consumer
-    c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[2], "session.timeout.ms": 6000,
-                  "heartbeat.interval.ms": 500, "auto.offset.reset": "earliest"})
-    c.subscribe([sys.argv[3]])
-    said = False
-    while True:
-        c.poll(0.1)
-        if c.assignment() and not said:
-            print("ASSIGNED", len(c.assignment()), flush=True)
-            said = True
-""")
-
-
 @pytest.mark.deadline(90)
 def test_killed_consumer_process_taken_over_after_session_timeout(gbroker):
     topic, group = uid("kill"), uid("grp")
     create_topic(gbroker.bootstrap, topic, partitions=6)
-    me = group_consumer(gbroker.bootstrap, group)
-    child = subprocess.Popen([sys.executable, "-c", CHILD, gbroker.bootstrap, group, topic],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        me.subscribe([topic])
-
-        def split():
-            poll_all([me])
-            return len(me.assignment()) == 3
-        wait_for(split, timeout=30, interval=0.01, message="6 partitions split between the two consumers")
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-        t0 = time.monotonic()
-
-        def all_mine():
-            poll_all([me])
-            return len(me.assignment()) == 6
-        wait_for(all_mine, timeout=30, interval=0.01, message="takeover after the session timeout")
-        took = time.monotonic() - t0
-        assert 4.0 < took < 20.0, f"takeover after {took:.1f}s (session timeout 6 s)"
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        me.close()
+    killed_member_taken_over(group_consumer(gbroker.bootstrap, group), gbroker.bootstrap, group, topic,
+                             {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500}, max_seconds=20.0)
 
 
 @pytest.mark.deadline(120)
@@ -277,7 +205,7 @@ def test_committed_offsets_survive_broker_restart(own_broker, hard):
     values = [b"r%03d" % i for i in range(90)]
     produce_values(own_broker.bootstrap, topic, values, acks="all")
     first = consume_and_commit(own_broker.bootstrap, topic, group, 40)
-    restart(own_broker, hard=hard)
+    own_broker.restart(hard=hard)
     admin = AdminClient({"bootstrap.servers": own_broker.bootstrap})
     res = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result(timeout=15)
     assert sum(tp.offset for tp in res.topic_partitions if tp.offset >= 0) == 40
@@ -294,7 +222,7 @@ def test_live_consumer_keeps_its_generation_across_broker_restart(own_broker):
     try:
         c.subscribe([topic])
         wait_for(lambda: (c.poll(0.1), len(c.assignment()) == 2)[1], timeout=20, message="assignment")
-        restart(own_broker, hard=True)
+        own_broker.restart(hard=True)
         produce_values(own_broker.bootstrap, topic, [b"after"], partition=1)
         got = []
         wait_for(lambda: (poll_all([c], sink=got), got)[1], timeout=30, message="record after restart")
