@@ -11,9 +11,12 @@ Prints a Markdown table (append it to bench/CLIENT_RESULTS.md).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
 import socket
+import statistics
 import string
 import subprocess
 import sys
@@ -108,11 +111,63 @@ def rb_consume(binary, bootstrap, topic, n):
     return dt
 
 
+def rb_perf_produce(binary, bootstrap, topic, payload_file, n):
+    """Library API, like confluent's produce() loop: the tool reports its own timed section."""
+    r = subprocess.run([binary, "perf", "produce", "--bootstrap", bootstrap, "--topic", topic, "--records", str(n),
+                        "--payload-file", payload_file, "--compression", "lz4", "--acks", "all"],
+                       check=True, capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def rb_perf_consume(binary, bootstrap, topic, n):
+    r = subprocess.run([binary, "perf", "consume", "--bootstrap", bootstrap, "--topic", topic, "--records", str(n)],
+                       check=True, capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def build_rdkafka_perf(out_dir: str) -> str | None:
+    """Compiles bench/rdkafka_perf.c (librdkafka in C, no Python in the loop); None without a compiler/headers."""
+    exe = os.path.join(out_dir, "rdkafka_perf")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rdkafka_perf.c")
+    r = subprocess.run(["cc", "-O2", "-o", exe, src, "-lrdkafka"], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"rdkafka_perf not built (apt-get install librdkafka-dev): {r.stderr.strip()[:300]}", file=sys.stderr)
+        return None
+    return exe
+
+
+def c_produce(exe, bootstrap, topic, payload_file, n):
+    r = subprocess.run([exe, "produce", bootstrap, topic, str(n), payload_file], check=True, capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def c_consume(exe, bootstrap, topic, n, partitions):
+    r = subprocess.run([exe, "consume", bootstrap, topic, str(n), str(partitions)], check=True, capture_output=True, text=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def kcat_produce(bootstrap, topic, data):
+    t0 = time.perf_counter()
+    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-z", "lz4", "-X", "acks=all", "-X", "enable.idempotence=true",
+                    "-X", "linger.ms=5", "-X", "batch.size=1000000"], input=data, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def kcat_consume(bootstrap, topic, n):
+    t0 = time.perf_counter()
+    r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-c", str(n), "-f", "%s\\n", "-q"],
+                       check=True, capture_output=True)
+    dt = time.perf_counter() - t0
+    assert r.stdout.count(b"\n") == n, r.stdout.count(b"\n")
+    return dt
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.environ.get("RIVERBANK_BIN", ".build-client/release/riverbank"))
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--partitions", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the table shows the median")
     ap.add_argument("--bootstrap")
     a = ap.parse_args()
     broker = None
@@ -123,24 +178,44 @@ def main():
     try:
         data = payload_lines(a.records)
         values = data.split(b"\n")[:-1]
+        payload = tempfile.NamedTemporaryFile(prefix="client-bench-", suffix=".txt", delete=False)
+        payload.write(data)
+        payload.close()
         mb = a.records * RECORD / 1e6
-        rows = []
-        for label, produce in (("librdkafka (confluent-kafka)", lambda t: confluent_produce(bootstrap, t, values)),
-                               ("KafkaClient (riverbank produce)", lambda t: rb_produce(a.bin, bootstrap, t, data))):
-            t = f"bench-{uuid.uuid4().hex[:8]}"
-            create(bootstrap, t, a.partitions)
-            dt = produce(t)
-            rows.append((label, "produce", dt, t))
-        # Consume each topic with both clients.
-        t_read = rows[0][3]
-        for label, consume in (("librdkafka (confluent-kafka)", lambda: confluent_consume(bootstrap, t_read, a.partitions, a.records)),
-                               ("KafkaClient (riverbank consume)", lambda: rb_consume(a.bin, bootstrap, t_read, a.records))):
-            rows.append((label, "consume", consume(), t_read))
-        print(f"records={a.records} size={RECORD}B codec=lz4 acks=all partitions={a.partitions} broker={bootstrap}")
-        print("| client | op | seconds | records/s | MB/s |")
-        print("|---|---|---|---|---|")
-        for label, op, dt, _ in rows:
-            print(f"| {label} | {op} | {dt:.2f} | {a.records / dt:,.0f} | {mb / dt:.1f} |")
+        times: dict[tuple[str, str], list[float]] = {}
+        exe = build_rdkafka_perf(tempfile.mkdtemp(prefix="rdkafka-perf-"))
+        producers = [("librdkafka (confluent-kafka, Python)", lambda t: confluent_produce(bootstrap, t, values))]
+        consumers = [("librdkafka (confluent-kafka, Python)", lambda t: confluent_consume(bootstrap, t, a.partitions, a.records))]
+        if exe:
+            producers.append(("librdkafka (C, rdkafka_perf.c)", lambda t: c_produce(exe, bootstrap, t, payload.name, a.records)))
+            consumers.append(("librdkafka (C, rdkafka_perf.c)", lambda t: c_consume(exe, bootstrap, t, a.records, a.partitions)))
+        producers.append(("KafkaClient (library, riverbank perf)", lambda t: rb_perf_produce(a.bin, bootstrap, t, payload.name, a.records)))
+        consumers.append(("KafkaClient (library, riverbank perf)", lambda t: rb_perf_consume(a.bin, bootstrap, t, a.records)))
+        if shutil.which("kcat"):
+            producers.append(("kcat (CLI, librdkafka)", lambda t: kcat_produce(bootstrap, t, data)))
+            consumers.append(("kcat (CLI, librdkafka)", lambda t: kcat_consume(bootstrap, t, a.records)))
+        producers.append(("KafkaClient (CLI, riverbank produce)", lambda t: rb_produce(a.bin, bootstrap, t, data)))
+        consumers.append(("KafkaClient (CLI, riverbank consume)", lambda t: rb_consume(a.bin, bootstrap, t, a.records)))
+        for rnd in range(a.rounds):
+            written = []
+            for label, produce in producers:
+                t = f"bench-{uuid.uuid4().hex[:8]}"
+                create(bootstrap, t, a.partitions)
+                times.setdefault((label, "produce"), []).append(produce(t))
+                written.append(t)
+            t_read = written[rnd % len(written)]
+            for label, consume in consumers:
+                times.setdefault((label, "consume"), []).append(consume(t_read))
+            print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
+        os.unlink(payload.name)
+        print(f"records={a.records} size={RECORD}B codec=lz4 acks=all idempotent partitions={a.partitions} "
+              f"rounds={a.rounds} broker={bootstrap}")
+        print("| client | op | median s | records/s | MB/s | all rounds (records/s) |")
+        print("|---|---|---|---|---|---|")
+        for (label, op), ts in times.items():
+            dt = statistics.median(ts)
+            each = ", ".join(f"{a.records / x:,.0f}" for x in ts)
+            print(f"| {label} | {op} | {dt:.2f} | {a.records / dt:,.0f} | {mb / dt:.1f} | {each} |")
     finally:
         if broker:
             broker.kill()

@@ -14,7 +14,12 @@ final class KafkaClientFrameDecoder: ByteToMessageDecoder {
         guard size >= 4, Int(size) <= maxFrame else {
             throw KafkaError.protocolError("response frame of \(size) bytes")
         }
-        guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(size) else {
+            // A large fetch response: make room for all of it once instead of doubling (and
+            // copying) the buffer on the way.
+            buffer.reserveCapacity(minimumWritableBytes: 4 + Int(size) - buffer.readableBytes)
+            return .needMoreData
+        }
         buffer.moveReaderIndex(forwardBy: 4)
         let frame = buffer.readSlice(length: Int(size))!
         context.fireChannelRead(wrapInboundOut(frame))
@@ -166,6 +171,8 @@ public final class BrokerConnection: Sendable {
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
+            // Fetch responses run to megabytes: let reads grow past NIO's 64 KiB default.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16 << 10, maximum: 1 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaClientFrameDecoder(maxFrame: maxResponseBytes)))

@@ -26,7 +26,12 @@ struct ConsumerPartitionState {
     var epoch = 0
     var paused = false
     var fetchInFlight = false
+    /// The fetch (sequence number) that owns `fetchInFlight`.
+    var fetchSeq = -1
     var queuedChunks = 0
+    /// Responses whose offsets were taken (the next fetch may already be out) but whose records
+    /// are still being decoded; they count against the read-ahead like queued chunks.
+    var decoding = 0
     var pendingSpec: OffsetSpec? = nil
     /// Use the group's committed offset before the reset policy.
     var useCommitted = true
@@ -46,6 +51,11 @@ actor ConsumerCore {
     var bufferedBytes = 0
     var waiters: [CheckedContinuation<Void, Never>] = []
     var nodesFetching: Set<Int32> = []
+    /// Fetches are numbered as they leave; results are applied in that order (a later response
+    /// may finish decoding first).
+    var nextFetchSeq = 0
+    var nextApplySeq = 0
+    var finishedFetches: [Int: FinishedFetch] = [:]
     var fetchRoundScheduled = false
     var resolving = false
     var closed = false
@@ -133,6 +143,7 @@ actor ConsumerCore {
         partitions[tp]!.fetchPosition = offset
         partitions[tp]!.pendingSpec = nil
         partitions[tp]!.fetchInFlight = false
+        partitions[tp]!.decoding = 0
         dropChunks { $0.tp == tp }
         kick()
     }
@@ -331,7 +342,7 @@ actor ConsumerCore {
     private func fetchable(now: ContinuousClock.Instant) -> [TopicPartition] {
         if bufferedBytes >= config.maxBufferedBytes { return [] }
         return partitions.compactMap { tp, st in
-            guard !st.paused, !st.fetchInFlight, st.fetchPosition != nil, st.queuedChunks < 2 else { return nil }
+            guard !st.paused, !st.fetchInFlight, st.fetchPosition != nil, st.queuedChunks + st.decoding < 2 else { return nil }
             if let r = st.retryAfter, r > now { return nil }
             return tp
         }
@@ -342,11 +353,13 @@ actor ConsumerCore {
         if closed { return }
         let tps = fetchable(now: .now)
         if tps.isEmpty { return }
-        var leaders = await cluster.leaders(for: tps)
+        // Leaders of every assigned partition: more may become fetchable during the awaits.
+        let assigned = Array(partitions.keys)
+        var leaders = await cluster.leaders(for: assigned)
         let missing = Set(tps.filter { leaders[$0] == nil }.map(\.topic))
         if !missing.isEmpty {
             for t in missing { _ = try? await cluster.topic(t, forceRefresh: true) }
-            leaders = await cluster.leaders(for: tps)
+            leaders = await cluster.leaders(for: assigned)
             if tps.contains(where: { leaders[$0] == nil }) {
                 Task {
                     try? await Task.sleep(for: self.config.retryBackoff * 5)
@@ -354,24 +367,89 @@ actor ConsumerCore {
                 }
             }
         }
-        // Re-check after the awaits.
-        let now = ContinuousClock.now
-        let still = Set(fetchable(now: now))
+        // What is fetchable now (the actor may have moved on during the awaits).
         var byNode = [Int32: [(TopicPartition, Int64, Int)]]()
-        for tp in tps where still.contains(tp) {
+        for tp in fetchable(now: .now) {
             guard let node = leaders[tp], !nodesFetching.contains(node), let st = partitions[tp], let off = st.fetchPosition else { continue }
             byNode[node, default: []].append((tp, off, st.epoch))
         }
+        if byNode.isEmpty { return }
+        // A fetch for partitions at the end of their log waits on the broker (long poll) and
+        // blocks the next fetch to that broker. When some active partition is not in it (its
+        // records are queued or being decoded, or its last fetch is still being applied), it
+        // will want data again soon: poll briefly instead of the full wait.
+        var included = Set<TopicPartition>()
+        for parts in byNode.values { for p in parts { included.insert(p.0) } }
+        let someoneWaits = partitions.contains { tp, st in !st.paused && !included.contains(tp) }
+        let maxWait = someoneWaits ? min(config.fetchMaxWait, .milliseconds(10)) : config.fetchMaxWait
         for (node, parts) in byNode {
             nodesFetching.insert(node)
-            for (tp, _, _) in parts { partitions[tp]!.fetchInFlight = true }
+            let seq = nextFetchSeq
+            nextFetchSeq += 1
+            for (tp, _, _) in parts {
+                partitions[tp]!.fetchInFlight = true
+                partitions[tp]!.fetchSeq = seq
+            }
             let cfg = config
             let cluster = self.cluster
             Task {
-                let result = await Self.fetch(node: node, parts: parts, config: cfg, cluster: cluster)
-                self.fetchCompleted(node: node, parts: parts, result: result)
+                let response = await Self.fetchResponse(node: node, parts: parts, maxWait: maxWait, config: cfg, cluster: cluster)
+                // Pipelining: the batch headers say where the next fetch starts, so it can leave
+                // before this response is decompressed and parsed.
+                let ends = (try? response.get()).map { Self.nextOffsets($0, parts: parts) } ?? [:]
+                let advanced = self.fetchResponded(seq: seq, node: node, parts: parts, ends: ends)
+                let result: Result<[PartitionFetchResult], KafkaError>
+                switch response {
+                case .success(let resp): result = .success(await Self.decodeAll(resp, parts: parts, config: cfg))
+                case .failure(let e): result = .failure(e)
+                }
+                self.fetchFinished(FinishedFetch(seq: seq, node: node, parts: parts, advanced: advanced, result: result))
             }
         }
+    }
+
+    struct FinishedFetch: Sendable {
+        var seq: Int
+        var node: Int32
+        var parts: [(TopicPartition, Int64, Int)]
+        var advanced: Set<TopicPartition>
+        var result: Result<[PartitionFetchResult], KafkaError>
+    }
+
+    /// A response arrived: frees the broker for the next fetch and moves the fetch position of
+    /// partitions that returned records. Returns those partitions.
+    func fetchResponded(seq: Int, node: Int32, parts: [(TopicPartition, Int64, Int)], ends: [TopicPartition: Int64]) -> Set<TopicPartition> {
+        nodesFetching.remove(node)
+        var advanced = Set<TopicPartition>()
+        for (tp, _, epoch) in parts {
+            guard let end = ends[tp], let st = partitions[tp], st.epoch == epoch, st.fetchSeq == seq, st.fetchInFlight else { continue }
+            partitions[tp]!.fetchPosition = max(end, st.fetchPosition ?? end)
+            partitions[tp]!.fetchInFlight = false
+            partitions[tp]!.decoding += 1
+            advanced.insert(tp)
+        }
+        if !advanced.isEmpty { kick() }
+        return advanced
+    }
+
+    /// Where each partition's records end (last complete batch), from batch headers only.
+    static func nextOffsets(_ resp: FetchResponse, parts: [(TopicPartition, Int64, Int)]) -> [TopicPartition: Int64] {
+        let asked = Set(parts.map(\.0))
+        var out = [TopicPartition: Int64]()
+        for t in resp.topics {
+            for p in t.partitions where p.errorCode == 0 {
+                let tp = TopicPartition(t.topic, p.partitionIndex)
+                guard asked.contains(tp), let buf = p.records, buf.readableBytes > 0 else { continue }
+                var end: Int64? = nil
+                do {
+                    try RecordBatch.forEachBatch(in: buf) { header, _ in end = header.lastOffset + 1 }
+                } catch {
+                    continue  // the decoder reports it
+                }
+                if let end { out[tp] = end }
+            }
+        }
+        return out
     }
 
     struct PartitionFetchResult: Sendable {
@@ -384,13 +462,13 @@ actor ConsumerCore {
         var decodeError: String?
     }
 
-    /// Sends one Fetch and decodes it (off the actor: decompression is CPU work).
-    static func fetch(node: Int32, parts: [(TopicPartition, Int64, Int)], config: KafkaConsumerConfig,
-                      cluster: KafkaCluster) async -> Result<[PartitionFetchResult], KafkaError> {
+    /// Sends one Fetch (off the actor).
+    static func fetchResponse(node: Int32, parts: [(TopicPartition, Int64, Int)], maxWait: Duration, config: KafkaConsumerConfig,
+                              cluster: KafkaCluster) async -> Result<FetchResponse, KafkaError> {
         do {
             let conn = try await cluster.connection(node: node)
             var req = FetchRequest()
-            req.maxWaitMs = Int32(clamping: config.fetchMaxWait.milliseconds)
+            req.maxWaitMs = Int32(clamping: maxWait.milliseconds)
             req.minBytes = config.fetchMinBytes
             req.maxBytes = config.fetchMaxBytes
             req.isolationLevel = config.isolationLevel.rawValue
@@ -411,31 +489,51 @@ actor ConsumerCore {
             if resp.errorCode != 0 {
                 return .failure(.broker(code: resp.errorCode, message: nil, context: "Fetch"))
             }
-            let offsets = Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) })
-            var out = [PartitionFetchResult]()
-            for t in resp.topics {
-                for p in t.partitions {
-                    let tp = TopicPartition(t.topic, p.partitionIndex)
-                    guard let fetchOffset = offsets[tp] else { continue }
-                    var r = PartitionFetchResult(tp: tp, errorCode: p.errorCode, records: [], nextOffset: nil, bytes: 0,
-                                                 highWatermark: p.highWatermark)
-                    if p.errorCode == 0, let buf = p.records, buf.readableBytes > 0 {
-                        do {
-                            try decode(buf, tp: tp, fetchOffset: fetchOffset, aborted: p.abortedTransactions,
-                                       readCommitted: config.isolationLevel == .readCommitted, into: &r)
-                        } catch {
-                            r.decodeError = "\(error)"
-                        }
-                    }
-                    out.append(r)
-                }
-            }
-            return .success(out)
+            return .success(resp)
         } catch let e as KafkaError {
             return .failure(e)
         } catch {
             return .failure(.protocolError("\(error)"))
         }
+    }
+
+    /// Decodes a response's partitions (off the actor: decompression is CPU work).
+    static func decodeAll(_ resp: FetchResponse, parts: [(TopicPartition, Int64, Int)], config: KafkaConsumerConfig) async -> [PartitionFetchResult] {
+        let offsets = Dictionary(uniqueKeysWithValues: parts.map { ($0.0, $0.1) })
+        var todo = [(TopicPartition, Int64, FetchResponse.Partition)]()
+        for t in resp.topics {
+            for p in t.partitions {
+                let tp = TopicPartition(t.topic, p.partitionIndex)
+                guard let fetchOffset = offsets[tp] else { continue }
+                todo.append((tp, fetchOffset, p))
+            }
+        }
+        // Partitions decode (decompress, parse) in parallel: it is the consumer's main CPU work.
+        let readCommitted = config.isolationLevel == .readCommitted
+        if todo.count <= 1 {
+            return todo.map { decodePartition($0.0, fetchOffset: $0.1, $0.2, readCommitted: readCommitted) }
+        }
+        return await withTaskGroup(of: (Int, PartitionFetchResult).self) { group in
+            for (i, item) in todo.enumerated() {
+                group.addTask { (i, decodePartition(item.0, fetchOffset: item.1, item.2, readCommitted: readCommitted)) }
+            }
+            var results = [PartitionFetchResult?](repeating: nil, count: todo.count)
+            for await (i, r) in group { results[i] = r }
+            return results.map { $0! }
+        }
+    }
+
+    static func decodePartition(_ tp: TopicPartition, fetchOffset: Int64, _ p: FetchResponse.Partition,
+                                readCommitted: Bool) -> PartitionFetchResult {
+        var r = PartitionFetchResult(tp: tp, errorCode: p.errorCode, records: [], nextOffset: nil, bytes: 0, highWatermark: p.highWatermark)
+        if p.errorCode == 0, let buf = p.records, buf.readableBytes > 0 {
+            do {
+                try decode(buf, tp: tp, fetchOffset: fetchOffset, aborted: p.abortedTransactions, readCommitted: readCommitted, into: &r)
+            } catch {
+                r.decodeError = "\(error)"
+            }
+        }
+        return r
     }
 
     static func decode(_ buf: ByteBuffer, tp: TopicPartition, fetchOffset: Int64, aborted: [FetchResponse.AbortedTransaction]?,
@@ -472,9 +570,23 @@ actor ConsumerCore {
         r.bytes = buf.readableBytes
     }
 
-    func fetchCompleted(node: Int32, parts: [(TopicPartition, Int64, Int)], result: Result<[PartitionFetchResult], KafkaError>) {
-        nodesFetching.remove(node)
-        for (tp, _, epoch) in parts where partitions[tp]?.epoch == epoch { partitions[tp]!.fetchInFlight = false }
+    /// Applies finished fetches in the order they were sent.
+    func fetchFinished(_ f: FinishedFetch) {
+        finishedFetches[f.seq] = f
+        while let next = finishedFetches.removeValue(forKey: nextApplySeq) {
+            nextApplySeq += 1
+            apply(next)
+        }
+        wakeWaiters()
+        kick()
+    }
+
+    private func apply(_ f: FinishedFetch) {
+        let (seq, node, parts, result) = (f.seq, f.node, f.parts, f.result)
+        for (tp, _, epoch) in parts where partitions[tp]?.epoch == epoch {
+            if partitions[tp]!.fetchSeq == seq { partitions[tp]!.fetchInFlight = false }
+            if f.advanced.contains(tp) { partitions[tp]!.decoding -= 1 }
+        }
         switch result {
         case .failure(let e):
             logger.debug("fetch failed", metadata: ["broker": "\(node)", "error": "\(e)"])
@@ -503,8 +615,7 @@ actor ConsumerCore {
                     partitions[r.tp]!.retryAfter = nil
                     if let n = r.nextOffset {
                         partitions[r.tp]!.fetchPosition = max(n, st.fetchPosition ?? n)
-                        ready.append(FetchedChunk(tp: r.tp, epoch: st.epoch, records: r.records, nextOffset: partitions[r.tp]!.fetchPosition!,
-                                                  bytes: r.bytes))
+                        ready.append(FetchedChunk(tp: r.tp, epoch: st.epoch, records: r.records, nextOffset: n, bytes: r.bytes))
                         bufferedBytes += r.bytes
                         partitions[r.tp]!.queuedChunks += 1
                     }
@@ -538,8 +649,6 @@ actor ConsumerCore {
                 }
             }
         }
-        wakeWaiters()
-        kick()
     }
 
     // MARK: Close

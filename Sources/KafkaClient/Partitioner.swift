@@ -2,10 +2,14 @@
 /// key lands on the same partition whichever client produced it.
 public enum Murmur2 {
     public static func hash<C: Collection>(_ data: C) -> Int32 where C.Element == UInt8 {
+        if let h = data.withContiguousStorageIfAvailable({ hash(UnsafeRawBufferPointer($0)) }) { return h }
+        return Array(data).withUnsafeBytes { hash($0) }
+    }
+
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> Int32 {
         let seed: UInt32 = 0x9747_b28c
         let m: UInt32 = 0x5bd1_e995
         let r: UInt32 = 24
-        let bytes = Array(data)
         let length = bytes.count
         var h: UInt32 = seed ^ UInt32(truncatingIfNeeded: length)
         let length4 = length / 4

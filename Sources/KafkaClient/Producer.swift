@@ -91,12 +91,22 @@ public struct ProducerRecord: Sendable {
     }
 }
 
-/// Per-partition send state (guarded by the producer's lock).
-struct PartitionQueue {
+/// Per-partition send state (guarded by the producer's lock; a class so the hot path changes
+/// it in place with one dictionary lookup).
+final class PartitionQueue {
     var batches: [ProducerBatch] = []
     var inFlight = 0
     /// Next sequence number to give a batch (idempotence).
     var nextSequence: Int32 = 0
+    /// Size the previous batch reached: a new batch starts with that much room, so a busy
+    /// partition does not regrow (and copy) its buffer every batch while a quiet one stays small.
+    var lastBatchBytes = 0
+}
+
+/// The partition records without a key stick to, and its open batch (nil: none yet).
+struct StickyPartition {
+    var partition: Int32
+    var batch: ProducerBatch?
 }
 
 /// The record accumulator and sender bookkeeping: everything the hot path and the sender share.
@@ -105,7 +115,7 @@ struct ProducerState {
     var usedBytes = 0
     var waiters: [(bytes: Int, continuation: CheckedContinuation<Void, any Error>)] = []
     var partitionCounts: [String: Int] = [:]
-    var sticky: [String: (partition: Int32, batch: ObjectIdentifier?)] = [:]
+    var sticky: [String: StickyPartition] = [:]
     var roundRobin: [String: Int] = [:]
     var incomplete = 0
     var flushWaiters: [CheckedContinuation<Void, Never>] = []
@@ -133,6 +143,8 @@ public final class KafkaProducer: Sendable, Service {
     let wakeup: Wakeup
     let allocator = ByteBufferAllocator()
     let senderTask: Locked<Task<Void, Never>?> = Locked(nil)
+    /// Per broker, the send step of the newest request (see `dispatch`).
+    let sendChain = Locked<[Int32: Task<Void, Never>]>([:])
     let idempotent: Locked<Bool>
     var logger: Logger { config.client.logger }
 
@@ -162,7 +174,8 @@ public final class KafkaProducer: Sendable, Service {
 
     /// Sends a record and waits for its acknowledgement.
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
-        let (tp, size) = try await prepare(record)
+        let size = try checkedSize(record)
+        let (tp, _) = try await prepare(record)
         try await reserve(size)
         return try await withCheckedThrowingContinuation { c in
             append(record, tp: tp, size: size, completion: .continuation(c))
@@ -185,9 +198,12 @@ public final class KafkaProducer: Sendable, Service {
     /// outcome. Suspends only while the buffer is full (back-pressure) or the topic's metadata
     /// is being fetched; throws for errors known before sending (unknown topic, record too large).
     public func produce(_ record: ProducerRecord, onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil) async throws {
-        let (tp, size) = try await prepare(record)
+        let size = try checkedSize(record)
+        let completion: DeliveryCompletion = onDelivery.map { .callback($0) } ?? .none
+        if appendFast(record, size: size, keyHash: keyHash(record), completion: completion) { return }
+        let (tp, _) = try await prepare(record)
         try await reserve(size)
-        append(record, tp: tp, size: size, completion: onDelivery.map { .callback($0) } ?? .none)
+        append(record, tp: tp, size: size, completion: completion)
     }
 
     /// Waits until every record queued so far has been acknowledged or has failed.
@@ -234,12 +250,53 @@ public final class KafkaProducer: Sendable, Service {
         return n
     }
 
-    private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition?, Int) {
-        if state.withLock({ $0.closed }) { throw KafkaError.closed }
+    /// The record's size in a batch; throws when it can never be sent.
+    private func checkedSize(_ record: ProducerRecord) throws -> Int {
         let size = ProducerBatch.estimateSize(keyCount: record.key?.readableBytes ?? 0, valueCount: record.value?.readableBytes ?? 0,
                                               headers: record.headers)
         let limit = min(config.maxRequestSize, config.bufferMemory) - RecordBatchHeader.size - 100
         if size > limit { throw KafkaError.recordTooLarge(size: size, limit: limit) }
+        return size
+    }
+
+    /// murmur2 of the key for the default partitioners (computed outside the lock).
+    private func keyHash(_ record: ProducerRecord) -> Int32? {
+        guard record.partition == nil, let key = record.key else { return nil }
+        if case .custom = config.partitioner { return nil }
+        return key.withUnsafeReadableBytes { Murmur2.hash($0) }
+    }
+
+    /// The common case in one lock round trip: partition count cached, buffer has room, no
+    /// custom partitioner. Returns false (having changed nothing) when the slow path is needed.
+    private func appendFast(_ record: ProducerRecord, size: Int, keyHash: Int32?, completion: DeliveryCompletion) -> Bool {
+        if case .custom = config.partitioner { return false }
+        let limit = config.bufferMemory
+        let ts = record.timestamp ?? currentTimeMillis()
+        let signal = state.withLock { s -> Bool? in
+            guard !s.closed, s.waiters.isEmpty, s.usedBytes + size <= limit || s.usedBytes == 0,
+                  let n = s.partitionCounts[record.topic] else { return nil }
+            let partition: Int32
+            if let p = record.partition {
+                guard p >= 0, Int(p) < n else { return nil }  // the slow path reports the error
+                partition = p
+            } else if let keyHash {
+                partition = (keyHash & 0x7fff_ffff) % Int32(n)
+            } else {
+                s.usedBytes += size
+                return appendUnkeyed(&s, record, count: n, size: size, ts: ts, completion: completion)
+            }
+            s.usedBytes += size
+            return appendLocked(&s, record, tp: TopicPartition(record.topic, partition), size: size, ts: ts,
+                                completion: completion, sticky: false)
+        }
+        guard let signal else { return false }
+        if signal { wakeup.signal() }
+        return true
+    }
+
+    private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition?, Int) {
+        if state.withLock({ $0.closed }) { throw KafkaError.closed }
+        let size = try checkedSize(record)
         let count = try await partitionCount(topic: record.topic)
         if let p = record.partition {
             guard p >= 0, Int(p) < count else { throw KafkaError.unknownTopic("\(record.topic) partition \(p) (topic has \(count))") }
@@ -299,67 +356,90 @@ public final class KafkaProducer: Sendable, Service {
         for c in ready { c.resume() }
     }
 
+    /// Slow-path append (after `prepare` and `reserve`).
     private func append(_ record: ProducerRecord, tp fixed: TopicPartition?, size: Int, completion: DeliveryCompletion) {
         let ts = record.timestamp ?? currentTimeMillis()
-        let capacity = config.batchSize
         let signal = state.withLock { s -> Bool? in
             if s.closed {
                 s.usedBytes -= size
                 return nil
             }
-            let tp: TopicPartition
             if let fixed {
-                tp = fixed
-            } else {
-                let n = s.partitionCounts[record.topic] ?? 1
-                if case .murmur2RoundRobin = config.partitioner {
-                    let i = s.roundRobin[record.topic, default: Int.random(in: 0..<n, using: &s.rng)]
-                    s.roundRobin[record.topic] = i &+ 1
-                    tp = TopicPartition(record.topic, Int32(i % n))
-                } else {
-                    // Sticky: keep the partition while its open batch is the one we last used.
-                    var chosen: Int32? = nil
-                    if let st = s.sticky[record.topic], Int(st.partition) < n {
-                        let open = s.queues[TopicPartition(record.topic, st.partition)]?.batches.last
-                        if let open, !open.isClosed, ObjectIdentifier(open) == st.batch, open.hasRoom(for: size) {
-                            chosen = st.partition
-                        } else if st.batch == nil {
-                            chosen = st.partition
-                        }
-                    }
-                    if chosen == nil {
-                        var p = Int32(Int.random(in: 0..<n, using: &s.rng))
-                        if n > 1, let prev = s.sticky[record.topic]?.partition, p == prev { p = (p + 1) % Int32(n) }
-                        chosen = p
-                    }
-                    tp = TopicPartition(record.topic, chosen!)
-                }
+                return appendLocked(&s, record, tp: fixed, size: size, ts: ts, completion: completion, sticky: false)
             }
-            var q = s.queues.removeValue(forKey: tp) ?? PartitionQueue()
-            var newBatch = false
-            var batch: ProducerBatch
-            if let last = q.batches.last, !last.isClosed, last.hasRoom(for: size) {
-                batch = last
-            } else {
-                if let last = q.batches.last { last.isClosed = true }
-                batch = ProducerBatch(tp: tp, capacity: capacity, allocator: allocator)
-                q.batches.append(batch)
-                newBatch = true
-            }
-            batch.append(timestamp: ts, key: record.key, value: record.value, headers: record.headers, completion: completion)
-            batch.reservedBytes += size
-            s.incomplete += 1
-            if fixed == nil && record.key == nil { s.sticky[record.topic] = (tp.partition, ObjectIdentifier(batch)) }
-            let full = batch.sizeInBytes >= capacity
-            if full { batch.isClosed = true }
-            s.queues[tp] = q
-            return newBatch || full || q.batches.count > 1
+            return appendUnkeyed(&s, record, count: s.partitionCounts[record.topic] ?? 1, size: size, ts: ts, completion: completion)
         }
         guard let signal else {
             completion.complete(.failure(.closed))
             return
         }
         if signal { wakeup.signal() }
+    }
+
+    /// Appends a record without key or partition: round robin, or sticky (KIP-480: stay on a
+    /// partition while its open batch has room, then move to another one).
+    private func appendUnkeyed(_ s: inout ProducerState, _ record: ProducerRecord, count n: Int, size: Int, ts: Int64,
+                               completion: DeliveryCompletion) -> Bool {
+        if case .murmur2RoundRobin = config.partitioner {
+            let i = s.roundRobin[record.topic, default: Int.random(in: 0..<n, using: &s.rng)]
+            s.roundRobin[record.topic] = i &+ 1
+            return appendLocked(&s, record, tp: TopicPartition(record.topic, Int32(i % n)), size: size, ts: ts,
+                                completion: completion, sticky: false)
+        }
+        let st = s.sticky[record.topic]
+        if let st, Int(st.partition) < n {
+            if let open = st.batch {
+                // An open batch is still the last of its queue: append without a queue lookup.
+                if !open.isClosed, open.hasRoom(for: size) {
+                    open.append(timestamp: ts, key: record.key, value: record.value, headers: record.headers, completion: completion)
+                    open.reservedBytes += size
+                    s.incomplete += 1
+                    if open.sizeInBytes >= open.capacity {
+                        open.isClosed = true
+                        return true
+                    }
+                    return false
+                }
+            } else {
+                return appendLocked(&s, record, tp: TopicPartition(record.topic, st.partition), size: size, ts: ts,
+                                    completion: completion, sticky: true)
+            }
+        }
+        var p = Int32(Int.random(in: 0..<n, using: &s.rng))
+        if n > 1, let prev = st?.partition, p == prev { p = (p + 1) % Int32(n) }
+        return appendLocked(&s, record, tp: TopicPartition(record.topic, p), size: size, ts: ts, completion: completion, sticky: true)
+    }
+
+    /// Appends to the partition's open batch (or a new one); returns whether to wake the sender.
+    private func appendLocked(_ s: inout ProducerState, _ record: ProducerRecord, tp: TopicPartition, size: Int, ts: Int64,
+                              completion: DeliveryCompletion, sticky: Bool) -> Bool {
+        let q: PartitionQueue
+        if let existing = s.queues[tp] {
+            q = existing
+        } else {
+            q = PartitionQueue()
+            s.queues[tp] = q
+        }
+        var newBatch = false
+        let batch: ProducerBatch
+        if let last = q.batches.last, !last.isClosed, last.hasRoom(for: size) {
+            batch = last
+        } else {
+            if let last = q.batches.last {
+                last.isClosed = true
+                q.lastBatchBytes = last.sizeInBytes
+            }
+            batch = ProducerBatch(tp: tp, capacity: config.batchSize, initialCapacity: q.lastBatchBytes, allocator: allocator)
+            q.batches.append(batch)
+            newBatch = true
+        }
+        batch.append(timestamp: ts, key: record.key, value: record.value, headers: record.headers, completion: completion)
+        batch.reservedBytes += size
+        s.incomplete += 1
+        if sticky { s.sticky[record.topic] = StickyPartition(partition: tp.partition, batch: batch) }
+        let full = batch.sizeInBytes >= config.batchSize
+        if full { batch.isClosed = true }
+        return newBatch || full || q.batches.count > 1
     }
 
     // MARK: - Sender
@@ -386,7 +466,7 @@ public final class KafkaProducer: Sendable, Service {
             let now = NIODeadline.now()
             let (requests, expired, nextWake) = drain(now: now, leaders: leaders)
             for b in expired { finish(b, error: .deliveryTimedOut(b.tp)) }
-            for r in requests { await sendRequest(r) }
+            for r in requests { dispatch(r) }
             var deadline = nextWake
             if !missing.isEmpty {
                 let retry = now + config.retryBackoff.timeAmount
@@ -413,7 +493,7 @@ public final class KafkaProducer: Sendable, Service {
             let flushing = s.flushing > 0 || s.closed
             if idem && s.producerId < 0 { return ([], [], now + .milliseconds(100)) }
             for tp in s.queues.keys.sorted() {
-                guard var q = s.queues[tp], let first = q.batches.first else { continue }
+                guard let q = s.queues[tp], let first = q.batches.first else { continue }
                 // Expire batches waiting too long (never in flight).
                 if first.createdAt + deliveryTimeout <= now {
                     q.batches.removeFirst()
@@ -434,6 +514,7 @@ public final class KafkaProducer: Sendable, Service {
                 if let used = bytesByNode[node], used + first.sizeInBytes > maxRequest { wake(now); continue }
                 q.batches.removeFirst()
                 first.isClosed = true
+                if first.attempts == 0 { q.lastBatchBytes = first.sizeInBytes }
                 if idem {
                     if first.baseSequence < 0 {
                         first.baseSequence = q.nextSequence
@@ -450,6 +531,36 @@ public final class KafkaProducer: Sendable, Service {
             }
             for node in byNode.keys { s.nodeInFlight[node, default: 0] += 1 }
             return (byNode.map { Drained(node: $0.key, batches: $0.value) }, expired, nextWake)
+        }
+    }
+
+    /// Compresses a request's batches in parallel, off the sender loop, then sends it once the
+    /// previous request to the same broker has been handed to the connection: sequence numbers
+    /// must reach the broker in the order they were given.
+    private func dispatch(_ r: Drained) {
+        let compression = config.compression
+        let allocator = self.allocator
+        sendChain.withLock { chain in
+            let previous = chain[r.node]
+            chain[r.node] = Task { [self] in
+                await Self.build(r.batches, compression: compression, allocator: allocator)
+                await previous?.value
+                await sendRequest(r)
+            }
+        }
+    }
+
+    /// Builds (compresses) batches concurrently; a failure is reported when the request is sent.
+    private static func build(_ batches: [ProducerBatch], compression: CompressionCodec, allocator: ByteBufferAllocator) async {
+        guard compression != .none else { return }
+        if batches.count == 1 {
+            _ = try? batches[0].build(compression: compression, allocator: allocator)
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for b in batches {
+                group.addTask { _ = try? b.build(compression: compression, allocator: allocator) }
+            }
         }
     }
 
@@ -574,7 +685,7 @@ public final class KafkaProducer: Sendable, Service {
             b.attempts += 1
             b.lastError = error
             b.retryAt = now + config.retryBackoff.timeAmount
-            var q = s.queues[b.tp] ?? PartitionQueue()
+            let q = s.queues[b.tp] ?? PartitionQueue()
             // Retries first, ordered by sequence (or first-come when not idempotent).
             var i = 0
             while i < q.batches.count, q.batches[i].attempts > 0,
@@ -650,7 +761,7 @@ public final class KafkaProducer: Sendable, Service {
                     s.needsProducerId = false
                     // New id: sequences restart at 0; batches not yet acknowledged are renumbered.
                     for tp in Array(s.queues.keys) {
-                        var q = s.queues[tp]!
+                        let q = s.queues[tp]!
                         q.nextSequence = 0
                         for b in q.batches {
                             b.baseSequence = -1

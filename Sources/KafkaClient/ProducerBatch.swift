@@ -39,9 +39,8 @@ final class ProducerBatch: @unchecked Sendable {
     private(set) var recordCount: Int32 = 0
     private(set) var baseTimestamp: Int64 = 0
     private(set) var maxTimestamp: Int64 = Int64.min
-    /// One per record (index = offset delta); none when nobody waits.
-    var completions: [DeliveryCompletion] = []
-    var timestamps: [Int64] = []
+    /// One per record (index = offset delta): who waits, and the record's timestamp.
+    var completions: [(completion: DeliveryCompletion, timestamp: Int64)] = []
     /// Memory charged against the producer's buffer.
     var reservedBytes: Int = 0
     var isClosed = false
@@ -55,11 +54,11 @@ final class ProducerBatch: @unchecked Sendable {
     var retryAt: NIODeadline? = nil
     var lastError: KafkaError? = nil
 
-    init(tp: TopicPartition, capacity: Int, allocator: ByteBufferAllocator, now: NIODeadline = .now()) {
+    init(tp: TopicPartition, capacity: Int, initialCapacity: Int = 0, allocator: ByteBufferAllocator, now: NIODeadline = .now()) {
         self.tp = tp
         self.capacity = capacity
         self.createdAt = now
-        self.body = allocator.buffer(capacity: min(capacity, 16 * 1024))
+        self.body = allocator.buffer(capacity: min(capacity, max(16 * 1024, initialCapacity + initialCapacity / 8)))
     }
 
     /// Bytes a record occupies in a batch, framing included (an upper bound).
@@ -85,8 +84,7 @@ final class ProducerBatch: @unchecked Sendable {
         let tsDelta = timestamp &- baseTimestamp
         Record.write(to: &body, offsetDelta: delta, timestampDelta: tsDelta, key: key, value: value, headers: headers)
         recordCount += 1
-        completions.append(completion)
-        timestamps.append(timestamp)
+        completions.append((completion, timestamp))
         return delta
     }
 
@@ -94,21 +92,19 @@ final class ProducerBatch: @unchecked Sendable {
     /// retries so the broker sees the same batch (idempotence relies on it).
     func build(compression: CompressionCodec, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         if let built { return built }
-        var payload = body
-        if compression != .none {
-            let compressed = try body.withUnsafeReadableBytes { try Compression.compress(compression, $0) }
-            payload = allocator.buffer(capacity: compressed.count)
-            payload.writeBytes(compressed)
-        }
-        let attributes = Int16(compression.rawValue)
         let header = RecordBatchHeader(
-            baseOffset: 0, batchLength: Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead + payload.readableBytes),
-            partitionLeaderEpoch: -1, magic: 2, crc: 0, attributes: attributes, lastOffsetDelta: recordCount - 1,
-            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId, producerEpoch: producerEpoch,
-            baseSequence: baseSequence, recordCount: recordCount)
-        var out = allocator.buffer(capacity: RecordBatchHeader.size + payload.readableBytes)
+            baseOffset: 0, batchLength: 0, partitionLeaderEpoch: -1, magic: 2, crc: 0, attributes: Int16(compression.rawValue),
+            lastOffsetDelta: recordCount - 1, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
+            producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
+        // Header first, records compressed straight behind it; then length and CRC are filled in.
+        // lz4 needs its worst-case bound writable; other codecs append a finished buffer.
+        let n = body.readableBytes
+        let estimate = compression == .none || compression == .lz4 ? n + n / 200 + 1024 : n / 2 + 1024
+        var out = allocator.buffer(capacity: RecordBatchHeader.size + estimate)
         header.write(to: &out)
-        out.writeImmutableBuffer(payload)
+        try body.withUnsafeReadableBytes { try Compression.compress(compression, $0, appendingTo: &out) }
+        out.setInteger(Int32(out.readableBytes - RecordBatchHeader.logOverhead), at: out.readerIndex + RecordBatchHeader.logOverhead - 4,
+                       endianness: .big)
         let crc = CRC32C.batchChecksum(out)
         out.setInteger(crc, at: out.readerIndex + RecordBatchHeader.crcOffset, endianness: .big)
         built = out
@@ -120,8 +116,8 @@ final class ProducerBatch: @unchecked Sendable {
         let cs = completions
         completions = []
         for (i, c) in cs.enumerated() {
-            let ts = logAppendTime >= 0 ? logAppendTime : timestamps[i]
-            c.complete(.success(RecordMetadata(topic: tp.topic, partition: tp.partition,
+            let ts = logAppendTime >= 0 ? logAppendTime : c.timestamp
+            c.completion.complete(.success(RecordMetadata(topic: tp.topic, partition: tp.partition,
                                                offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1, timestamp: ts)))
         }
     }
@@ -129,6 +125,6 @@ final class ProducerBatch: @unchecked Sendable {
     func fail(_ error: KafkaError) {
         let cs = completions
         completions = []
-        for c in cs { c.complete(.failure(error)) }
+        for c in cs { c.completion.complete(.failure(error)) }
     }
 }

@@ -71,12 +71,6 @@ struct ConsumeCommand: AsyncParsableCommand {
                 fail("timed out after \(timeout)s")
             }
         }
-        let flusher = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                out.flush()
-            }
-        }
 
         var ends = [TopicPartition: Int64]()
         do {
@@ -119,17 +113,19 @@ struct ConsumeCommand: AsyncParsableCommand {
                 }
             }
             if exitAtEnd && ends.isEmpty {
-                flusher.cancel()
                 out.flush()
                 await consumer.close()
                 return
             }
+            // Options read once: property wrappers are not free in a loop run per record.
+            let limit = count ?? Int.max
+            let stopAtEnd = exitAtEnd
             var n = 0
             for try await record in consumer.records {
-                out.write(formatter.render(record))
+                out.append { formatter.render(record, into: &$0) }
                 n += 1
-                if let count, n >= count { break }
-                if exitAtEnd, let end = ends[record.topicPartition], record.offset + 1 >= end {
+                if n >= limit { break }
+                if stopAtEnd, let end = ends[record.topicPartition], record.offset + 1 >= end {
                     ends[record.topicPartition] = nil
                     if ends.isEmpty { break }
                 }
@@ -139,7 +135,6 @@ struct ConsumeCommand: AsyncParsableCommand {
             await consumer.close()
             fail("\(error)")
         }
-        flusher.cancel()
         out.flush()
         await consumer.close()
     }
@@ -204,58 +199,33 @@ struct RecordFormatter: Sendable {
         self.parts = parts
     }
 
-    func render(_ r: ConsumerRecord) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity((r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) + 16)
+    /// Appends the record's line to `out`.
+    func render(_ r: ConsumerRecord, into out: inout ByteBuffer) {
         for p in parts {
             switch p {
-            case .literal(let b): out.append(contentsOf: b)
-            case .key: if let k = r.key { out.append(contentsOf: k.readableBytesView) }
-            case .value: if let v = r.value { out.append(contentsOf: v.readableBytesView) }
-            case .topic: out.append(contentsOf: r.topic.utf8)
-            case .partition: out.append(contentsOf: String(r.partition).utf8)
-            case .offset: out.append(contentsOf: String(r.offset).utf8)
-            case .timestamp: out.append(contentsOf: String(r.timestamp).utf8)
-            case .keyLength: out.append(contentsOf: String(r.key?.readableBytes ?? -1).utf8)
-            case .valueLength: out.append(contentsOf: String(r.value?.readableBytes ?? -1).utf8)
+            case .literal(let b): out.writeBytes(b)
+            case .key: if let k = r.key { out.writeImmutableBuffer(k) }
+            case .value: if let v = r.value { out.writeImmutableBuffer(v) }
+            case .topic: out.writeString(r.topic)
+            case .partition: out.writeString(String(r.partition))
+            case .offset: out.writeString(String(r.offset))
+            case .timestamp: out.writeString(String(r.timestamp))
+            case .keyLength: out.writeString(String(r.key?.readableBytes ?? -1))
+            case .valueLength: out.writeString(String(r.value?.readableBytes ?? -1))
             case .headers:
                 for (i, h) in r.headers.enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    out.append(contentsOf: h.key.utf8)
-                    out.append(UInt8(ascii: "="))
-                    if let v = h.value { out.append(contentsOf: v.readableBytesView) }
+                    if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+                    out.writeString(h.key)
+                    out.writeInteger(UInt8(ascii: "="))
+                    if let v = h.value { out.writeImmutableBuffer(v) }
                 }
             }
         }
-        return out
-    }
-}
-
-/// Buffered stdout shared with a periodic flusher.
-final class StdoutWriter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = [UInt8]()
-
-    func write(_ bytes: [UInt8]) {
-        lock.lock()
-        buffer.append(contentsOf: bytes)
-        let big = buffer.count >= 1 << 16
-        lock.unlock()
-        if big { flush() }
     }
 
-    func flush() {
-        lock.lock()
-        defer { lock.unlock() }
-        if buffer.isEmpty { return }
-        buffer.withUnsafeBytes { p in
-            var off = 0
-            while off < p.count {
-                let n = Foundation.write(1, p.baseAddress! + off, p.count - off)
-                if n <= 0 { break }
-                off += n
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
+    func render(_ r: ConsumerRecord) -> [UInt8] {
+        var b = ByteBuffer()
+        render(r, into: &b)
+        return Array(b.readableBytesView)
     }
 }

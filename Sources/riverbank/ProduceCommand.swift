@@ -56,34 +56,60 @@ struct ProduceCommand: AsyncParsableCommand {
 
         let failures = FailureCounter()
         let printOffsets = self.printOffsets
+        let out = StdoutWriter()
+        let separator = keySeparator.map { Array($0.utf8) }
+        let topic = self.topic
+        let partition = self.partition
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { result in
+            switch result {
+            case .success(let m):
+                if printOffsets { out.append { $0.writeString("\(m.partition) \(m.offset)\n") } }
+            case .failure(let e):
+                failures.add("\(e)")
+            }
+        }
+        let input = StdinLines()
         var lineCount = 0
         do {
-            while let raw = readLine(strippingNewline: true) {
-                let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
-                lineCount += 1
-                var key: ByteBuffer? = nil
-                var value = ByteBuffer(string: line)
-                if let sep = keySeparator, let r = line.range(of: sep) {
-                    key = ByteBuffer(string: String(line[..<r.lowerBound]))
-                    value = ByteBuffer(string: String(line[r.upperBound...]))
-                }
-                let record = ProducerRecord(topic: topic, key: key, value: value, headers: headers, partition: partition)
-                try await producer.produce(record) { result in
-                    switch result {
-                    case .success(let m):
-                        if printOffsets { print("\(m.partition) \(m.offset)") }
-                    case .failure(let e):
-                        failures.add("\(e)")
+            while let lines = try await input.next() {
+                for line in lines {
+                    lineCount += 1
+                    var key: ByteBuffer? = nil
+                    var value = line
+                    if let separator, let at = Self.find(separator, in: line) {
+                        key = line.getSlice(at: line.readerIndex, length: at)
+                        value = line.getSlice(at: line.readerIndex + at + separator.count, length: line.readableBytes - at - separator.count)!
                     }
+                    let record = ProducerRecord(topic: topic, key: key, value: value, headers: headers, partition: partition)
+                    try await producer.produce(record, onDelivery: onDelivery)
                 }
             }
         } catch {
             await producer.close()
+            out.flush()
             fail("\(error)")
         }
         await producer.close()
+        out.flush()
         let (n, first) = failures.snapshot()
         if n > 0 { fail("\(n) of \(lineCount) records failed; first error: \(first ?? "?")") }
+    }
+}
+
+extension ProduceCommand {
+    /// Offset of the first occurrence of `needle` in `line`'s readable bytes.
+    static func find(_ needle: [UInt8], in line: ByteBuffer) -> Int? {
+        line.withUnsafeReadableBytes { hay in
+            guard needle.count <= hay.count, let first = needle.first else { return nil }
+            var i = 0
+            while i + needle.count <= hay.count {
+                guard let hit = memchr(hay.baseAddress! + i, Int32(first), hay.count - i - needle.count + 1) else { return nil }
+                let at = hay.baseAddress!.distance(to: UnsafeRawPointer(hit))
+                if needle.count == 1 || memcmp(hay.baseAddress! + at, needle, needle.count) == 0 { return at }
+                i = at + 1
+            }
+            return nil
+        }
     }
 }
 

@@ -230,6 +230,87 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         await admin.close()
     }
 
+    /// Many partitions, small lz4 batches, several requests in flight: batches are compressed
+    /// concurrently but each partition's sequence reaches the broker in order, exactly once.
+    @Test(arguments: TestBroker.Kind.allCases)
+    func keyedRecordsKeepOrderWithConcurrentCompression(kind: TestBroker.Kind) async throws {
+        guard let broker = try await TestBroker.start(kind) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-korder")
+        let partitions = 6
+        try await admin.createTopic(topic, partitions: Int32(partitions))
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.batchSize = 8 * 1024
+        pc.linger = .milliseconds(1)
+        pc.compression = .lz4
+        let producer = try KafkaProducer(config: pc)
+        let failures = Locked(0)
+        let n = 20_000
+        let filler = String(repeating: "payload ", count: 8)
+        for i in 0..<n {
+            try await producer.produce(ProducerRecord(topic: topic, key: "key-\(i % 97)", value: "\(i) \(filler)")) { r in
+                if case .failure = r { failures.withLock { $0 += 1 } }
+            }
+        }
+        await producer.close()
+        #expect(failures.withLock { $0 } == 0)
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap)
+        cc.autoOffsetReset = .earliest
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.assign((0..<partitions).map { TopicPartition(topic, Int32($0)) })
+        let got = try await collect(consumer, count: n)
+        await consumer.close()
+        #expect(got.count == n)
+        var perKey = [String: [Int]]()
+        for r in got.sorted(by: { ($0.partition, $0.offset) < ($1.partition, $1.offset) }) {
+            perKey[r.keyString!, default: []].append(Int(r.valueString!.split(separator: " ")[0])!)
+        }
+        #expect(perKey.count == 97)
+        for (k, values) in perKey {
+            let id = Int(k.dropFirst(4))!
+            #expect(values == Array(stride(from: id, to: n, by: 97)), "key \(k) out of order or duplicated")
+        }
+        // Each key's partition is Java's murmur2 choice.
+        for r in got.prefix(200) {
+            #expect(r.partition == Murmur2.partition(forKey: Array(r.keyString!.utf8), partitionCount: partitions))
+        }
+        await admin.close()
+    }
+
+    /// Records without a key stick to one partition per batch and then move on, so a stream of
+    /// them spreads over every partition in whole batches.
+    @Test func unkeyedRecordsSpreadInStickyBatches() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-sticky")
+        try await admin.createTopic(topic, partitions: 4)
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.batchSize = 4 * 1024
+        let producer = try KafkaProducer(config: pc)
+        let n = 4000
+        for i in 0..<n {
+            try await producer.produce(ProducerRecord(topic: topic, key: nil as String?, value: "record \(i) \(String(repeating: "x", count: 50))"))
+        }
+        await producer.close()
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap)
+        cc.autoOffsetReset = .earliest
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.assign((0..<4).map { TopicPartition(topic, Int32($0)) })
+        let got = try await collect(consumer, count: n)
+        await consumer.close()
+        #expect(got.count == n)
+        let counts = Dictionary(grouping: got, by: \.partition).mapValues(\.count)
+        #expect(counts.count == 4, "every partition gets records: \(counts)")
+        // Consecutive records share a partition for a whole batch (~60 records of ~70 bytes in 4 KiB).
+        let byValue = got.sorted { Int($0.valueString!.split(separator: " ")[1])! < Int($1.valueString!.split(separator: " ")[1])! }
+        var switches = 0
+        for (a, b) in zip(byValue, byValue.dropFirst()) where a.partition != b.partition { switches += 1 }
+        #expect(switches >= 10 && switches <= n / 30, "partition switches: \(switches)")
+        await admin.close()
+    }
+
     @Test func seekToTimestampAndCommit() async throws {
         guard let broker = try await TestBroker.start(.riverbank) else { return }
         defer { broker.stop() }

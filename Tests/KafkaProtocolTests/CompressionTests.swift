@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 @testable import KafkaProtocol
 
@@ -112,6 +113,28 @@ struct CompressionTests {
             #expect(viaBuffer == (try Compression.compress(codec, input)))
             let back = try viaBuffer.withUnsafeBytes { try Compression.decompress(codec, $0, maxOutput: 3_000) }
             #expect(back == input)
+        }
+    }
+
+    @Test(arguments: CompressionCodec.allCases)
+    func byteBufferPathsMatchTheArrayPaths(codec: CompressionCodec) throws {
+        for input in [[], [7], Self.textLike(3_000), Self.randomBytes(300_000, seed: 5)] {
+            // Appending keeps what the buffer held before; the bytes appended equal the array API's.
+            var out = ByteBuffer(bytes: [1, 2, 3])
+            try input.withUnsafeBytes { try Compression.compress(codec, $0, appendingTo: &out) }
+            #expect(Array(out.readableBytesView.prefix(3)) == [1, 2, 3])
+            let appended = Array(out.readableBytesView.dropFirst(3))
+            #expect(appended == (try Compression.compress(codec, input)))
+            let back = try appended.withUnsafeBytes { try Compression.decompressToBuffer(codec, $0, maxOutput: input.count) }
+            #expect(Array(back.readableBytesView) == input)
+        }
+    }
+
+    @Test(arguments: CompressionTests.compressedCodecs)
+    func decompressToBufferStopsBombs(codec: CompressionCodec) throws {
+        let bomb = try Compression.compress(codec, [UInt8](repeating: 0, count: 20 << 20))
+        #expect(throws: CompressionError.outputTooLarge(limit: 1 << 20)) {
+            _ = try bomb.withUnsafeBytes { try Compression.decompressToBuffer(codec, $0, maxOutput: 1 << 20) }
         }
     }
 

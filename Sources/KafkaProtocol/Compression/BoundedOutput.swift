@@ -1,3 +1,4 @@
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -57,6 +58,14 @@ final class BoundedOutput {
         precondition(written >= 0 && written <= spare, "decoder wrote outside the buffer")
         count += written
         if count > limit { throw CompressionError.outputTooLarge(limit: limit) }
+    }
+
+    /// The output as a ByteBuffer (one final copy).
+    func toByteBuffer() -> ByteBuffer {
+        var b = ByteBuffer()
+        b.reserveCapacity(count)
+        b.writeBytes(UnsafeRawBufferPointer(start: base, count: count))
+        return b
     }
 
     /// The output as an exactly-sized array (one final copy).

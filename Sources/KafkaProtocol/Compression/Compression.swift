@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Kafka's record-batch compression codecs, framed the way real clients
 /// (Java, librdkafka, kafka-python/aiokafka) write and read them.
 public enum Compression {
@@ -27,6 +29,30 @@ public enum Compression {
         case .snappy: return try SnappyCodec.decompress(input, maxOutput: maxOutput)
         case .lz4: return try LZ4Codec.decompress(input, maxOutput: maxOutput, legacyHeaderChecksum: false)
         case .zstd: return try ZstdCodec.decompress(input, maxOutput: maxOutput)
+        }
+    }
+
+    /// Compresses `input` and appends the result to `output` (lz4 and none without an
+    /// intermediate copy: the producer's hot path).
+    public static func compress(_ codec: CompressionCodec, _ input: UnsafeRawBufferPointer, appendingTo output: inout ByteBuffer,
+                                level: Int? = nil) throws {
+        switch codec {
+        case .none: output.writeBytes(input)
+        case .lz4: try LZ4Codec.compress(input, level: level, appendingTo: &output)
+        default: output.writeBytes(try compress(codec, input, level: level))
+        }
+    }
+
+    /// Decompresses into a ByteBuffer (what record decoding reads), with the same limit.
+    public static func decompressToBuffer(_ codec: CompressionCodec, _ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> ByteBuffer {
+        switch codec {
+        case .none:
+            guard input.count <= maxOutput else { throw CompressionError.outputTooLarge(limit: maxOutput) }
+            return ByteBuffer(bytes: input)
+        case .lz4: return try LZ4Codec.decompressToBuffer(input, maxOutput: maxOutput)
+        case .gzip: return try GzipCodec.decompressToBuffer(input, maxOutput: maxOutput)
+        case .snappy: return try SnappyCodec.decompressToBuffer(input, maxOutput: maxOutput)
+        case .zstd: return try ZstdCodec.decompressToBuffer(input, maxOutput: maxOutput)
         }
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import CZlib
 
 /// gzip (RFC 1952) via zlib, as Java's `GZIPOutputStream`/`GZIPInputStream`
@@ -56,6 +57,14 @@ enum GzipCodec {
     }
 
     static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
+        try decompressOutput(input, maxOutput: maxOutput).toArray()
+    }
+
+    static func decompressToBuffer(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> ByteBuffer {
+        try decompressOutput(input, maxOutput: maxOutput).toByteBuffer()
+    }
+
+    private static func decompressOutput(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> BoundedOutput {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { stream.deinitialize(count: 1); stream.deallocate() }
@@ -89,7 +98,7 @@ enum GzipCodec {
             case Z_STREAM_END:
                 // Concatenated gzip members are one valid stream (RFC 1952
                 // section 2.2; Java's GZIPInputStream reads them too).
-                if inputLeft == 0 { return out.toArray() }
+                if inputLeft == 0 { return out }
                 guard inflateReset(stream) == Z_OK else { throw CompressionError.corrupt("inflateReset failed") }
             case Z_OK, Z_BUF_ERROR:
                 // Out of room: grow and go on. Otherwise zlib wants input we

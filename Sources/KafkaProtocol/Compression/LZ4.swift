@@ -1,4 +1,5 @@
 import CLZ4
+import NIOCore
 
 /// The LZ4 *frame* format, which Kafka uses for lz4 (not the raw block
 /// format, and not Hadoop's framing).
@@ -13,14 +14,7 @@ enum LZ4Codec {
     private static let maxLevel = 12  // LZ4HC_CLEVEL_MAX
 
     static func compress(_ input: UnsafeRawBufferPointer, level: Int?, legacyHeaderChecksum: Bool) throws -> [UInt8] {
-        var prefs = LZ4F_preferences_t()
-        prefs.frameInfo.blockSizeID = LZ4F_max64KB
-        prefs.frameInfo.blockMode = LZ4F_blockIndependent
-        prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum
-        prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum
-        // 0 is LZ4's fast compressor, which Java uses at its default level.
-        prefs.compressionLevel = Int32(level.map { min(maxLevel, max(1, $0)) } ?? 0)
-
+        var prefs = preferences(level: level)
         let bound = LZ4F_compressFrameBound(input.count, &prefs)
         guard LZ4F_isError(bound) == 0 else { throw CompressionError.corrupt("LZ4F_compressFrameBound: \(errorName(bound))") }
         let out = try BoundedOutput(limit: Int.max, expected: bound)
@@ -49,12 +43,49 @@ enum LZ4Codec {
             if let hcOffset = headerChecksumOffset(patched) {
                 patched[hcOffset] = patched.withUnsafeBytes { correctChecksum(UnsafeRawBufferPointer(rebasing: $0[4..<hcOffset])) }
             }
-            return try patched.withUnsafeBytes { try decompressFrames($0, maxOutput: maxOutput) }
+            return try patched.withUnsafeBytes { try decompressFrames($0, maxOutput: maxOutput).toArray() }
         }
-        return try decompressFrames(input, maxOutput: maxOutput)
+        return try decompressFrames(input, maxOutput: maxOutput).toArray()
     }
 
-    private static func decompressFrames(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
+    static func decompressToBuffer(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> ByteBuffer {
+        guard input.count > 0 else { throw CompressionError.corrupt("ERROR_frameHeader_incomplete: empty LZ4 input") }
+        return try decompressFrames(input, maxOutput: maxOutput).toByteBuffer()
+    }
+
+    /// Compresses straight into `output` (room for the worst case is reserved first).
+    static func compress(_ input: UnsafeRawBufferPointer, level: Int?, appendingTo output: inout ByteBuffer) throws {
+        var prefs = preferences(level: level)
+        let bound = LZ4F_compressFrameBound(input.count, &prefs)
+        guard LZ4F_isError(bound) == 0 else { throw CompressionError.corrupt("LZ4F_compressFrameBound: \(errorName(bound))") }
+        var empty: UInt8 = 0
+        var failure: Int? = nil
+        _ = withUnsafeMutablePointer(to: &empty) { emptyPointer in
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { out in
+                let written = LZ4F_compressFrame(out.baseAddress!, out.count, input.baseAddress ?? UnsafeRawPointer(emptyPointer),
+                                                 input.count, &prefs)
+                if LZ4F_isError(written) != 0 {
+                    failure = written
+                    return 0
+                }
+                return written
+            }
+        }
+        if let failure { throw CompressionError.corrupt("LZ4F_compressFrame: \(errorName(failure))") }
+    }
+
+    private static func preferences(level: Int?) -> LZ4F_preferences_t {
+        var prefs = LZ4F_preferences_t()
+        prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        prefs.frameInfo.blockMode = LZ4F_blockIndependent
+        prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum
+        prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum
+        // 0 is LZ4's fast compressor, which Java uses at its default level.
+        prefs.compressionLevel = Int32(level.map { min(maxLevel, max(1, $0)) } ?? 0)
+        return prefs
+    }
+
+    private static func decompressFrames(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> BoundedOutput {
         guard let src = input.baseAddress, input.count > 0 else {
             throw CompressionError.corrupt("ERROR_frameHeader_incomplete: empty LZ4 input")
         }
@@ -80,7 +111,7 @@ enum LZ4Codec {
             try out.commit(dstSize)
             if hint == 0 {
                 // End of a frame; LZ4F is ready for a following one.
-                if offset == input.count { return out.toArray() }
+                if offset == input.count { return out }
                 continue
             }
             if out.spare == 0 { continue }  // more output may be pending

@@ -1,3 +1,4 @@
+import NIOCore
 import CSnappy
 
 /// Snappy in the two framings Kafka clients use.
@@ -60,19 +61,27 @@ enum SnappyCodec {
     }
 
     static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
+        try decompressOutput(input, maxOutput: maxOutput).toArray()
+    }
+
+    static func decompressToBuffer(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> ByteBuffer {
+        try decompressOutput(input, maxOutput: maxOutput).toByteBuffer()
+    }
+
+    private static func decompressOutput(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> BoundedOutput {
         if isXerial(input) {
             return try decompressXerial(input, maxOutput: maxOutput)
         }
         let out = try BoundedOutput(limit: maxOutput, expected: 0)
         try decompressRawBlock(input, into: out)
-        return out.toArray()
+        return out
     }
 
     static func isXerial(_ input: UnsafeRawBufferPointer) -> Bool {
         input.count >= xerialHeaderSize && input.prefix(xerialMagic.count).elementsEqual(xerialMagic)
     }
 
-    private static func decompressXerial(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
+    private static func decompressXerial(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> BoundedOutput {
         // The version fields are not checked: snappy-java only rejects
         // versions below 1, and every block format it ever wrote is the same.
         let out = try BoundedOutput(limit: maxOutput, expected: min(input.count * 2, 1 << 20))
@@ -89,7 +98,7 @@ enum SnappyCodec {
             try decompressRawBlock(UnsafeRawBufferPointer(rebasing: input[offset..<offset + length]), into: out)
             offset += length
         }
-        return out.toArray()
+        return out
     }
 
     /// Appends one raw snappy block to `out`, checking the length it

@@ -1,3 +1,4 @@
+import NIOCore
 import CZstd
 
 /// Zstandard frames. Java's client (zstd-jni `ZstdOutputStream`) and
@@ -22,6 +23,14 @@ enum ZstdCodec {
     }
 
     static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
+        try decompressOutput(input, maxOutput: maxOutput).toArray()
+    }
+
+    static func decompressToBuffer(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> ByteBuffer {
+        try decompressOutput(input, maxOutput: maxOutput).toByteBuffer()
+    }
+
+    private static func decompressOutput(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> BoundedOutput {
         guard let src = input.baseAddress, input.count > 0 else {
             throw CompressionError.corrupt("Src size is incorrect: empty zstd input")
         }
@@ -49,7 +58,7 @@ enum ZstdCodec {
             if hint == 0 {
                 // A frame ended; further input is another frame (or a
                 // skippable one), which the same context decodes next.
-                if inBuffer.pos == inBuffer.size { return out.toArray() }
+                if inBuffer.pos == inBuffer.size { return out }
                 continue
             }
             if outBuffer.pos == outBuffer.size { continue }  // output full: more may be pending

@@ -65,6 +65,19 @@ extension Record {
         Record.write(to: &buffer, offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
     }
 
+    /// Zig-zag varint (Kafka's varint and varlong) at `p[i...]`.
+    @inline(__always)
+    static func putZigZag(_ value: Int64, _ p: UnsafeMutableRawBufferPointer, _ i: inout Int) {
+        var v = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while v >= 0x80 {
+            p[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            i += 1
+        }
+        p[i] = UInt8(truncatingIfNeeded: v)
+        i += 1
+    }
+
     /// The record wire format (varint length, attributes, deltas, key, value, headers), shared by
     /// batch building here and the client's producer batches.
     public static func write(to buffer: inout ByteBuffer, offsetDelta: Int32, timestampDelta: Int64,
@@ -79,11 +92,19 @@ extension Record {
             let vl = h.value?.readableBytes ?? -1
             bodySize += varintSize(Int32(kl)) + kl + varintSize(Int32(vl)) + max(0, vl)
         }
-        buffer.writeVarint(Int32(bodySize))
-        buffer.writeInteger(Int8(0))
-        buffer.writeVarlong(timestampDelta)
-        buffer.writeVarint(offsetDelta)
-        buffer.writeVarint(Int32(keyLen))
+        // The fixed fields go out in one raw write: this runs once per produced record, and
+        // byte-at-a-time ByteBuffer writes cost a capacity check each.
+        buffer.reserveCapacity(minimumWritableBytes: varintSize(Int32(bodySize)) + bodySize)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 5 + 1 + 10 + 5 + 5) { p in
+            var i = 0
+            putZigZag(Int64(bodySize), p, &i)
+            p[i] = 0  // attributes
+            i += 1
+            putZigZag(timestampDelta, p, &i)
+            putZigZag(Int64(offsetDelta), p, &i)
+            putZigZag(Int64(keyLen), p, &i)
+            return i
+        }
         if let key { buffer.writeImmutableBuffer(key) }
         buffer.writeVarint(Int32(valueLen))
         if let value { buffer.writeImmutableBuffer(value) }

@@ -19,9 +19,9 @@ public enum RecordBatch {
             r.write(to: &body, offsetDelta: Int32(i), timestampDelta: r.timestamp - baseTimestamp)
         }
         if compression != .none {
-            let compressed = try body.withUnsafeReadableBytes { try Compression.compress(compression, $0) }
-            body = allocator.buffer(capacity: compressed.count)
-            body.writeBytes(compressed)
+            var compressed = allocator.buffer(capacity: body.readableBytes / 2 + 1024)
+            try body.withUnsafeReadableBytes { try Compression.compress(compression, $0, appendingTo: &compressed) }
+            body = compressed
         }
         var attributes = Int16(compression.rawValue)
         if logAppendTime { attributes |= 0x08 }
@@ -71,8 +71,7 @@ public enum RecordBatch {
         var body = batch.getSlice(at: batch.readerIndex + RecordBatchHeader.size, length: batch.readableBytes - RecordBatchHeader.size)!
         guard let codec = header.compression else { throw KafkaDecodingError.invalidValue("compression codec \(header.compressionRaw)") }
         if codec != .none {
-            let plain = try body.withUnsafeReadableBytes { try Compression.decompress(codec, $0, maxOutput: maxDecompressedBytes) }
-            body = ByteBuffer(bytes: plain)
+            body = try body.withUnsafeReadableBytes { try Compression.decompressToBuffer(codec, $0, maxOutput: maxDecompressedBytes) }
         }
         let count = Int(header.recordCount)
         guard count >= 0, count <= body.readableBytes else { throw KafkaDecodingError.invalidLength("record count", count) }
