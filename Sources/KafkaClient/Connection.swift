@@ -265,19 +265,19 @@ public final class BrokerConnection: Sendable {
 
     /// Writes a request now (requests started from one task go out in the order started) and
     /// returns the version used and the future raw response body.
+    /// `sizeHint`: expected encoded size (a produce request's batches), so the frame is
+    /// allocated once.
     func start<R: KafkaRequestMessage>(_ request: R, version: Int16? = nil, timeout: TimeAmount? = nil,
-                                       expectResponse: Bool = true) throws -> (Int16, EventLoopFuture<ByteBuffer>) {
+                                       expectResponse: Bool = true, sizeHint: Int = 0) throws -> (Int16, EventLoopFuture<ByteBuffer>) {
         guard let v = version ?? self.version(for: R.self) else {
             throw KafkaError.unsupportedApi("\(R.apiKey) at \(address)")
         }
         let id = correlation.loadThenWrappingIncrement(ordering: .relaxed) & Int32.max
-        var frame = channel.allocator.buffer(capacity: 256)
+        var frame = channel.allocator.buffer(capacity: 256 + sizeHint)
         frame.writeInteger(Int32(0), endianness: .big)
         RequestHeader(apiKey: R.apiKey.rawValue, apiVersion: v, correlationId: id, clientId: clientId)
             .write(to: &frame, flexible: R.requestHeaderFlexible(v))
-        var body = ByteBuffer()
-        try request.encode(version: v, into: &body)
-        frame.writeImmutableBuffer(body)
+        try request.encode(version: v, into: &frame)
         frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex, endianness: .big)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let out = OutboundKafkaRequest(correlationId: id, frame: frame, expectResponse: expectResponse,

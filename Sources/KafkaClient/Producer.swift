@@ -601,7 +601,8 @@ public final class KafkaProducer: Sendable, Service {
         let started: (Int16, EventLoopFuture<ByteBuffer>)
         do {
             started = try conn.start(req, timeout: (config.client.requestTimeout + config.ackTimeout).timeAmount,
-                                     expectResponse: config.acks != .none)
+                                     expectResponse: config.acks != .none,
+                                     sizeHint: batches.reduce(0) { $0 + ($1.built?.readableBytes ?? 0) + 64 })
         } catch {
             requestFailed(Drained(node: node, batches: batches), error: (error as? KafkaError) ?? .protocolError("\(error)"))
             return
