@@ -1,6 +1,6 @@
 /* librdkafka's own throughput, in C (no Python in the loop), for bench/client_bench.py.
  *
- *   rdkafka_perf produce BOOTSTRAP TOPIC RECORDS PAYLOAD_FILE   (lz4, acks=all, idempotent)
+ *   rdkafka_perf produce BOOTSTRAP TOPIC RECORDS PAYLOAD_FILE [ACKS]  (lz4; acks=all (default) is idempotent)
  *   rdkafka_perf consume BOOTSTRAP TOPIC RECORDS PARTITIONS     (every partition from the start)
  *
  * Prints one JSON line with the timed section's seconds, like `riverbank perf`.
@@ -32,7 +32,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err) failed++;
 }
 
-static int produce(const char *bootstrap, const char *topic, long n, const char *path) {
+static int produce(const char *bootstrap, const char *topic, long n, const char *path, const char *acks) {
     FILE *f = fopen(path, "rb");
     if (!f) { perror(path); return 2; }
     fseek(f, 0, SEEK_END);
@@ -54,8 +54,8 @@ static int produce(const char *bootstrap, const char *topic, long n, const char 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", bootstrap);
     set(conf, "compression.type", "lz4");
-    set(conf, "acks", "all");
-    set(conf, "enable.idempotence", "true");
+    set(conf, "acks", acks);
+    set(conf, "enable.idempotence", strcmp(acks, "all") == 0 ? "true" : "false");
     set(conf, "linger.ms", "5");
     set(conf, "batch.size", "1000000");
     set(conf, "queue.buffering.max.messages", "1000000");
@@ -118,8 +118,9 @@ static int consume(const char *bootstrap, const char *topic, long n, int partiti
 }
 
 int main(int argc, char **argv) {
-    if (argc == 6 && !strcmp(argv[1], "produce")) return produce(argv[2], argv[3], atol(argv[4]), argv[5]);
+    if ((argc == 6 || argc == 7) && !strcmp(argv[1], "produce"))
+        return produce(argv[2], argv[3], atol(argv[4]), argv[5], argc == 7 ? argv[6] : "all");
     if (argc == 6 && !strcmp(argv[1], "consume")) return consume(argv[2], argv[3], atol(argv[4]), atoi(argv[5]));
-    fprintf(stderr, "usage: rdkafka_perf produce BOOTSTRAP TOPIC RECORDS PAYLOAD_FILE | consume BOOTSTRAP TOPIC RECORDS PARTITIONS\n");
+    fprintf(stderr, "usage: rdkafka_perf produce BOOTSTRAP TOPIC RECORDS PAYLOAD_FILE [ACKS] | consume BOOTSTRAP TOPIC RECORDS PARTITIONS\n");
     return 2;
 }

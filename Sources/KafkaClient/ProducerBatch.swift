@@ -115,10 +115,14 @@ final class ProducerBatch: @unchecked Sendable {
     func complete(baseOffset: Int64, logAppendTime: Int64) {
         let cs = completions
         completions = []
-        for (i, c) in cs.enumerated() {
-            let ts = logAppendTime >= 0 ? logAppendTime : c.timestamp
-            c.completion.complete(.success(RecordMetadata(topic: tp.topic, partition: tp.partition,
-                                               offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1, timestamp: ts)))
+        let topic = tp.topic
+        let partition = tp.partition
+        cs.withUnsafeBufferPointer { cs in
+            for i in cs.indices {
+                let ts = logAppendTime >= 0 ? logAppendTime : cs[i].timestamp
+                cs[i].completion.complete(.success(RecordMetadata(topic: topic, partition: partition,
+                                                                  offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1, timestamp: ts)))
+            }
         }
     }
 

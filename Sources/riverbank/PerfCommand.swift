@@ -42,16 +42,32 @@ struct PerfProduce: AsyncParsableCommand {
         guard records > 0, recordSize >= 0 else { throw ValidationError("--records must be positive") }
     }
 
+    /// The whole file in one buffer (one copy; values are slices of it).
+    static func readFile(_ path: String) -> ByteBuffer {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { fail("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { fail("cannot stat \(path)") }
+        var buf = ByteBufferAllocator().buffer(capacity: Int(st.st_size))
+        while true {
+            let n = buf.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 16) { p in max(0, read(fd, p.baseAddress!, p.count)) }
+            if n == 0 { break }
+        }
+        return buf
+    }
+
     func run() async throws {
         var values = [ByteBuffer]()
         if let payloadFile {
-            guard let data = FileManager.default.contents(atPath: payloadFile) else { fail("cannot read \(payloadFile)") }
-            let all = ByteBuffer(bytes: [UInt8](data))
+            let all = Self.readFile(payloadFile)
             var start = 0
             all.withUnsafeReadableBytes { p in
-                for i in 0...p.count where i == p.count || p[i] == UInt8(ascii: "\n") {
-                    if i > start { values.append(all.getSlice(at: start, length: i - start)!) }
-                    start = i + 1
+                while start < p.count {
+                    let nl = memchr(p.baseAddress! + start, 0x0A, p.count - start)
+                    let end = nl.map { p.baseAddress!.distance(to: UnsafeRawPointer($0)) } ?? p.count
+                    if end > start { values.append(all.getSlice(at: start, length: end - start)!) }
+                    start = end + 1
                 }
             }
             if values.isEmpty { fail("\(payloadFile) has no lines") }

@@ -106,8 +106,16 @@ extension Record {
             return i
         }
         if let key { buffer.writeImmutableBuffer(key) }
-        buffer.writeVarint(Int32(valueLen))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 5) { p in
+            var i = 0
+            putZigZag(Int64(valueLen), p, &i)
+            return i
+        }
         if let value { buffer.writeImmutableBuffer(value) }
+        if headers.isEmpty {
+            buffer.writeInteger(UInt8(0))  // zig-zag 0: no headers
+            return
+        }
         buffer.writeVarint(Int32(headers.count))
         for h in headers {
             buffer.writeVarint(Int32(h.key.utf8.count))
