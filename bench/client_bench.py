@@ -36,13 +36,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_broker(binary: str):
+def start_broker(binary: str, data_root: str | None):
     port = free_port()
-    d = tempfile.mkdtemp(prefix="client-bench-")
+    d = tempfile.mkdtemp(prefix="client-bench-", dir=data_root)
     p = subprocess.Popen([binary, "broker", "--data-dir", d, "--listen", f"127.0.0.1:{port}", "--metrics-listen", "off",
                           "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = p.stdout.readline()
     assert "listening" in line, line
+    p.data_dir = d  # removed when the bench ends (tmpfs is memory)
     return p, f"127.0.0.1:{port}"
 
 
@@ -169,12 +170,15 @@ def main():
     ap.add_argument("--partitions", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; the table shows the median")
     ap.add_argument("--bootstrap")
+    ap.add_argument("--data-root", default="/dev/shm" if os.path.isdir("/dev/shm") else None,
+                    help="where the broker keeps its data (default tmpfs: this compares clients, not disks; "
+                         "pass a disk path to include fsync)")
     a = ap.parse_args()
     broker = None
     if a.bootstrap:
         bootstrap = a.bootstrap
     else:
-        broker, bootstrap = start_broker(a.bin)
+        broker, bootstrap = start_broker(a.bin, a.data_root)
     try:
         data = payload_lines(a.records)
         values = data.split(b"\n")[:-1]
@@ -197,28 +201,36 @@ def main():
         producers.append(("KafkaClient (CLI, riverbank produce)", lambda t: rb_produce(a.bin, bootstrap, t, data)))
         consumers.append(("KafkaClient (CLI, riverbank consume)", lambda t: rb_consume(a.bin, bootstrap, t, a.records)))
         for rnd in range(a.rounds):
+            # Each round starts with a different client (no client always runs right after the
+            # same one), and dirty pages from earlier runs are written back before each run so
+            # one client's acks=all fsyncs do not pay for another's writes.
             written = []
-            for label, produce in producers:
+            for label, produce in producers[rnd % len(producers):] + producers[:rnd % len(producers)]:
                 t = f"bench-{uuid.uuid4().hex[:8]}"
                 create(bootstrap, t, a.partitions)
+                os.sync()
                 times.setdefault((label, "produce"), []).append(produce(t))
                 written.append(t)
             t_read = written[rnd % len(written)]
-            for label, consume in consumers:
+            for label, consume in consumers[rnd % len(consumers):] + consumers[:rnd % len(consumers)]:
                 times.setdefault((label, "consume"), []).append(consume(t_read))
             print(f"round {rnd + 1}/{a.rounds} done", file=sys.stderr)
         os.unlink(payload.name)
         print(f"records={a.records} size={RECORD}B codec=lz4 acks=all idempotent partitions={a.partitions} "
-              f"rounds={a.rounds} broker={bootstrap}")
+              f"rounds={a.rounds} broker={bootstrap} data={a.data_root or 'tmp'}")
         print("| client | op | median s | records/s | MB/s | all rounds (records/s) |")
         print("|---|---|---|---|---|---|")
-        for (label, op), ts in times.items():
+        order = [(l, "produce") for l, _ in producers] + [(l, "consume") for l, _ in consumers]
+        for label, op in order:
+            ts = times[(label, op)]
             dt = statistics.median(ts)
             each = ", ".join(f"{a.records / x:,.0f}" for x in ts)
             print(f"| {label} | {op} | {dt:.2f} | {a.records / dt:,.0f} | {mb / dt:.1f} | {each} |")
     finally:
         if broker:
             broker.kill()
+            broker.wait()
+            shutil.rmtree(broker.data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
