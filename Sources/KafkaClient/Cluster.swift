@@ -73,6 +73,9 @@ public actor KafkaCluster {
     private var failures: [Int32: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
     private var coordinators: [String: Int32] = [:]
     private var metadataInFlight: Task<MetadataResponse, any Error>? = nil
+    /// Topics with a background refresh under way (see `invalidate`), and when each last ended.
+    private var refreshing: Set<String> = []
+    private var lastRefresh: [String: ContinuousClock.Instant] = [:]
     private var metadataInFlightTopics: Set<String>? = nil
     public private(set) var clusterID: String? = nil
     private var closed = false
@@ -255,10 +258,28 @@ public actor KafkaCluster {
         topics[tp.topic]?.partitions.first(where: { $0.partition == tp.partition })?.leaderEpoch ?? -1
     }
 
-    /// Marks a topic's metadata stale so the next lookup refreshes it.
+    /// Marks a topic's metadata stale and refreshes it in the background: after a leader moves
+    /// (NOT_LEADER_OR_FOLLOWER, a dropped connection) the cached leader is wrong but present, so
+    /// waiting for a lookup to miss would retry the old leader forever. One refresh per topic is
+    /// in flight at a time, and at most one per `refreshBackoff`.
     public func invalidate(topic: String) {
         topicFetchedAt[topic] = nil
+        guard !closed, !refreshing.contains(topic) else { return }
+        refreshing.insert(topic)
+        let wait = lastRefresh[topic].map { max(.zero, Self.refreshBackoff - (ContinuousClock.now - $0)) } ?? .zero
+        Task {
+            if wait > .zero { try? await Task.sleep(for: wait) }
+            do {
+                try await self.refreshMetadata(topics: [topic])
+            } catch {
+                self.logger.debug("metadata refresh failed", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            }
+            self.refreshing.remove(topic)
+            self.lastRefresh[topic] = .now
+        }
     }
+
+    static let refreshBackoff: Duration = .milliseconds(50)
 
     /// Drops a (broken) connection so the next use reconnects.
     public func dropConnection(node: Int32) {

@@ -27,7 +27,11 @@ final class StdoutWriter: @unchecked Sendable {
     /// Appends output produced by `body` (called with the lock held: keep it short).
     func append(_ body: (inout ByteBuffer) -> Void) {
         cond.lock()
+        let wasEmpty = current.readableBytes == 0
         body(&current)
+        if wasEmpty && current.readableBytes > 0 && current.readableBytes < Self.chunk {
+            cond.broadcast()  // the writer starts its 50 ms clock for these bytes
+        }
         if current.readableBytes >= Self.chunk {
             queuedBytes += current.readableBytes
             queue.append(current)

@@ -188,6 +188,28 @@ def test_riverbank_produce_line_edges(cluster):
     assert [(m.key(), m.value()) for m in msgs] == want
 
 
+def test_riverbank_consume_prints_live_records_promptly(cluster):
+    """A record produced while `riverbank consume` waits shows up on its stdout within a second
+    (output is buffered, but never held back waiting for more)."""
+    t = unique_topic("cl-live")
+    create_topic(cluster.bootstrap, t, partitions=1)
+    p = subprocess.Popen([str(riverbank_binary()), "consume", "--bootstrap", cluster.bootstrap, "--topic", t,
+                          "--format", "%v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)  # let it reach the end of the (empty) partition
+        for i in range(3):
+            pr = producer(cluster.bootstrap)
+            pr.produce(t, f"live-{i}".encode())
+            assert pr.flush(10) == 0
+            t0 = time.monotonic()
+            line = p.stdout.readline()
+            assert line == f"live-{i}\n".encode(), line
+            assert time.monotonic() - t0 < 2.0
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_perf_tool_produces_and_consumes(cluster, tmp_path):
     """`riverbank perf` (KafkaClient throughput tool) writes what it says and reads it back."""
     t = unique_topic("cl-perf")
