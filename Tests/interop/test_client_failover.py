@@ -1,8 +1,10 @@
-"""KafkaClient follows partition leadership: a fake two-node cluster (leaderproxy.py) in front
-of one Riverbank broker moves a partition's leader while `riverbank produce` / `riverbank consume`
-run. A live old leader answers NOT_LEADER_OR_FOLLOWER; a crashed one drops its connections.
+"""KafkaClient through failures: leader moves and broker restarts.
+
+A fake two-node cluster (leaderproxy.py) in front of one Riverbank broker moves a partition's
+leader while `riverbank produce` / `riverbank consume` run. A live old leader answers NOT_LEADER_OR_FOLLOWER; a crashed one drops its connections.
 Every record must arrive exactly once, in order (idempotent retries land on the same log, so a
 duplicate or a gap would show). librdkafka runs the same moves as a control for the fake cluster.
+Then the real broker is restarted (cleanly and with kill -9) under running clients.
 """
 from __future__ import annotations
 
@@ -145,3 +147,52 @@ def test_librdkafka_follows_the_fake_cluster_too(broker, cluster):
     assert pr.flush(30) == 0
     assert cluster.requests[2].get(0, 0) > 0
     assert read_partition(broker.bootstrap, t, 0, N) == [f"v{i}".encode() for i in range(N)]
+
+
+@pytest.mark.parametrize("hard", [False, True], ids=["restart", "kill-9"])
+def test_riverbank_produce_and_consume_ride_out_a_broker_restart(fresh_broker, hard):
+    """The broker goes away (clean stop or kill -9) and comes back on the same port while
+    `riverbank produce` and `riverbank consume` run: both reconnect, the producer's retries are
+    deduplicated by the restarted broker (idempotence state survives), and every record is read
+    exactly once, in order."""
+    b = fresh_broker
+    t = unique_topic("lm-restart")
+    create_topic(b.bootstrap, t, partitions=1)
+    prod = subprocess.Popen([str(riverbank_binary()), "produce", "--bootstrap", b.bootstrap, "--topic", t,
+                             "--print-offsets", "--linger-ms", "1", "--batch-size", "4000"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cons = subprocess.Popen([str(riverbank_binary()), "consume", "--bootstrap", b.bootstrap, "--topic", t,
+                             "--from-beginning", "--count", str(N), "--format", "%o %v", "--timeout", "90"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    acked: list[bytes] = []
+    lines: list[bytes] = []
+    readers = [threading.Thread(target=lambda: acked.extend(prod.stdout), daemon=True),
+               threading.Thread(target=lambda: lines.extend(cons.stdout), daemon=True)]
+    for r in readers:
+        r.start()
+    try:
+        def write():
+            # A steady stream (~3 s) so that records are in flight while the broker is away.
+            for i in range(N):
+                prod.stdin.write(f"v{i}\n".encode())
+                if i % 20 == 19:
+                    prod.stdin.flush()
+                    time.sleep(0.01)
+            prod.stdin.close()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        time.sleep(1.0)
+        assert 0 < len(acked) < N, len(acked)
+        b.restart(hard=hard)
+        writer.join(60)
+        assert prod.wait(90) == 0, prod.stderr.read().decode(errors="replace")
+        assert cons.wait(90) == 0, cons.stderr.read().decode(errors="replace")
+    finally:
+        prod.kill()
+        cons.kill()
+    for r in readers:
+        r.join(5)
+    assert len(acked) == N
+    assert lines == [f"{i} v{i}\n".encode() for i in range(N)]
+    assert read_partition(b.bootstrap, t, 0, N) == [f"v{i}".encode() for i in range(N)]
