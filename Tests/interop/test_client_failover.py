@@ -1,8 +1,8 @@
 """KafkaClient through failures: leader moves and broker restarts.
 
 A fake two-node cluster (leaderproxy.py) in front of one Riverbank broker moves a partition's
-leader while `riverbank produce` / `riverbank consume` run. A live old leader answers NOT_LEADER_OR_FOLLOWER; a crashed one drops its connections.
-Every record must arrive exactly once, in order (idempotent retries land on the same log, so a
+leader while `riverbank produce` / `riverbank consume` run. A live old leader answers
+NOT_LEADER_OR_FOLLOWER; a crashed one drops its connections. Every record must arrive exactly once, in order (idempotent retries land on the same log, so a
 duplicate or a gap would show). librdkafka runs the same moves as a control for the fake cluster.
 Then the real broker is restarted (cleanly and with kill -9) under running clients.
 """
