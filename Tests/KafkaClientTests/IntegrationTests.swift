@@ -439,3 +439,36 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
     }
     throw KafkaError.invalidState("condition not met within \(timeout)")
 }
+
+/// The README's KafkaClient example, run against a broker (keeps the documentation true).
+@Suite struct ReadmeExampleTests {
+    @Test func readmeExampleRuns() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let alerts = uniqueName("fraud-alerts")
+        let delivered = Locked(0)
+
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.compression = .lz4
+        let producer = try KafkaProducer(config: pc)
+        try await producer.produce(ProducerRecord(topic: alerts, key: "c-42", value: #"{"amount": 12.5}"#)) { result in
+            if case .success = result { delivered.withLock { $0 += 1 } }
+        }
+        let meta = try await producer.send(ProducerRecord(topic: alerts, key: "c-7", value: "…"))
+        await producer.close()
+        #expect(delivered.withLock { $0 } == 1)
+        #expect(meta.offset >= 0)
+
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: uniqueName("fraud-ops"))
+        cc.autoOffsetReset = .earliest
+        let consumer = try KafkaConsumer(config: cc)
+        let assigned = Locked([TopicPartition]())
+        try await consumer.subscribe(topics: [alerts], listener: RebalanceListener(
+            onPartitionsRevoked: { _ in },
+            onPartitionsAssigned: { tps in assigned.withLock { $0 += tps } }))
+        let got = try await collect(consumer, count: 2)
+        await consumer.close()
+        #expect(Set(got.compactMap(\.valueString)) == [#"{"amount": 12.5}"#, "…"])
+        #expect(!assigned.withLock { $0 }.isEmpty)
+    }
+}
