@@ -10,7 +10,7 @@ for pkg in zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [[ "${1:-}" == "--test" ]]; then
-  for pkg in kcat librdkafka-dev; do
+  for pkg in kcat librdkafka-dev openssl gcc; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
   done
 fi

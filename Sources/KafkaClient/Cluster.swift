@@ -1,6 +1,7 @@
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOSSL
 import NIOPosix
 
 /// Settings shared by producer, consumer and admin client.
@@ -15,6 +16,8 @@ public struct KafkaClientConfig: Sendable {
     public var reconnectBackoffMax: Duration = .seconds(1)
     /// Event loops to run connections on (default: the shared singleton group).
     public var eventLoopGroup: (any EventLoopGroup)? = nil
+    /// TLS for every broker connection (brokers' SSL listeners); nil: plaintext.
+    public var tls: KafkaTLSConfig? = nil
     public var logger: Logger = Logger(label: "riverbank.kafka-client")
 
     public init(bootstrapServers: [BrokerAddress]) {
@@ -75,6 +78,7 @@ public actor KafkaCluster {
     private var metadataInFlight: Task<MetadataResponse, any Error>? = nil
     /// Topics with a background refresh under way (see `invalidate`), and when each last ended.
     private var refreshing: Set<String> = []
+    private var sslContext: NIOSSLContext? = nil
     private var lastRefresh: [String: ContinuousClock.Instant] = [:]
     private var metadataInFlightTopics: Set<String>? = nil
     public private(set) var clusterID: String? = nil
@@ -113,11 +117,12 @@ public actor KafkaCluster {
         } else { delay = .zero }
         let cfg = config
         let group = self.group
+        let tls = try tlsContext()
         let task = Task<BrokerConnection, any Error> {
             if delay > .zero { try await Task.sleep(for: delay) }
             return try await BrokerConnection.connect(nodeId: node, address: addr, group: group, clientId: cfg.clientID,
                                                       connectTimeout: cfg.connectTimeout.timeAmount,
-                                                      requestTimeout: cfg.requestTimeout.timeAmount)
+                                                      requestTimeout: cfg.requestTimeout.timeAmount, tls: tls)
         }
         connecting[node] = task
         do {
@@ -256,6 +261,15 @@ public actor KafkaCluster {
 
     public func leaderEpoch(of tp: TopicPartition) -> Int32 {
         topics[tp.topic]?.partitions.first(where: { $0.partition == tp.partition })?.leaderEpoch ?? -1
+    }
+
+    /// The TLS context all connections share (built on first use).
+    private func tlsContext() throws -> NIOSSLContext? {
+        guard let tls = config.tls else { return nil }
+        if let sslContext { return sslContext }
+        let c = try tls.makeContext()
+        sslContext = c
+        return c
     }
 
     /// Marks a topic's metadata stale and refreshes it in the background: after a leader moves

@@ -2,6 +2,7 @@ import Atomics
 import KafkaProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Splits the inbound byte stream into Kafka frames (int32 size prefix, removed).
 final class KafkaClientFrameDecoder: ByteToMessageDecoder {
@@ -55,8 +56,14 @@ final class KafkaClientHandler: ChannelDuplexHandler {
     private var pending: [Int32: Pending] = [:]
     private var closedError: KafkaError?
     let peer: String
+    /// Why the connection ended, readable after the pipeline is gone (a TLS handshake failure
+    /// closes the channel before the first request is even written).
+    let closeReason: Locked<KafkaError?>
 
-    init(peer: String) { self.peer = peer }
+    init(peer: String, closeReason: Locked<KafkaError?> = Locked(nil)) {
+        self.peer = peer
+        self.closeReason = closeReason
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let req = unwrapOutboundIn(data)
@@ -110,7 +117,10 @@ final class KafkaClientHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: KafkaError) {
-        if closedError == nil { closedError = error }
+        if closedError == nil {
+            closedError = error
+            closeReason.withLock { if $0 == nil { $0 = error } }
+        }
         let all = pending
         pending.removeAll()
         for (_, p) in all {
@@ -125,7 +135,11 @@ final class KafkaClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        failAll(KafkaError.connectionClosed("\(peer): \(error)"))
+        if error is NIOSSLError || error is BoringSSLError {
+            failAll(KafkaError.connectionFailed("\(peer): TLS: \(error)"))
+        } else {
+            failAll(KafkaError.connectionClosed("\(peer): \(error)"))
+        }
         context.close(promise: nil)
     }
 }
@@ -165,8 +179,11 @@ public final class BrokerConnection: Sendable {
 
     /// Connects and negotiates API versions.
     static func connect(nodeId: Int32, address: BrokerAddress, group: any EventLoopGroup, clientId: String,
-                        connectTimeout: TimeAmount, requestTimeout: TimeAmount, maxResponseBytes: Int = 512 << 20) async throws -> BrokerConnection {
+                        connectTimeout: TimeAmount, requestTimeout: TimeAmount, tls: NIOSSLContext? = nil,
+                        maxResponseBytes: Int = 512 << 20) async throws -> BrokerConnection {
         let peer = "\(address)"
+        let serverName = address.tlsServerName
+        let closeReason = Locked<KafkaError?>(nil)
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -175,8 +192,11 @@ public final class BrokerConnection: Sendable {
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 16 << 10, maximum: 1 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaClientFrameDecoder(maxFrame: maxResponseBytes)))
-                    try channel.pipeline.syncOperations.addHandler(KafkaClientHandler(peer: peer))
+                    try channel.pipeline.syncOperations.addHandler(KafkaClientHandler(peer: peer, closeReason: closeReason))
                 }
             }
         let channel: any Channel
@@ -191,7 +211,7 @@ public final class BrokerConnection: Sendable {
                                     requestTimeout: requestTimeout, brokerVersions: versions)
         } catch {
             try? await channel.close()
-            throw error
+            throw closeReason.withLock { $0 } ?? error
         }
     }
 

@@ -35,6 +35,7 @@ struct PerfProduce: AsyncParsableCommand {
     @Option(help: "Linger in milliseconds.") var lingerMs: Int = 5
     @Option(help: "Batch size in bytes.") var batchSize: Int = 1_000_000
     @Flag(help: "Disable idempotence.") var noIdempotence = false
+    @OptionGroup(title: "TLS") var security: ClientTLSOptions
 
     func validate() throws {
         guard CompressionCodec(name: compression) != nil else { throw ValidationError("unknown compression '\(compression)'") }
@@ -87,6 +88,7 @@ struct PerfProduce: AsyncParsableCommand {
         config.batchSize = batchSize
         config.bufferMemory = max(config.bufferMemory, batchSize)
         if noIdempotence || config.acks != .all { config.enableIdempotence = false }
+        security.apply(to: &config.client)
         let producer: KafkaProducer
         do { producer = try KafkaProducer(config: config) } catch { fail("\(error)") }
         do { _ = try await producer.partitionCount(topic: topic) } catch { fail("\(error)") }
@@ -131,11 +133,13 @@ struct PerfConsume: AsyncParsableCommand {
     @Option(help: "Topic to read (every partition, from the earliest offset).") var topic: String
     @Option(help: "Number of records to read.") var records: Int
     @Option(help: "Fail if not finished within this many seconds.") var timeout: Double = 300
+    @OptionGroup(title: "TLS") var security: ClientTLSOptions
 
     func run() async throws {
         var config: KafkaConsumerConfig
         do { config = try KafkaConsumerConfig(bootstrap: bootstrap) } catch { fail("\(error)") }
         config.autoOffsetReset = .earliest
+        security.apply(to: &config.client)
         let consumer: KafkaConsumer
         do { consumer = try KafkaConsumer(config: config) } catch { fail("\(error)") }
         let timeout = self.timeout

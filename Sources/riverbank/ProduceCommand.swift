@@ -26,6 +26,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Batch size in bytes.") var batchSize: Int = 1_000_000
     @Flag(help: "Print partition and offset of each record to stdout.") var printOffsets = false
     @Flag(help: "Disable idempotence.") var noIdempotence = false
+    @OptionGroup(title: "TLS") var security: ClientTLSOptions
 
     func validate() throws {
         guard CompressionCodec(name: compression) != nil else {
@@ -47,6 +48,7 @@ struct ProduceCommand: AsyncParsableCommand {
         if noIdempotence || config.acks != .all { config.enableIdempotence = false }
         config.client.requestTimeout = .seconds(30)
         config.deliveryTimeout = .seconds(60)
+        security.apply(to: &config.client)
         let headers: [RecordHeader] = header.map { h in
             let i = h.firstIndex(of: "=")!
             return RecordHeader(key: String(h[..<i]), value: ByteBuffer(string: String(h[h.index(after: i)...])))

@@ -1,4 +1,4 @@
-"""A fake two-broker cluster in front of one real broker, for leader-move tests of clients.
+"""A fake two-broker cluster in front of one real broker, for leader-move and TLS tests of clients.
 
 Nodes 1 and 2 are TCP proxies to the same Riverbank broker. The proxies rewrite what a client
 needs to believe in a multi-node cluster and let a test move partition leadership:
@@ -9,7 +9,9 @@ needs to believe in a multi-node cluster and let a test move partition leadershi
 * a Produce or Fetch that reaches a node that does not lead one of its partitions is answered by
   the proxy with NOT_LEADER_OR_FOLLOWER for every partition in it (nothing is forwarded, so
   nothing is written: retrying elsewhere is safe), as a live old leader does after a move;
-* `kill(node)` closes the node's connections and refuses new ones, as a crashed leader does.
+* `kill(node)` closes the node's connections and refuses new ones, as a crashed leader does;
+* with `tls` (a server-side ssl.SSLContext) both nodes are TLS listeners (client certificates
+  required or not, as the context says) in front of the plaintext broker.
 
 Since both nodes forward to the same log, a client that follows the move keeps reading and
 writing the same partitions, and duplicates or gaps show up in the data.
@@ -17,6 +19,7 @@ writing the same partitions, and duplicates or gaps show up in the data.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 
@@ -42,7 +45,10 @@ def _uvarint(n: int) -> bytes:
 
 
 class FakeCluster:
-    def __init__(self, upstream_port: int, host: str = "127.0.0.1"):
+    def __init__(self, upstream_port: int, host: str = "127.0.0.1", tls=None):
+        """`tls`: an ssl.SSLContext (server side) to make both nodes TLS listeners."""
+        self.tls = tls
+        self.tls_failures: list[str] = []
         self.upstream = (host, upstream_port)
         self.host = host
         self.leaders: dict[tuple[str, int], int] = {}
@@ -99,19 +105,30 @@ class FakeCluster:
                 client, _ = ls.accept()
             except OSError:
                 return
-            with self.lock:
-                if node in self.dead:
-                    client.close()
-                    continue
-                self.conns[node].append(client)
-            up = socket.create_connection(self.upstream)
-            pending: dict[int, tuple[int, int]] = {}
-            plock = threading.Lock()
-            send_lock = threading.Lock()  # both directions may answer the client
-            threading.Thread(target=self._client_to_broker, args=(node, client, up, pending, plock, send_lock),
-                             daemon=True).start()
-            threading.Thread(target=self._broker_to_client, args=(client, up, pending, plock, send_lock),
-                             daemon=True).start()
+            threading.Thread(target=self._serve, args=(node, client), daemon=True).start()
+
+    def _serve(self, node: int, client: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                client = self.tls.wrap_socket(client, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                with self.lock:
+                    self.tls_failures.append(str(e))
+                client.close()
+                return
+        with self.lock:
+            if node in self.dead:
+                client.close()
+                return
+            self.conns[node].append(client)
+        up = socket.create_connection(self.upstream)
+        pending: dict[int, tuple[int, int]] = {}
+        plock = threading.Lock()
+        send_lock = threading.Lock()  # both directions may answer the client
+        threading.Thread(target=self._client_to_broker, args=(node, client, up, pending, plock, send_lock),
+                         daemon=True).start()
+        threading.Thread(target=self._broker_to_client, args=(client, up, pending, plock, send_lock),
+                         daemon=True).start()
 
     @staticmethod
     def _read_frame(s: socket.socket) -> bytes | None:
