@@ -18,6 +18,8 @@ public struct KafkaClientConfig: Sendable {
     public var eventLoopGroup: (any EventLoopGroup)? = nil
     /// TLS for every broker connection (brokers' SSL listeners); nil: plaintext.
     public var tls: KafkaTLSConfig? = nil
+    /// SASL authentication on every connection (SASL_PLAINTEXT, or SASL_SSL with `tls`).
+    public var sasl: KafkaSASL? = nil
     public var logger: Logger = Logger(label: "riverbank.kafka-client")
 
     public init(bootstrapServers: [BrokerAddress]) {
@@ -122,7 +124,7 @@ public actor KafkaCluster {
             if delay > .zero { try await Task.sleep(for: delay) }
             return try await BrokerConnection.connect(nodeId: node, address: addr, group: group, clientId: cfg.clientID,
                                                       connectTimeout: cfg.connectTimeout.timeAmount,
-                                                      requestTimeout: cfg.requestTimeout.timeAmount, tls: tls)
+                                                      requestTimeout: cfg.requestTimeout.timeAmount, tls: tls, sasl: cfg.sasl)
         }
         connecting[node] = task
         do {
@@ -155,7 +157,10 @@ public actor KafkaCluster {
             do {
                 let c = try await connection(node: node)
                 return c
-            } catch { lastError = error }
+            } catch {
+                if let e = error as? KafkaError, case .authenticationFailed = e { throw e }  // the same everywhere
+                lastError = error
+            }
         }
         bootstrapIndex += 1
         throw KafkaError.connectionFailed("no broker reachable (bootstrap \(config.bootstrapServers.map(\.description).joined(separator: ","))): \(lastError.map { "\($0)" } ?? "no servers")")

@@ -180,7 +180,7 @@ public final class BrokerConnection: Sendable {
     /// Connects and negotiates API versions.
     static func connect(nodeId: Int32, address: BrokerAddress, group: any EventLoopGroup, clientId: String,
                         connectTimeout: TimeAmount, requestTimeout: TimeAmount, tls: NIOSSLContext? = nil,
-                        maxResponseBytes: Int = 512 << 20) async throws -> BrokerConnection {
+                        sasl: KafkaSASL? = nil, maxResponseBytes: Int = 512 << 20) async throws -> BrokerConnection {
         let peer = "\(address)"
         let serverName = address.tlsServerName
         let closeReason = Locked<KafkaError?>(nil)
@@ -207,11 +207,55 @@ public final class BrokerConnection: Sendable {
         }
         do {
             let versions = try await negotiate(channel: channel, peer: peer, clientId: clientId, timeout: requestTimeout)
+            if let sasl {
+                try await authenticate(channel: channel, peer: peer, clientId: clientId, timeout: requestTimeout,
+                                       versions: versions, sasl: sasl)
+            }
             return BrokerConnection(nodeId: nodeId, address: address, channel: channel, clientId: clientId,
                                     requestTimeout: requestTimeout, brokerVersions: versions)
+        } catch let e as KafkaError {
+            try? await channel.close()
+            switch e {
+            case .connectionClosed, .connectionFailed:
+                // Say why it closed (e.g. the TLS handshake failed) rather than that it did.
+                throw closeReason.withLock { $0 } ?? e
+            default:
+                throw e
+            }
         } catch {
             try? await channel.close()
-            throw closeReason.withLock { $0 } ?? error
+            throw error
+        }
+    }
+
+    /// SASL after ApiVersions: SaslHandshake v1 names the mechanism, then SaslAuthenticate
+    /// carries the tokens until the exchange completes. Any failure closes the connection.
+    private static func authenticate(channel: any Channel, peer: String, clientId: String, timeout: TimeAmount,
+                                     versions: [Int16: ClosedRange<Int16>], sasl: KafkaSASL) async throws {
+        guard let hs = versions[ApiKey.saslHandshake.rawValue], hs.upperBound >= 1,
+              let auth = versions[ApiKey.saslAuthenticate.rawValue] else {
+            throw KafkaError.authenticationFailed("\(peer) does not offer SASL (SaslHandshake v1 and SaslAuthenticate)")
+        }
+        let hsBody = try await rawSend(channel: channel, SaslHandshakeRequest(mechanism: sasl.mechanism.rawValue), version: 1,
+                                       correlationId: 1, clientId: clientId, timeout: timeout, peer: peer)
+        let handshake = try SaslHandshakeRequest.decodeResponse(from: hsBody, version: 1)
+        if handshake.errorCode != 0 {
+            throw KafkaError.authenticationFailed(
+                "\(peer) does not enable \(sasl.mechanism.rawValue) (it offers \(handshake.mechanisms.joined(separator: ", ")))")
+        }
+        let version = min(auth.upperBound, SaslAuthenticateRequest.versions.upperBound)
+        var client = SASLClient(sasl)
+        var token: [UInt8]? = client.start()
+        var correlationId: Int32 = 2
+        while let t = token {
+            let body = try await rawSend(channel: channel, SaslAuthenticateRequest(authBytes: ByteBuffer(bytes: t)), version: version,
+                                         correlationId: correlationId, clientId: clientId, timeout: timeout, peer: peer)
+            correlationId += 1
+            let r = try SaslAuthenticateRequest.decodeResponse(from: body, version: version)
+            if r.errorCode != 0 {
+                throw KafkaError.authenticationFailed("\(peer): \(r.errorMessage ?? KafkaError.name(of: r.errorCode))")
+            }
+            token = try client.respond(to: Array(r.authBytes.readableBytesView))
         }
     }
 

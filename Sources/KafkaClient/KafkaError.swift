@@ -18,6 +18,8 @@ public enum KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A response could not be decoded.
     case protocolError(String)
     case invalidConfiguration(String)
+    /// The broker refused our credentials (or the SASL exchange failed); not retried.
+    case authenticationFailed(String)
     case unknownTopic(String)
     case recordTooLarge(size: Int, limit: Int)
     /// The client (producer/consumer/admin) has been closed.
@@ -38,6 +40,7 @@ public enum KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedApi(let s): return "broker does not support \(s)"
         case .protocolError(let s): return "protocol error: \(s)"
         case .invalidConfiguration(let s): return "invalid configuration: \(s)"
+        case .authenticationFailed(let s): return "authentication failed: \(s)"
         case .unknownTopic(let t): return "unknown topic or partition: \(t)"
         case .recordTooLarge(let size, let limit): return "record of \(size) bytes exceeds the limit of \(limit) bytes"
         case .closed: return "client is closed"

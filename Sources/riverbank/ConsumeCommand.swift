@@ -28,7 +28,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("exit-at-end"), help: "Exit once the end of every partition (as of start) is reached.") var exitAtEnd = false
     @Option(help: "Fail if not finished within this many seconds.") var timeout: Double?
     @Option(help: "read_uncommitted or read_committed.") var isolation: String = "read_uncommitted"
-    @OptionGroup(title: "TLS") var security: ClientTLSOptions
+    @OptionGroup(title: "Security") var security: ClientSecurityOptions
 
     func validate() throws {
         if fromBeginning && fromTime != nil { throw ValidationError("--from-beginning and --from-time exclude each other") }

@@ -35,7 +35,7 @@ struct PerfProduce: AsyncParsableCommand {
     @Option(help: "Linger in milliseconds.") var lingerMs: Int = 5
     @Option(help: "Batch size in bytes.") var batchSize: Int = 1_000_000
     @Flag(help: "Disable idempotence.") var noIdempotence = false
-    @OptionGroup(title: "TLS") var security: ClientTLSOptions
+    @OptionGroup(title: "Security") var security: ClientSecurityOptions
 
     func validate() throws {
         guard CompressionCodec(name: compression) != nil else { throw ValidationError("unknown compression '\(compression)'") }
@@ -133,7 +133,7 @@ struct PerfConsume: AsyncParsableCommand {
     @Option(help: "Topic to read (every partition, from the earliest offset).") var topic: String
     @Option(help: "Number of records to read.") var records: Int
     @Option(help: "Fail if not finished within this many seconds.") var timeout: Double = 300
-    @OptionGroup(title: "TLS") var security: ClientTLSOptions
+    @OptionGroup(title: "Security") var security: ClientSecurityOptions
 
     func run() async throws {
         var config: KafkaConsumerConfig

@@ -26,7 +26,7 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Batch size in bytes.") var batchSize: Int = 1_000_000
     @Flag(help: "Print partition and offset of each record to stdout.") var printOffsets = false
     @Flag(help: "Disable idempotence.") var noIdempotence = false
-    @OptionGroup(title: "TLS") var security: ClientTLSOptions
+    @OptionGroup(title: "Security") var security: ClientSecurityOptions
 
     func validate() throws {
         guard CompressionCodec(name: compression) != nil else {

@@ -181,3 +181,39 @@ import Testing
         #expect(c.idempotent)
     }
 }
+
+@Suite struct SASLTests {
+    /// RFC 7677 section 3's SCRAM-SHA-256 exchange, byte for byte.
+    @Test func scramSHA256MatchesRFC7677() throws {
+        var c = SASLClient(KafkaSASL(mechanism: .scramSHA256, username: "user", password: "pencil"), clientNonce: "rOprNGfwEbeRWgbNEkqO")
+        #expect(String(decoding: c.start(), as: UTF8.self) == "n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
+        let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        let final = try c.respond(to: Array(serverFirst.utf8))
+        #expect(final.map { String(decoding: $0, as: UTF8.self) }
+            == "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
+        #expect(try c.respond(to: Array("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=".utf8)) == nil)
+    }
+
+    @Test func scramRejectsAWrongServerSignatureAndHostileChallenges() throws {
+        var c = SASLClient(KafkaSASL(mechanism: .scramSHA256, username: "user", password: "pencil"), clientNonce: "rOprNGfwEbeRWgbNEkqO")
+        _ = c.start()
+        _ = try c.respond(to: Array("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096".utf8))
+        #expect(throws: KafkaError.self) { try c.respond(to: Array("v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".utf8)) }
+        for hostile in ["r=someoneelse,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",      // nonce not ours
+                        "r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=99999999",  // endless hashing
+                        "r=rOprNGfwEbeRWgbNEkqOx,s=%%%,i=4096",                 // bad salt
+                        "r=rOprNGfwEbeRWgbNEkqOx,m=ext,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096", "garbage"] {
+            var d = SASLClient(KafkaSASL(mechanism: .scramSHA512, username: "u", password: "p"), clientNonce: "rOprNGfwEbeRWgbNEkqO")
+            _ = d.start()
+            #expect(throws: KafkaError.self) { try d.respond(to: Array(hostile.utf8)) }
+        }
+    }
+
+    @Test func plainAndNameEscaping() throws {
+        var p = SASLClient(KafkaSASL(mechanism: .plain, username: "alice", password: "s3cret"))
+        #expect(p.start() == Array("\0alice\0s3cret".utf8))
+        #expect(try p.respond(to: []) == nil)
+        var s = SASLClient(KafkaSASL(mechanism: .scramSHA512, username: "a=b,c", password: "x"), clientNonce: "n0nce")
+        #expect(String(decoding: s.start(), as: UTF8.self) == "n,,n=a=3Db=2Cc,r=n0nce")
+    }
+}

@@ -217,6 +217,8 @@ private let schemaLayouts: [String: [String]] = [
     "ConsumerGroupDescribeResponse": ["i[hSssiis[sSSiss[sS[us[itt[us[itttitt"],
     "SaslHandshakeRequest": ["s", "s"],
     "SaslHandshakeResponse": ["h[s", "h[s"],
+    "SaslAuthenticateRequest": ["y", "y", "yt"],
+    "SaslAuthenticateResponse": ["hSy", "hSyl", "hSylt"],
     "DeleteRecordsRequest": ["[s[ili", "[s[ili", "[s[ilttit"],
     "DeleteRecordsResponse": ["i[s[ilh", "i[s[ilh", "i[s[ilhttt"],
 ]
@@ -928,6 +930,19 @@ private extension Samples {
     static func saslHandshakeResponse(_ v: Int16) -> SaslHandshakeResponse {
         .init(errorCode: .unsupportedSaslMechanism, mechanisms: ["PLAIN", "SCRAM-SHA-512"])
     }
+
+    static func saslAuthenticateRequest(_ v: Int16) -> SaslAuthenticateRequest {
+        .init(authBytes: ByteBuffer(string: "n,,n=alice,r=fyko+d2lbbFgONRv9qkxdawL"))
+    }
+
+    static func saslAuthenticateResponse(_ v: Int16) -> SaslAuthenticateResponse {
+        var r = SaslAuthenticateResponse()
+        r.errorCode = 58  // SASL_AUTHENTICATION_FAILED
+        r.errorMessage = "bad password"
+        r.authBytes = ByteBuffer(string: "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=")
+        if v >= 1 { r.sessionLifetimeMs = 3_600_000 }
+        return r
+    }
 }
 
 private let allMessageApiCases: [MessageApiCase] = [
@@ -964,6 +979,7 @@ private let allMessageApiCases: [MessageApiCase] = [
     MessageApiCase(ConsumerGroupDescribeRequest.self, request: Samples.consumerGroupDescribeRequest,
             response: Samples.consumerGroupDescribeResponse),
     MessageApiCase(SaslHandshakeRequest.self, request: Samples.saslHandshakeRequest, response: Samples.saslHandshakeResponse),
+    MessageApiCase(SaslAuthenticateRequest.self, request: Samples.saslAuthenticateRequest, response: Samples.saslAuthenticateResponse),
 ]
 
 // MARK: - Round trips

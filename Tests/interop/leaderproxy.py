@@ -18,6 +18,10 @@ writing the same partitions, and duplicates or gaps show up in the data.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 import socket
 import ssl
 import struct
@@ -26,6 +30,8 @@ import threading
 from wire import Reader, recv_exact, string
 
 API_PRODUCE, API_FETCH, API_METADATA, API_API_VERSIONS = 0, 1, 3, 18
+API_SASL_HANDSHAKE, API_SASL_AUTHENTICATE = 17, 36
+SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, ILLEGAL_SASL_STATE = 58, 33, 34
 CAPS = {API_METADATA: 1, API_PRODUCE: 8, API_FETCH: 11}
 NOT_LEADER_OR_FOLLOWER = 6
 
@@ -45,9 +51,14 @@ def _uvarint(n: int) -> bytes:
 
 
 class FakeCluster:
-    def __init__(self, upstream_port: int, host: str = "127.0.0.1", tls=None):
-        """`tls`: an ssl.SSLContext (server side) to make both nodes TLS listeners."""
+    def __init__(self, upstream_port: int, host: str = "127.0.0.1", tls=None, sasl: dict | None = None,
+                 sasl_mechanisms=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")):
+        """`tls`: an ssl.SSLContext (server side) to make both nodes TLS listeners; `sasl`:
+        {user: password} to require SASL (PLAIN / SCRAM, as Kafka does) before anything else."""
         self.tls = tls
+        self.sasl = sasl
+        self.sasl_mechanisms = list(sasl_mechanisms)
+        self.sasl_results: list[tuple[str, str, bool]] = []  # (mechanism, user, ok)
         self.tls_failures: list[str] = []
         self.upstream = (host, upstream_port)
         self.host = host
@@ -139,11 +150,23 @@ class FakeCluster:
             return None
 
     def _client_to_broker(self, node, client, up, pending, plock, send_lock) -> None:
+        auth = SaslServer(self) if self.sasl is not None else None
         while True:
             req = self._read_frame(client)
             if req is None:
                 break
             api_key, version, corr = struct.unpack(">hhi", req[:8])
+            if auth is not None and not auth.done and api_key != API_API_VERSIONS:
+                answer, keep = auth.handle(api_key, version, corr, req)
+                if answer is not None:
+                    with send_lock:
+                        try:
+                            client.sendall(_i32(len(answer)) + answer)
+                        except OSError:
+                            break
+                if not keep:
+                    break  # Kafka closes the connection on a failed or out-of-order exchange
+                continue
             with self.lock:
                 self.requests[node][api_key] = self.requests[node].get(api_key, 0) + 1
             if api_key in (API_PRODUCE, API_FETCH):
@@ -194,25 +217,31 @@ class FakeCluster:
 
     # ------------------------------------------------------------------ rewriting
 
-    @staticmethod
-    def _cap_api_versions(resp: bytes, version: int) -> bytes:
+    def _cap_api_versions(self, resp: bytes, version: int) -> bytes:
         r = Reader(resp)
         corr, err = r.i32(), r.i16()
         out = bytearray(_i32(corr) + _i16(err))
+        extra = [(API_SASL_HANDSHAKE, 0, 1), (API_SASL_AUTHENTICATE, 0, 1)] if self.sasl is not None else []
         if version >= 3:
             n = r.compact_array_len()
-            out += _uvarint(n + 1)
+            keys = []
             for _ in range(n):
                 k, lo, hi = r.i16(), r.i16(), r.i16()
                 r.skip_tags()
-                out += _i16(k) + _i16(lo) + _i16(min(hi, CAPS.get(k, hi))) + b"\x00"
+                keys.append((k, lo, min(hi, CAPS.get(k, hi))))
+            keys = [k for k in keys if k[0] not in (API_SASL_HANDSHAKE, API_SASL_AUTHENTICATE)] + extra
+            out += _uvarint(len(keys) + 1)
+            for k, lo, hi in keys:
+                out += _i16(k) + _i16(lo) + _i16(hi) + b"\x00"
             out += _i32(r.i32()) + b"\x00"  # throttle, no tagged fields
         else:
             n = r.i32()
-            out += _i32(n)
-            for _ in range(n):
-                k, lo, hi = r.i16(), r.i16(), r.i16()
-                out += _i16(k) + _i16(lo) + _i16(min(hi, CAPS.get(k, hi)))
+            keys = [(r.i16(), r.i16(), r.i16()) for _ in range(n)]
+            keys = [(k, lo, min(hi, CAPS.get(k, hi))) for k, lo, hi in keys
+                    if k not in (API_SASL_HANDSHAKE, API_SASL_AUTHENTICATE)] + extra
+            out += _i32(len(keys))
+            for k, lo, hi in keys:
+                out += _i16(k) + _i16(lo) + _i16(hi)
             out += resp[r.pos:]
         return bytes(out)
 
@@ -315,3 +344,84 @@ class FakeCluster:
                         out += _i32(-1)  # preferred read replica
                     out += _i32(-1)  # records: null
         return bytes(out)
+
+
+class SaslServer:
+    """The broker side of SASL for one connection: SaslHandshake v0/v1 then SaslAuthenticate
+    v0/v1 rounds (PLAIN, or SCRAM-SHA-256/512 per RFC 5802 with 4096 iterations)."""
+
+    def __init__(self, cluster: FakeCluster):
+        self.cluster = cluster
+        self.mechanism: str | None = None
+        self.done = False
+        self.scram: dict | None = None
+
+    def _record(self, user: str, ok: bool):
+        with self.cluster.lock:
+            self.cluster.sasl_results.append((self.mechanism or "?", user, ok))
+
+    def handle(self, api_key: int, version: int, corr: int, req: bytes) -> tuple[bytes | None, bool]:
+        r = Reader(req[8:])
+        r.string()  # client id
+        if api_key == API_SASL_HANDSHAKE and self.mechanism is None:
+            mech = r.string()
+            ok = mech in self.cluster.sasl_mechanisms
+            body = _i16(0 if ok else UNSUPPORTED_SASL_MECHANISM) + _i32(len(self.cluster.sasl_mechanisms)) + \
+                b"".join(string(m) for m in self.cluster.sasl_mechanisms)
+            if ok:
+                self.mechanism = mech
+            return _i32(corr) + body, ok
+        if api_key != API_SASL_AUTHENTICATE or self.mechanism is None or version > 1:
+            return None, False
+        (n,) = struct.unpack(">i", r.take(4))
+        token = r.take(n)
+        reply, err, msg = self._step(token)
+        body = _i16(err) + string(msg) + _i32(len(reply)) + reply
+        if version >= 1:
+            body += _i64(0)
+        return _i32(corr) + body, err == 0
+
+    def _step(self, token: bytes) -> tuple[bytes, int, str | None]:
+        users = self.cluster.sasl
+        if self.mechanism == "PLAIN":
+            parts = token.split(b"\0")
+            user, password = (parts[1].decode(), parts[2].decode()) if len(parts) == 3 else ("", "")
+            ok = users.get(user) == password and password != ""
+            self._record(user, ok)
+            self.done = ok
+            return b"", 0 if ok else SASL_AUTHENTICATION_FAILED, None if ok else "Invalid username or password"
+        h = hashlib.sha256 if self.mechanism == "SCRAM-SHA-256" else hashlib.sha512
+        if self.scram is None:
+            text = token.decode()
+            if not text.startswith("n,,"):
+                return b"", SASL_AUTHENTICATION_FAILED, "bad gs2 header"
+            bare = text[3:]
+            attrs = dict(p.split("=", 1) for p in bare.split(","))
+            user = attrs["n"].replace("=2C", ",").replace("=3D", "=")
+            salt, iterations = os.urandom(16), 4096
+            password = users.get(user, os.urandom(8).hex())  # unknown users fail at the proof
+            salted = hashlib.pbkdf2_hmac(h().name, password.encode(), salt, iterations)
+            nonce = attrs["r"] + base64.b64encode(os.urandom(12)).decode()
+            first = f"r={nonce},s={base64.b64encode(salt).decode()},i={iterations}"
+            self.scram = {"user": user, "bare": bare, "first": first, "nonce": nonce, "salted": salted}
+            return first.encode(), 0, None
+        s = self.scram
+        text = token.decode()
+        without_proof, _, proof_b64 = text.rpartition(",p=")
+        attrs = dict(p.split("=", 1) for p in without_proof.split(","))
+        auth_message = f"{s['bare']},{s['first']},{without_proof}".encode()
+        client_key = hmac.new(s["salted"], b"Client Key", h).digest()
+        stored_key = h(client_key).digest()
+        signature = hmac.new(stored_key, auth_message, h).digest()
+        proof = base64.b64decode(proof_b64)
+        recovered = bytes(a ^ b for a, b in zip(proof, signature))
+        # Kafka's ScramSaslServer only checks that the final nonce *ends with* the combined one
+        # (librdkafka repeats the client nonce in front of it), so this does the same.
+        ok = attrs.get("r", "").endswith(s["nonce"]) and attrs.get("c") == "biws" and len(proof) == len(signature) and \
+            hmac.compare_digest(h(recovered).digest(), stored_key)
+        self._record(s["user"], ok)
+        if not ok:
+            return b"", SASL_AUTHENTICATION_FAILED, "Authentication failed during authentication due to invalid credentials with SASL mechanism " + self.mechanism
+        self.done = True
+        server_key = hmac.new(s["salted"], b"Server Key", h).digest()
+        return ("v=" + base64.b64encode(hmac.new(server_key, auth_message, h).digest()).decode()).encode(), 0, None
