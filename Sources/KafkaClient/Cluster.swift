@@ -1,5 +1,6 @@
 import KafkaProtocol
 import Logging
+import CoreMetrics
 import NIOCore
 import NIOSSL
 import NIOPosix
@@ -20,6 +21,9 @@ public struct KafkaClientConfig: Sendable {
     public var tls: KafkaTLSConfig? = nil
     /// SASL authentication on every connection (SASL_PLAINTEXT, or SASL_SSL with `tls`).
     public var sasl: KafkaSASL? = nil
+    /// Where the client's metrics go (`kafka_client_*`, labelled with `clientID`); nil: the
+    /// process-wide `MetricsSystem` (a no-op until the application bootstraps one).
+    public var metricsFactory: (any MetricsFactory)? = nil
     public var logger: Logger = Logger(label: "riverbank.kafka-client")
 
     public init(bootstrapServers: [BrokerAddress]) {

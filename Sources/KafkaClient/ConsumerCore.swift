@@ -1,4 +1,5 @@
 import Atomics
+import CoreMetrics
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -84,8 +85,11 @@ actor ConsumerCore {
     var lastPatternCheck = ContinuousClock.now
     var joinedOnce = false
 
+    nonisolated let metrics: ConsumerMetrics
+
     init(config: KafkaConsumerConfig) {
         self.config = config
+        self.metrics = ConsumerMetrics(clientID: config.client.clientID, factory: config.client.metricsFactory ?? MetricsSystem.factory)
         self.cluster = KafkaCluster(config: config.client)
     }
 
@@ -224,6 +228,7 @@ actor ConsumerCore {
             current = chunk
             currentStart = st.position ?? chunk.records[0].offset
             handed.store(0, ordering: .relaxed)
+            metrics.records.increment(by: chunk.records.count)
             return chunk.records
         }
         return nil
@@ -393,7 +398,10 @@ actor ConsumerCore {
             let cfg = config
             let cluster = self.cluster
             Task {
+                let sentAt = ContinuousClock.now
                 let response = await Self.fetchResponse(node: node, parts: parts, maxWait: maxWait, config: cfg, cluster: cluster)
+                let took = ContinuousClock.now - sentAt
+                self.metrics.fetchLatency.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
                 // Pipelining: the batch headers say where the next fetch starts, so it can leave
                 // before this response is decompressed and parsed.
                 let ends = (try? response.get()).map { Self.nextOffsets($0, parts: parts) } ?? [:]
@@ -605,6 +613,9 @@ actor ConsumerCore {
             for r in results {
                 guard let st = partitions[r.tp], st.epoch == epochs[r.tp] else { continue }
                 partitions[r.tp]!.highWatermark = r.highWatermark
+                if r.errorCode == 0, r.highWatermark >= 0, let fetched = r.nextOffset ?? st.fetchPosition {
+                    metrics.lag(r.tp, r.highWatermark - max(fetched, st.fetchPosition ?? fetched))
+                }
                 if let e = r.decodeError {
                     fatalError = .partition(r.tp, code: ErrorCode.corruptMessage.rawValue, message: e)
                     partitions[r.tp]!.paused = true
@@ -613,6 +624,7 @@ actor ConsumerCore {
                 switch r.errorCode {
                 case 0:
                     partitions[r.tp]!.retryAfter = nil
+                    metrics.bytes.increment(by: r.bytes)
                     if let n = r.nextOffset {
                         partitions[r.tp]!.fetchPosition = max(n, st.fetchPosition ?? n)
                         ready.append(FetchedChunk(tp: r.tp, epoch: st.epoch, records: r.records, nextOffset: n, bytes: r.bytes))

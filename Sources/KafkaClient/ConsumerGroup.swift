@@ -167,6 +167,7 @@ extension ConsumerCore {
         }
         rejoinNeeded = false
         joinedOnce = true
+        metrics.rebalances.increment()
         let previous = Set(assignedPartitions())
         let revoked = previous.subtracting(newAssignment).sorted()
         let added = newAssignment.subtracting(previous).sorted()

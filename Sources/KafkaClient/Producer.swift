@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaProtocol
 import Logging
 import NIOCore
@@ -146,6 +147,7 @@ public final class KafkaProducer: Sendable, Service {
     /// Per broker, the send step of the newest request (see `dispatch`).
     let sendChain = Locked<[Int32: Task<Void, Never>]>([:])
     let idempotent: Locked<Bool>
+    let metrics: ProducerMetrics
     var logger: Logger { config.client.logger }
 
     public init(config: KafkaProducerConfig) throws {
@@ -164,6 +166,7 @@ public final class KafkaProducer: Sendable, Service {
         s.needsProducerId = config.idempotent
         self.state = Locked(s)
         self.idempotent = Locked(config.idempotent)
+        self.metrics = ProducerMetrics(clientID: config.client.clientID, factory: config.client.metricsFactory ?? MetricsSystem.factory)
         let loop = (config.client.eventLoopGroup ?? cluster.group).next()
         self.wakeup = Wakeup(eventLoop: loop)
         let t = Task { [self] in await self.senderLoop() }
@@ -491,6 +494,7 @@ public final class KafkaProducer: Sendable, Service {
             var byNode = [Int32: [ProducerBatch]]()
             var bytesByNode = [Int32: Int]()
             let flushing = s.flushing > 0 || s.closed
+            metrics.bufferedBytes.record(s.usedBytes)
             if idem && s.producerId < 0 { return ([], [], now + .milliseconds(100)) }
             for tp in s.queues.keys.sorted() {
                 guard let q = s.queues[tp], let first = q.batches.first else { continue }
@@ -610,9 +614,11 @@ public final class KafkaProducer: Sendable, Service {
         let (version, future) = started
         let acks = config.acks
         let address = conn.address
+        let sentAt = NIODeadline.now()
         Task { [self] in
             do {
                 let body = try await future.get()
+                metrics.requestLatency.recordNanoseconds((NIODeadline.now() - sentAt).nanoseconds)
                 if acks == .none {
                     state.withLock { $0.nodeInFlight[node, default: 1] -= 1 }
                     for b in batches {
@@ -697,6 +703,7 @@ public final class KafkaProducer: Sendable, Service {
             s.queues[b.tp] = q
             return true
         }
+        if requeued { metrics.retries.increment() }
         if !requeued {
             if idempotent.withLock({ $0 }) && b.baseSequence >= 0 {
                 state.withLock { $0.needsProducerId = true }
@@ -706,11 +713,14 @@ public final class KafkaProducer: Sendable, Service {
     }
 
     private func finish(_ b: ProducerBatch, baseOffset: Int64, logAppendTime: Int64) {
+        metrics.records.increment(by: Int(b.recordCount))
+        metrics.bytes.increment(by: b.built?.readableBytes ?? b.sizeInBytes)
         b.complete(baseOffset: baseOffset, logAppendTime: logAppendTime)
         completed(b)
     }
 
     private func finish(_ b: ProducerBatch, error: KafkaError) {
+        metrics.failedRecords.increment(by: Int(b.recordCount))
         b.fail(error)
         completed(b)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaProtocol
 import NIOCore
+import MetricsTestKit
 import Testing
 
 @testable import KafkaClient
@@ -470,5 +471,50 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await consumer.close()
         #expect(Set(got.compactMap(\.valueString)) == [#"{"amount": 12.5}"#, "…"])
         #expect(!assigned.withLock { $0 }.isEmpty)
+    }
+}
+
+@Suite struct ClientMetricsTests {
+    /// Producer and consumer metrics (`kafka_client_*`) go to the configured factory and add up.
+    @Test func producerAndConsumerReportMetrics() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let metrics = TestMetrics()
+        let topic = uniqueName("it-metrics")
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        try await admin.createTopic(topic, partitions: 2)
+        await admin.close()
+
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.client.clientID = "metrics-producer"
+        pc.client.metricsFactory = metrics
+        pc.compression = .lz4
+        let producer = try KafkaProducer(config: pc)
+        for i in 0..<500 { try await producer.produce(ProducerRecord(topic: topic, key: "k\(i % 7)", value: "v\(i)")) }
+        await producer.close()
+        let p = [("client_id", "metrics-producer")]
+        #expect(try metrics.expectCounter("kafka_client_produced_records_total", p).totalValue == 500)
+        #expect(try metrics.expectCounter("kafka_client_produce_failed_records_total", p).totalValue == 0)
+        #expect(try metrics.expectCounter("kafka_client_produced_bytes_total", p).totalValue > 0)
+        #expect(!(try metrics.expectTimer("kafka_client_produce_request_duration_seconds", p).values.isEmpty))
+
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: uniqueName("metrics-group"))
+        cc.client.clientID = "metrics-consumer"
+        cc.client.metricsFactory = metrics
+        cc.autoOffsetReset = .earliest
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.subscribe(topics: [topic])
+        let got = try await collect(consumer, count: 500)
+        #expect(got.count == 500)
+        let c = [("client_id", "metrics-consumer")]
+        #expect(try metrics.expectCounter("kafka_client_consumed_records_total", c).totalValue == 500)
+        #expect(try metrics.expectCounter("kafka_client_fetched_bytes_total", c).totalValue > 0)
+        #expect(try metrics.expectCounter("kafka_client_rebalances_total", c).totalValue >= 1)
+        // Everything fetched: each partition's lag ends at 0.
+        for part in 0..<2 {
+            let lag = try metrics.expectGauge("kafka_client_consumer_lag", c + [("topic", topic), ("partition", "\(part)")])
+            #expect(lag.lastValue == 0)
+        }
+        await consumer.close()
     }
 }
