@@ -168,6 +168,58 @@ public final class KafkaAdmin: Sendable {
         for res in resp.responses { try KafkaError.check(res.errorCode, res.errorMessage, "AlterConfigs(\(resource.name))") }
     }
 
+    /// Raises topics' partition counts (Kafka cannot lower them); errors per topic.
+    @discardableResult
+    public func createPartitions(_ counts: [String: Int32], validateOnly: Bool = false,
+                                 timeout: Duration = .seconds(30)) async throws -> [String: KafkaError] {
+        let conn = try await controllerConnection()
+        guard conn.version(for: CreatePartitionsRequest.self) != nil else { throw KafkaError.unsupportedApi("CreatePartitions") }
+        var req = CreatePartitionsRequest()
+        req.timeoutMs = Int32(clamping: timeout.milliseconds)
+        req.validateOnly = validateOnly
+        req.topics = counts.sorted { $0.key < $1.key }.map { var t = CreatePartitionsRequest.Topic(); t.name = $0.key; t.count = $0.value; t.assignments = nil; return t }
+        let resp = try await conn.send(req, timeout: (timeout + .seconds(5)).timeAmount)
+        var errors = [String: KafkaError]()
+        for r in resp.results where r.errorCode != 0 {
+            errors[r.name] = .broker(code: r.errorCode, message: r.errorMessage, context: "CreatePartitions(\(r.name))")
+        }
+        for name in counts.keys { await cluster.invalidate(topic: name) }
+        return errors
+    }
+
+    /// What `incrementalAlterConfigs` does to one key.
+    public enum ConfigChange: Sendable, Equatable {
+        case set(String)
+        /// Back to the default.
+        case delete
+    }
+
+    /// IncrementalAlterConfigs: changes only the keys given (unlike `alterConfigs`).
+    public func incrementalAlterConfigs(_ resource: ConfigResource, _ changes: [String: ConfigChange],
+                                        validateOnly: Bool = false) async throws {
+        let conn = try await connection(for: resource)
+        guard conn.version(for: IncrementalAlterConfigsRequest.self) != nil else {
+            throw KafkaError.unsupportedApi("IncrementalAlterConfigs")
+        }
+        var req = IncrementalAlterConfigsRequest()
+        var r = IncrementalAlterConfigsRequest.Resource()
+        r.resourceType = resource.type
+        r.resourceName = resource.name
+        r.configs = changes.sorted { $0.key < $1.key }.map { key, change in
+            var c = IncrementalAlterConfigsRequest.Config()
+            c.name = key
+            switch change {
+            case .set(let v): c.configOperation = 0; c.value = v
+            case .delete: c.configOperation = 1; c.value = nil
+            }
+            return c
+        }
+        req.resources = [r]
+        req.validateOnly = validateOnly
+        let resp = try await conn.send(req)
+        for res in resp.responses { try KafkaError.check(res.errorCode, res.errorMessage, "IncrementalAlterConfigs(\(resource.name))") }
+    }
+
     /// ListOffsets (earliest / latest / by timestamp).
     public func listOffsets(_ specs: [TopicPartition: OffsetSpec], isolationLevel: IsolationLevel = .readUncommitted) async throws -> [TopicPartition: ListedOffset] {
         try await cluster.listOffsets(specs, isolationLevel: isolationLevel.rawValue)
