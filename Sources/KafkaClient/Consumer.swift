@@ -177,6 +177,15 @@ public final class KafkaConsumer: Sendable, Service {
         }
     }
 
+    /// Commits offsets with metadata strings, e.g. the checkpoint a stream job's state for the
+    /// partition was saved under, so whoever gets the partition next can find it.
+    public func commit(_ offsets: [TopicPartition: CommittedOffset]) async throws { try await core.commit(offsets) }
+
+    /// Committed offsets and their metadata (partitions with nothing committed are absent).
+    public func committedOffsets(_ tps: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
+        try await core.fetchCommittedDetails(tps)
+    }
+
     /// Committed offsets of the group for these partitions (nil: none committed).
     public func committed(_ tps: [TopicPartition]) async throws -> [TopicPartition: Int64] {
         try await core.fetchCommitted(tps)
@@ -189,6 +198,16 @@ public final class KafkaConsumer: Sendable, Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await close()
+    }
+}
+
+/// A committed position: the next offset to read, and the metadata committed with it.
+public struct CommittedOffset: Sendable, Equatable {
+    public var offset: Int64
+    public var metadata: String?
+    public init(offset: Int64, metadata: String? = nil) {
+        self.offset = offset
+        self.metadata = metadata
     }
 }
 

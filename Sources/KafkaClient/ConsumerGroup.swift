@@ -263,6 +263,10 @@ extension ConsumerCore {
     }
 
     func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        try await commit(offsets.mapValues { CommittedOffset(offset: $0) })
+    }
+
+    func commit(_ offsets: [TopicPartition: CommittedOffset]) async throws {
         let group = try groupID
         if offsets.isEmpty { return }
         var attempt = 0
@@ -281,7 +285,8 @@ extension ConsumerCore {
                 t.partitions = tps.map { tp in
                     var p = OffsetCommitRequest.Partition()
                     p.partitionIndex = tp.partition
-                    p.committedOffset = offsets[tp]!
+                    p.committedOffset = offsets[tp]!.offset
+                    p.committedMetadata = offsets[tp]!.metadata
                     return p
                 }
                 return t
@@ -321,6 +326,10 @@ extension ConsumerCore {
     }
 
     func fetchCommitted(_ tps: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        try await fetchCommittedDetails(tps).mapValues(\.offset)
+    }
+
+    func fetchCommittedDetails(_ tps: [TopicPartition]) async throws -> [TopicPartition: CommittedOffset] {
         let group = try groupID
         var attempt = 0
         while true {
@@ -356,7 +365,7 @@ extension ConsumerCore {
                 }
                 throw KafkaError.broker(code: code, message: nil, context: "OffsetFetch(\(group))")
             }
-            var out = [TopicPartition: Int64]()
+            var out = [TopicPartition: CommittedOffset]()
             var retry = false
             for t in rtopics {
                 for p in t.partitions {
@@ -364,7 +373,9 @@ extension ConsumerCore {
                     if p.errorCode != 0 {
                         throw KafkaError.partition(TopicPartition(t.name, p.partitionIndex), code: p.errorCode, message: "OffsetFetch")
                     }
-                    if p.committedOffset >= 0 { out[TopicPartition(t.name, p.partitionIndex)] = p.committedOffset }
+                    if p.committedOffset >= 0 {
+                        out[TopicPartition(t.name, p.partitionIndex)] = CommittedOffset(offset: p.committedOffset, metadata: p.metadata)
+                    }
                 }
             }
             if retry && attempt < 10 {

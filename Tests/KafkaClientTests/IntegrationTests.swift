@@ -518,3 +518,31 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await consumer.close()
     }
 }
+
+@Suite struct CommitMetadataTests {
+    /// Offsets commit with metadata (a stream job's checkpoint id) and a second consumer of the
+    /// group reads them back. (Riverbank only: Tansu 0.6 stores offsets without their metadata.)
+    @Test func commitsCarryMetadata() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let topic = uniqueName("it-meta")
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        try await admin.createTopic(topic, partitions: 2)
+        await admin.close()
+        let group = uniqueName("meta-group")
+        let tp0 = TopicPartition(topic, 0), tp1 = TopicPartition(topic, 1)
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: group)
+        cc.enableAutoCommit = false
+        let a = try KafkaConsumer(config: cc)
+        try await a.assign([tp0, tp1])
+        try await a.commit([tp0: CommittedOffset(offset: 42, metadata: "checkpoint-7"), tp1: CommittedOffset(offset: 5)])
+        await a.close()
+        let b = try KafkaConsumer(config: cc)
+        try await b.assign([tp0, tp1])
+        let got = try await b.committedOffsets([tp0, tp1])
+        #expect(got[tp0] == CommittedOffset(offset: 42, metadata: "checkpoint-7"))
+        #expect(got[tp1]?.offset == 5)
+        #expect(try await b.committed([tp0]) == [tp0: 42])
+        await b.close()
+    }
+}
