@@ -60,6 +60,8 @@ public struct PartitionInfo: Sendable, Equatable {
 /// What the client knows about one topic.
 public struct TopicInfo: Sendable, Equatable {
     public var name: String
+    /// The topic's id (Metadata v10+; zero from older brokers).
+    public var topicId: KafkaUUID = .zero
     public var errorCode: Int16
     public var isInternal: Bool
     /// Sorted by partition index.
@@ -206,7 +208,7 @@ public actor KafkaCluster {
                 PartitionInfo(partition: $0.partitionIndex, leader: $0.leaderId, leaderEpoch: $0.leaderEpoch,
                               replicas: $0.replicaNodes, isr: $0.isrNodes, errorCode: $0.errorCode)
             }.sorted { $0.partition < $1.partition }
-            let info = TopicInfo(name: name, errorCode: t.errorCode, isInternal: t.isInternal, partitions: parts)
+            let info = TopicInfo(name: name, topicId: t.topicId, errorCode: t.errorCode, isInternal: t.isInternal, partitions: parts)
             if t.errorCode == ErrorCode.unknownTopicOrPartition.rawValue || (t.errorCode != 0 && parts.isEmpty) {
                 topics[name] = nil
                 topicFetchedAt[name] = nil
@@ -243,6 +245,13 @@ public actor KafkaCluster {
         }
         if lastCode == ErrorCode.unknownTopicOrPartition.rawValue || lastCode == 0 { throw KafkaError.unknownTopic(name) }
         throw KafkaError.broker(code: lastCode, message: nil, context: "metadata for topic \(name)")
+    }
+
+    /// The name of a topic id, from the cache or, failing that, a refresh of `topics` (nil: all).
+    public func topicName(for id: KafkaUUID, refreshing wanted: [String]?) async throws -> String? {
+        if let t = topics.values.first(where: { $0.topicId == id }) { return t.name }
+        try await refreshMetadata(topics: wanted)
+        return topics.values.first(where: { $0.topicId == id })?.name
     }
 
     /// Cached metadata (no network).

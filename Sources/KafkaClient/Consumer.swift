@@ -17,6 +17,13 @@ public enum IsolationLevel: Int8, Sendable {
     case readCommitted = 1
 }
 
+/// How a consumer takes part in its group.
+public enum GroupProtocol: String, Sendable {
+    case classic
+    /// KIP-848 (Kafka 4.0+, Riverbank): ConsumerGroupHeartbeat with broker-side assignment.
+    case consumer
+}
+
 public struct KafkaConsumerConfig: Sendable {
     public var client: KafkaClientConfig
     /// Consumer group; needed for `subscribe` and for committing offsets.
@@ -30,8 +37,13 @@ public struct KafkaConsumerConfig: Sendable {
     public var heartbeatInterval: Duration = .seconds(3)
     /// How long the group waits for members to rejoin during a rebalance (max.poll.interval.ms).
     public var rebalanceTimeout: Duration = .seconds(300)
-    /// In order of preference; the coordinator picks one every member supports.
+    /// In order of preference; the coordinator picks one every member supports (classic protocol).
     public var assignors: [KafkaAssignor] = [.range, .cooperativeSticky]
+    /// The group membership protocol: `.classic` (JoinGroup/SyncGroup, works with every
+    /// broker) or `.consumer` (KIP-848: the broker assigns, rebalances are incremental).
+    public var groupProtocol: GroupProtocol = .classic
+    /// KIP-848 only: the broker-side assignor to ask for ("uniform", "range"); nil: the broker's default.
+    public var groupRemoteAssignor: String? = nil
     public var isolationLevel: IsolationLevel = .readUncommitted
     public var fetchMinBytes: Int32 = 1
     public var fetchMaxBytes: Int32 = 52_428_800

@@ -76,7 +76,12 @@ actor ConsumerCore {
     var subscription: Subscription? = nil
     var listener: RebalanceListener? = nil
     var memberID = ""
+    /// Classic: the generation; KIP-848: the member epoch (both go into OffsetCommit).
     var generationID: Int32 = -1
+    /// KIP-848: the assignment the broker last sent, not reconciled yet, and the heartbeat
+    /// interval it asks for.
+    var pendingAssignment: ConsumerGroupHeartbeatResponse.Assignment? = nil
+    var brokerHeartbeatInterval: Duration? = nil
     var protocolName: String? = nil
     var groupTask: Task<Void, Never>? = nil
     var rejoinNeeded = false

@@ -21,7 +21,10 @@ extension ConsumerCore {
         subscribedTopics = try await matchTopics()
         rejoinNeeded = true
         if groupTask == nil {
-            groupTask = Task { await self.groupLoop() }
+            switch config.groupProtocol {
+            case .classic: groupTask = Task { await self.groupLoop() }
+            case .consumer: groupTask = Task { await self.consumerProtocolLoop() }
+            }
         }
     }
 
@@ -392,6 +395,10 @@ extension ConsumerCore {
         guard subscription != nil else { return }
         let owned = assignedPartitions()
         if !owned.isEmpty { await listener?.onPartitionsRevoked(owned) }
+        if config.groupProtocol == .consumer {
+            await leaveConsumerGroup()
+            return
+        }
         guard !memberID.isEmpty, config.groupInstanceID == nil else { return }
         do {
             let coord = try await cluster.coordinator(group: group)

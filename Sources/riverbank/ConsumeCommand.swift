@@ -28,6 +28,8 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("exit-at-end"), help: "Exit once the end of every partition (as of start) is reached.") var exitAtEnd = false
     @Option(help: "Fail if not finished within this many seconds.") var timeout: Double?
     @Option(help: "read_uncommitted or read_committed.") var isolation: String = "read_uncommitted"
+    @Option(help: "Group protocol with --group: classic, or consumer (KIP-848, broker-side assignment).")
+    var groupProtocol: String = "classic"
     @OptionGroup(title: "Security") var security: ClientSecurityOptions
 
     func validate() throws {
@@ -37,6 +39,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         if let fromTime, Self.parseTime(fromTime) == nil { throw ValidationError("cannot parse --from-time '\(fromTime)' (ISO-8601 or epoch ms)") }
         if !["read_uncommitted", "read_committed"].contains(isolation) { throw ValidationError("--isolation must be read_uncommitted or read_committed") }
         if exitAtEnd && group != nil { throw ValidationError("--exit-at-end works without --group") }
+        if GroupProtocol(rawValue: groupProtocol) == nil { throw ValidationError("--group-protocol must be classic or consumer") }
     }
 
     static func parseTime(_ s: String) -> Int64? {
@@ -59,6 +62,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         config.sessionTimeout = .seconds(10)
         config.heartbeatInterval = .seconds(1)
         config.rebalanceTimeout = .seconds(30)
+        config.groupProtocol = GroupProtocol(rawValue: groupProtocol) ?? .classic
         security.apply(to: &config.client)
         let consumer: KafkaConsumer
         do { consumer = try KafkaConsumer(config: config) } catch { fail("\(error)") }

@@ -546,3 +546,59 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await b.close()
     }
 }
+
+@Suite struct ConsumerProtocolTests {
+    /// KIP-848 membership: the broker assigns, a second member gets half incrementally (the
+    /// first gives up only what moves), records reach both, and leaving hands everything back.
+    @Test func kip848MembersSplitAndHandOver() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-848")
+        try await admin.createTopic(topic, partitions: 4)
+        let group = uniqueName("grp848")
+        let log = Locked<[String]>([])
+        func make(_ name: String) async throws -> KafkaConsumer {
+            var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: group)
+            cc.groupProtocol = .consumer
+            cc.heartbeatInterval = .milliseconds(300)
+            cc.autoOffsetReset = .earliest
+            let c = try KafkaConsumer(config: cc)
+            try await c.subscribe(topics: [topic], listener: RebalanceListener(
+                onPartitionsRevoked: { tps in log.withLock { $0.append("\(name)-revoked-\(tps.count)") } },
+                onPartitionsAssigned: { tps in log.withLock { $0.append("\(name)-assigned-\(tps.count)") } }))
+            return c
+        }
+        let c1 = try await make("c1")
+        try await waitUntil(timeout: .seconds(20)) { await c1.assignment().count == 4 }
+        let c2 = try await make("c2")
+        try await waitUntil(timeout: .seconds(30)) {
+            let a1 = await c1.assignment(), a2 = await c2.assignment()
+            return a1.count == 2 && a2.count == 2 && Set(a1).isDisjoint(with: a2)
+        }
+        #expect(log.withLock { $0 }.contains("c1-revoked-2"))
+        #expect(!log.withLock { $0 }.contains("c1-revoked-4"))
+        let producer = try KafkaProducer(config: try KafkaProducerConfig(bootstrap: broker.bootstrap))
+        for i in 0..<40 { _ = try await producer.send(ProducerRecord(topic: topic, key: "k\(i)", value: "v\(i)")) }
+        await producer.close()
+        async let r1 = collect(c1, count: 1, timeout: .seconds(20))
+        async let r2 = collect(c2, count: 1, timeout: .seconds(20))
+        let (g1, g2) = try await (r1, r2)
+        #expect(!g1.isEmpty && !g2.isEmpty)
+        await c2.close()
+        try await waitUntil(timeout: .seconds(30)) { await c1.assignment().count == 4 }
+        await c1.close()
+        await admin.close()
+    }
+
+    @Test func kip848AgainstABrokerWithoutItFailsClearly() async throws {
+        guard let broker = try await TestBroker.start(.tansu) else { return }
+        defer { broker.stop() }
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: uniqueName("grp"))
+        cc.groupProtocol = .consumer
+        let c = try KafkaConsumer(config: cc)
+        try await c.subscribe(topics: [uniqueName("t")])
+        await #expect(throws: KafkaError.self) { _ = try await collect(c, count: 1, timeout: .seconds(10)) }
+        await c.close()
+    }
+}

@@ -398,3 +398,55 @@ def test_topics_apply_creates_grows_and_reconfigures(cluster, tmp_path):
     assert res.returncode != 0
     assert b"partitions cannot be removed" in res.stdout and b"problem(s)" in res.stderr
     assert _topic_state(cluster.bootstrap, t1, [])[0] == 4
+
+
+def test_kip848_group_shared_with_librdkafka(cluster):
+    """`riverbank consume --group-protocol consumer` and a librdkafka consumer with
+    group.protocol=consumer share one KIP-848 group: the broker splits the partitions between
+    them and every record produced afterwards is read exactly once by one of them."""
+    if cluster.target != "riverbank":
+        pytest.skip("Tansu 0.6 does not serve the KIP-848 consumer protocol")
+    from confluent_kafka import Consumer
+    from groupkit import poll_all
+    t = unique_topic("cl-848")
+    create_topic(cluster.bootstrap, t, partitions=6)
+    group = unique_topic("g848")
+    p = subprocess.Popen([str(riverbank_binary()), "consume", "--bootstrap", cluster.bootstrap, "--topic", t, "--group", group,
+                          "--group-protocol", "consumer", "--format", "%p %o %v"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines: list[bytes] = []
+    import threading
+    threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True).start()
+    c = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group, "group.protocol": "consumer",
+                  "auto.offset.reset": "earliest"})
+    try:
+        time.sleep(1.0)
+        c.subscribe([t])
+        # Wait until librdkafka owns part (not all) of the topic: the broker has split it.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            c.poll(0.1)
+            if 0 < len(c.assignment()) < 6:
+                break
+        mine = {tp.partition for tp in c.assignment()}
+        assert 0 < len(mine) < 6, f"librdkafka owns {mine}"
+        time.sleep(1.0)  # both members settled
+        pr = producer(cluster.bootstrap)
+        n = 600
+        for i in range(n):
+            pr.produce(t, f"v{i}".encode(), partition=i % 6)
+        assert pr.flush(10) == 0
+        got_c = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(got_c) + len(lines) < n:
+            poll_all([c], sink=got_c)
+        time.sleep(0.5)
+        values_c = [m.value().decode() for m in got_c]
+        values_rb = [l.split()[2].decode() for l in lines]
+        assert got_c and values_rb, "both members must read"
+        assert sorted(values_c + values_rb, key=lambda v: int(v[1:])) == [f"v{i}" for i in range(n)]
+        assert {int(l.split()[0]) for l in lines}.isdisjoint(mine)
+    finally:
+        c.close()
+        p.kill()
+        p.wait()
