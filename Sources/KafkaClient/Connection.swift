@@ -135,7 +135,7 @@ final class KafkaClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOSSLError || error is BoringSSLError {
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             failAll(KafkaError.connectionFailed("\(peer): TLS: \(error)"))
         } else {
             failAll(KafkaError.connectionClosed("\(peer): \(error)"))

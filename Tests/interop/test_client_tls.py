@@ -123,3 +123,27 @@ def test_kcat_uses_the_same_tls_listeners(broker, pki):
         assert out == b"a\nb\n"
     finally:
         cluster.close()
+
+
+def test_broker_certificate_for_another_name_is_refused(broker, pki, tmp_path):
+    """A certificate from the trusted CA but for another host fails the hostname check
+    (--tls-no-verify-hostname would accept it)."""
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out", "other.csr", "-subj", "/CN=other",
+             cwd=pki)
+    (pki / "other.ext").write_text("subjectAltName=DNS:other.example\n")
+    _openssl("x509", "-req", "-in", "other.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "other.pem",
+             "-days", "2", "-extfile", "other.ext", cwd=pki)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki / "other.pem", pki / "other.key")
+    cluster = FakeCluster(broker.port, tls=ctx)
+    try:
+        t = unique_topic("tls-name")
+        create_topic(broker.bootstrap, t, partitions=1)
+        res = rb("produce", "--bootstrap", cluster.bootstrap, "--topic", t, "--tls-ca", str(pki / "ca.pem"), stdin=b"x\n",
+                 timeout=120)
+        assert res.returncode != 0 and b"failedToValidateHostname" in res.stderr, res.stderr
+        res = rb("produce", "--bootstrap", cluster.bootstrap, "--topic", t, "--tls-ca", str(pki / "ca.pem"),
+                 "--tls-no-verify-hostname", stdin=b"x\n")
+        assert res.returncode == 0, res.stderr.decode(errors="replace")
+    finally:
+        cluster.close()
