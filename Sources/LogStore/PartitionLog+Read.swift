@@ -8,6 +8,23 @@ extension PartitionLog {
     /// of at most about `indexIntervalBytes` of headers, then one `pread` of the result,
     /// all outside the partition lock.
     public func read(from offset: Int64, maxBytes: Int) throws -> ReadResult {
+        var bytes = [UInt8]()
+        var result = try read(from: offset, maxBytes: maxBytes) { count, fill in
+            bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+                initialized = 0
+                initialized = try fill(UnsafeMutableRawBufferPointer(buf))
+            }
+        }
+        result.records = bytes
+        return result
+    }
+
+    /// Like `read(from:maxBytes:)`, but the batches are read straight into the caller's memory
+    /// (the broker's response buffer): `sink(count, fill)` is called at most once; it calls
+    /// `fill` with room for `count` bytes, and `fill` returns how many of them are whole batches
+    /// (the bytes to keep). `records` of the result stays empty.
+    public func read(from offset: Int64, maxBytes: Int,
+                     into sink: (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws -> ReadResult {
         let snapshot = try state.withLock { (st: inout State) throws -> (Segment?, Int64, ReadResult) in
             if st.isClosed { throw LogError.closed }
             guard offset >= st.startOffset, offset <= st.endOffset else {
@@ -23,8 +40,7 @@ extension PartitionLog {
         guard let segment = snapshot.0 else { return result }
         let end = snapshot.1
         guard let (position, header) = try Self.locate(offset, in: segment, end: end) else { return result }
-        result.records = try Self.readWholeBatches(segment: segment, position: position, first: header,
-                                                   end: end, maxBytes: maxBytes)
+        try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes, into: sink)
         result.firstBatchOffset = header.baseOffset
         return result
     }
@@ -53,16 +69,30 @@ extension PartitionLog {
         return header
     }
 
-    /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
+    /// `readWholeBatches` into a new array.
     static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64,
                                  maxBytes: Int) throws -> [UInt8] {
+        var bytes = [UInt8]()
+        try readWholeBatches(segment: segment, position: position, first: first, end: end, maxBytes: maxBytes) { count, fill in
+            bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+                initialized = 0
+                initialized = try fill(UnsafeMutableRawBufferPointer(buf))
+            }
+        }
+        return bytes
+    }
+
+    /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
+    static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64, maxBytes: Int,
+                                 into sink: (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws {
         let available = end - position
         let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
-        var bytes = try segment.log.read(at: position, count: want)
-        guard bytes.count >= first.totalSize else {
-            throw LogError.corruptLog(path: segment.log.path, position: position, reason: "segment shorter than its recorded size")
-        }
-        let cut = bytes.withUnsafeBytes { raw -> Int in
+        try sink(want) { buf in
+            let n = try segment.log.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<min(want, buf.count)]), at: position)
+            guard n >= first.totalSize else {
+                throw LogError.corruptLog(path: segment.log.path, position: position, reason: "segment shorter than its recorded size")
+            }
+            let raw = UnsafeRawBufferPointer(rebasing: buf[0..<n])
             var cut = first.totalSize
             while let header = BatchHeader(UnsafeRawBufferPointer(rebasing: raw[cut...])),
                   header.structuralProblem(available: raw.count - cut) == nil {
@@ -70,8 +100,6 @@ extension PartitionLog {
             }
             return cut
         }
-        if cut < bytes.count { bytes.removeSubrange(cut...) }
-        return bytes
     }
 
     /// The first batch whose max timestamp is >= `timestamp` (Kafka ListOffsets by time),

@@ -90,16 +90,18 @@ extension RequestDispatcher {
                     // whatever the limits, so a consumer can always make progress.
                     let limit = firstData ? max(1, min(Int(p.partitionMaxBytes), remaining)) : min(Int(p.partitionMaxBytes), remaining)
                     do {
-                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit)
+                        // pread straight into the response's buffer (no intermediate array).
+                        var buf = allocator.buffer(capacity: 0)
+                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit) { count, fill in
+                            try buf.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
+                        }
                         rp.highWatermark = read.highWatermark
                         rp.lastStableOffset = read.highWatermark
                         rp.logStartOffset = read.logStartOffset
-                        var buf = allocator.buffer(capacity: read.records.count)
-                        buf.writeBytes(read.records)
                         rp.records = buf
-                        total += read.records.count
-                        remaining -= read.records.count
-                        if !read.records.isEmpty { firstData = false }
+                        total += buf.readableBytes
+                        remaining -= buf.readableBytes
+                        if buf.readableBytes > 0 { firstData = false }
                         watched.append((partition, read.highWatermark))
                     } catch LogError.offsetOutOfRange {
                         rp.errorCode = ErrorCode.offsetOutOfRange.rawValue

@@ -100,7 +100,7 @@ final class RequestDispatcher: Sendable {
     struct DispatchFailure: Error { let message: String }
 
     func encode<M: KafkaRequestMessage>(_: M.Type, _ response: M.Response, version: Int16, correlationId: Int32) -> DispatchResult {
-        var buf = allocator.buffer(capacity: 512)
+        var buf = allocator.buffer(capacity: 512 + ((response as? EncodedSizeHinting)?.encodedSizeHint ?? 0))
         buf.writeInteger(Int32(0), endianness: .big)
         ResponseHeader.write(correlationId: correlationId, flexible: M.responseHeaderFlexible(version), to: &buf)
         do {

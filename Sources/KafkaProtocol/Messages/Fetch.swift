@@ -92,7 +92,7 @@ public struct FetchRequest: KafkaRequestMessage {
     }
 }
 
-public struct FetchResponse: KafkaStruct {
+public struct FetchResponse: KafkaStruct, EncodedSizeHinting {
     public struct AbortedTransaction: KafkaStruct, Equatable {
         public var producerId: Int64 = 0
         public var firstOffset: Int64 = 0
@@ -154,5 +154,17 @@ public struct FetchResponse: KafkaStruct {
         }
         try c.array(&topics)
         try c.tags()
+    }
+}
+
+extension FetchResponse {
+    /// Bytes of record data, so the response frame is allocated once (it runs to megabytes).
+    public var encodedSizeHint: Int {
+        var n = 64
+        for t in topics {
+            n += 64 + t.topic.utf8.count
+            for p in t.partitions { n += 64 + (p.records?.readableBytes ?? 0) }
+        }
+        return n
     }
 }

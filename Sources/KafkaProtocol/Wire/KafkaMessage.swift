@@ -1,6 +1,11 @@
 import NIOCore
 
 /// A request message type with the versions Riverbank decodes and its response type.
+/// Messages that know roughly how big they encode (large ones, so buffers are sized once).
+public protocol EncodedSizeHinting {
+    var encodedSizeHint: Int { get }
+}
+
 public protocol KafkaRequestMessage: KafkaStruct {
     associatedtype Response: KafkaStruct
     static var apiKey: ApiKey { get }
