@@ -209,6 +209,15 @@ public final class KafkaProducer: Sendable, Service {
         append(record, tp: tp, size: size, completion: completion)
     }
 
+    /// `produce` without suspending: queues the record and returns true when that needs no
+    /// waiting (topic metadata cached, buffer space free); returns false, having done nothing,
+    /// when the caller should use `produce` instead. For tight loops: it saves the async call.
+    public func tryProduce(_ record: ProducerRecord, onDelivery: (@Sendable (DeliveryResult) -> Void)? = nil) throws -> Bool {
+        let size = try checkedSize(record)
+        let completion: DeliveryCompletion = onDelivery.map { .callback($0) } ?? .none
+        return appendFast(record, size: size, keyHash: keyHash(record), completion: completion)
+    }
+
     /// Waits until every record queued so far has been acknowledged or has failed.
     public func flush() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

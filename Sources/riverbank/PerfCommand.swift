@@ -105,7 +105,10 @@ struct PerfProduce: AsyncParsableCommand {
             for i in 0..<records {
                 let v = values[i % values.count]
                 bytes += v.readableBytes
-                try await producer.produce(ProducerRecord(topic: topic, value: v), onDelivery: onDelivery)
+                let record = ProducerRecord(topic: topic, value: v)
+                if try !producer.tryProduce(record, onDelivery: onDelivery) {
+                    try await producer.produce(record, onDelivery: onDelivery)
+                }
                 if i & 0xFFFF == 0 { progress.update(i) }
             }
             await producer.flush()

@@ -83,7 +83,9 @@ struct ProduceCommand: AsyncParsableCommand {
                         value = line.getSlice(at: line.readerIndex + at + separator.count, length: line.readableBytes - at - separator.count)!
                     }
                     let record = ProducerRecord(topic: topic, key: key, value: value, headers: headers, partition: partition)
-                    try await producer.produce(record, onDelivery: onDelivery)
+                    if try !producer.tryProduce(record, onDelivery: onDelivery) {
+                        try await producer.produce(record, onDelivery: onDelivery)
+                    }
                 }
             }
         } catch {

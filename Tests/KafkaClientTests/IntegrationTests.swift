@@ -602,3 +602,40 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await c.close()
     }
 }
+
+@Suite struct TryProduceTests {
+    /// `tryProduce` never waits: false (nothing queued) before the topic's metadata is known or
+    /// while the buffer is full, true otherwise; what it queues is delivered like `produce`.
+    @Test func tryProduceQueuesOnlyWithoutWaiting() async throws {
+        guard let broker = try await TestBroker.start(.riverbank) else { return }
+        defer { broker.stop() }
+        let topic = uniqueName("it-try")
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        try await admin.createTopic(topic, partitions: 1)
+        await admin.close()
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.bufferMemory = 16 * 1024
+        pc.batchSize = 16 * 1024
+        pc.linger = .milliseconds(200)
+        let producer = try KafkaProducer(config: pc)
+        let value = String(repeating: "x", count: 1000)
+        #expect(try producer.tryProduce(ProducerRecord(topic: topic, key: nil as String?, value: value)) == false)  // no metadata yet
+        _ = try await producer.partitionCount(topic: topic)
+        var queued = 0
+        while try producer.tryProduce(ProducerRecord(topic: topic, key: nil as String?, value: value)) {
+            queued += 1
+            if queued > 100 { break }
+        }
+        #expect(queued > 5 && queued < 20, "buffer of 16 KiB holds about 15 records of 1 KB: \(queued)")
+        await producer.flush()
+        #expect(try producer.tryProduce(ProducerRecord(topic: topic, key: nil as String?, value: value)))  // room again
+        await producer.close()
+        var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap)
+        cc.autoOffsetReset = .earliest
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.assign([TopicPartition(topic, 0)])
+        let got = try await collect(consumer, count: queued + 1)
+        #expect(got.count == queued + 1)
+        await consumer.close()
+    }
+}
