@@ -37,13 +37,14 @@ public struct KafkaClientConfig: Sendable {
 }
 
 extension Duration {
-    var timeAmount: TimeAmount {
-        let (s, atto) = components
-        return .nanoseconds(s * 1_000_000_000 + atto / 1_000_000_000)
-    }
+    var timeAmount: TimeAmount { .nanoseconds(nanoseconds) }
     var milliseconds: Int64 {
         let (s, atto) = components
         return s * 1000 + atto / 1_000_000_000_000_000
+    }
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
     }
 }
 

@@ -290,17 +290,23 @@ public final class BrokerConnection: Sendable {
         throw KafkaError.unsupportedApi("ApiVersions (\(peer))")
     }
 
-    private static func rawSend<R: KafkaRequestMessage>(channel: any Channel, _ request: R, version: Int16, correlationId: Int32,
-                                                       clientId: String, timeout: TimeAmount, peer: String,
-                                                       expectResponse: Bool = true) async throws -> ByteBuffer {
-        var frame = channel.allocator.buffer(capacity: 256)
+    /// A request as it goes on the wire: size prefix, header, body encoded straight behind it.
+    static func frame<R: KafkaRequestMessage>(_ request: R, version: Int16, correlationId: Int32, clientId: String,
+                                               allocator: ByteBufferAllocator, sizeHint: Int = 0) throws -> ByteBuffer {
+        var frame = allocator.buffer(capacity: 256 + sizeHint)
         frame.writeInteger(Int32(0), endianness: .big)
         RequestHeader(apiKey: R.apiKey.rawValue, apiVersion: version, correlationId: correlationId, clientId: clientId)
             .write(to: &frame, flexible: R.requestHeaderFlexible(version))
-        var body = ByteBuffer()
-        try request.encode(version: version, into: &body)
-        frame.writeImmutableBuffer(body)
+        try request.encode(version: version, into: &frame)
         frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex, endianness: .big)
+        return frame
+    }
+
+    private static func rawSend<R: KafkaRequestMessage>(channel: any Channel, _ request: R, version: Int16, correlationId: Int32,
+                                                       clientId: String, timeout: TimeAmount, peer: String,
+                                                       expectResponse: Bool = true) async throws -> ByteBuffer {
+        let frame = try frame(request, version: version, correlationId: correlationId, clientId: clientId,
+                              allocator: channel.allocator)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let out = OutboundKafkaRequest(correlationId: correlationId, frame: frame, expectResponse: expectResponse,
                                        flexibleResponseHeader: R.responseHeaderFlexible(version), timeout: timeout,
@@ -337,12 +343,8 @@ public final class BrokerConnection: Sendable {
             throw KafkaError.unsupportedApi("\(R.apiKey) at \(address)")
         }
         let id = correlation.loadThenWrappingIncrement(ordering: .relaxed) & Int32.max
-        var frame = channel.allocator.buffer(capacity: 256 + sizeHint)
-        frame.writeInteger(Int32(0), endianness: .big)
-        RequestHeader(apiKey: R.apiKey.rawValue, apiVersion: v, correlationId: id, clientId: clientId)
-            .write(to: &frame, flexible: R.requestHeaderFlexible(v))
-        try request.encode(version: v, into: &frame)
-        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex, endianness: .big)
+        let frame = try Self.frame(request, version: v, correlationId: id, clientId: clientId,
+                                   allocator: channel.allocator, sizeHint: sizeHint)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let out = OutboundKafkaRequest(correlationId: id, frame: frame, expectResponse: expectResponse,
                                        flexibleResponseHeader: R.responseHeaderFlexible(v), timeout: timeout ?? requestTimeout,

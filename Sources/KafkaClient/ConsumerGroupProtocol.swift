@@ -16,7 +16,7 @@ extension ConsumerCore {
             do {
                 try await consumerHeartbeat(group: group)
                 failures = 0
-            } catch let e as KafkaError where !e.isRetriable && !KafkaError.isGroupRetriable(e) {
+            } catch let e as KafkaError where !e.isRetriable {  // coordinator moves (14–16) are retriable
                 logger.error("consumer group heartbeat failed", metadata: ["group": "\(group)", "error": "\(e)"])
                 fatalError = e
                 wakeWaiters()
@@ -143,13 +143,5 @@ extension ConsumerCore {
             logger.debug("leave group failed", metadata: ["error": "\(error)"])
         }
         generationID = 0
-    }
-}
-
-extension KafkaError {
-    /// Group errors that clear up by retrying (coordinator moves and loads).
-    static func isGroupRetriable(_ e: KafkaError) -> Bool {
-        guard case .broker(let code, _, _) = e else { return false }
-        return [14, 15, 16].contains(code)
     }
 }

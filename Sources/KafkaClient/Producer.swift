@@ -178,7 +178,7 @@ public final class KafkaProducer: Sendable, Service {
     /// Sends a record and waits for its acknowledgement.
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
         let size = try checkedSize(record)
-        let (tp, _) = try await prepare(record)
+        let tp = try await prepare(record)
         try await reserve(size)
         return try await withCheckedThrowingContinuation { c in
             append(record, tp: tp, size: size, completion: .continuation(c))
@@ -204,7 +204,7 @@ public final class KafkaProducer: Sendable, Service {
         let size = try checkedSize(record)
         let completion: DeliveryCompletion = onDelivery.map { .callback($0) } ?? .none
         if appendFast(record, size: size, keyHash: keyHash(record), completion: completion) { return }
-        let (tp, _) = try await prepare(record)
+        let tp = try await prepare(record)
         try await reserve(size)
         append(record, tp: tp, size: size, completion: completion)
     }
@@ -306,25 +306,25 @@ public final class KafkaProducer: Sendable, Service {
         return true
     }
 
-    private func prepare(_ record: ProducerRecord) async throws -> (TopicPartition?, Int) {
+    /// The record's partition once the topic's metadata is known (nil: chosen under the lock).
+    private func prepare(_ record: ProducerRecord) async throws -> TopicPartition? {
         if state.withLock({ $0.closed }) { throw KafkaError.closed }
-        let size = try checkedSize(record)
         let count = try await partitionCount(topic: record.topic)
         if let p = record.partition {
             guard p >= 0, Int(p) < count else { throw KafkaError.unknownTopic("\(record.topic) partition \(p) (topic has \(count))") }
-            return (TopicPartition(record.topic, p), size)
+            return TopicPartition(record.topic, p)
         }
         if let key = record.key {
             switch config.partitioner {
             case .custom(let f):
-                return (TopicPartition(record.topic, f(record.topic, Array(key.readableBytesView), count)), size)
+                return TopicPartition(record.topic, f(record.topic, Array(key.readableBytesView), count))
             default:
                 let p = key.withUnsafeReadableBytes { Murmur2.partition(forKey: $0, partitionCount: count) }
-                return (TopicPartition(record.topic, p), size)
+                return TopicPartition(record.topic, p)
             }
         }
-        if case .custom(let f) = config.partitioner { return (TopicPartition(record.topic, f(record.topic, nil, count)), size) }
-        return (nil, size)  // chosen under the lock (sticky / round robin)
+        if case .custom(let f) = config.partitioner { return TopicPartition(record.topic, f(record.topic, nil, count)) }
+        return nil  // chosen under the lock (sticky / round robin)
     }
 
     /// Waits for buffer space (back-pressure), then charges `size` bytes.

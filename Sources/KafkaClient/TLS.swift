@@ -56,7 +56,8 @@ extension BrokerAddress {
     var tlsServerName: String? {
         let h = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if h.contains(":") { return nil }  // IPv6
-        if h.split(separator: ".").count == 4, h.split(separator: ".").allSatisfy({ UInt8($0) != nil }) { return nil }
+        let parts = h.split(separator: ".")
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return nil }  // IPv4
         return h
     }
 }

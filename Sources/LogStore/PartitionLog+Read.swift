@@ -9,12 +9,7 @@ extension PartitionLog {
     /// all outside the partition lock.
     public func read(from offset: Int64, maxBytes: Int) throws -> ReadResult {
         var bytes = [UInt8]()
-        var result = try read(from: offset, maxBytes: maxBytes) { count, fill in
-            bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-                initialized = 0
-                initialized = try fill(UnsafeMutableRawBufferPointer(buf))
-            }
-        }
+        var result = try read(from: offset, maxBytes: maxBytes) { bytes = try Self.array($0, $1) }
         result.records = bytes
         return result
     }
@@ -73,13 +68,19 @@ extension PartitionLog {
     static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64,
                                  maxBytes: Int) throws -> [UInt8] {
         var bytes = [UInt8]()
-        try readWholeBatches(segment: segment, position: position, first: first, end: end, maxBytes: maxBytes) { count, fill in
-            bytes = try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-                initialized = 0
-                initialized = try fill(UnsafeMutableRawBufferPointer(buf))
-            }
+        try readWholeBatches(segment: segment, position: position, first: first, end: end, maxBytes: maxBytes) {
+            bytes = try Self.array($0, $1)
         }
         return bytes
+    }
+
+    /// A sink for the read functions that collects into a new array (no zero fill: only the
+    /// bytes `fill` reports are kept).
+    static func array(_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+            initialized = 0
+            initialized = try fill(UnsafeMutableRawBufferPointer(buf))
+        }
     }
 
     /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.

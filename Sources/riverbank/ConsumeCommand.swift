@@ -228,10 +228,4 @@ struct RecordFormatter: Sendable {
             }
         }
     }
-
-    func render(_ r: ConsumerRecord) -> [UInt8] {
-        var b = ByteBuffer()
-        render(r, into: &b)
-        return Array(b.readableBytesView)
-    }
 }

@@ -80,15 +80,8 @@ struct PerfProduce: AsyncParsableCommand {
                 values.append(b)
             }
         }
-        var config: KafkaProducerConfig
-        do { config = try KafkaProducerConfig(bootstrap: bootstrap) } catch { fail("\(error)") }
-        config.compression = CompressionCodec(name: compression)!
-        config.acks = KafkaAcks(string: acks)!
-        config.linger = .milliseconds(lingerMs)
-        config.batchSize = batchSize
-        config.bufferMemory = max(config.bufferMemory, batchSize)
-        if noIdempotence || config.acks != .all { config.enableIdempotence = false }
-        security.apply(to: &config.client)
+        let config = makeProducerConfig(bootstrap: bootstrap, compression: compression, acks: acks, lingerMs: lingerMs,
+                                        batchSize: batchSize, noIdempotence: noIdempotence, security: security)
         let producer: KafkaProducer
         do { producer = try KafkaProducer(config: config) } catch { fail("\(error)") }
         do { _ = try await producer.partitionCount(topic: topic) } catch { fail("\(error)") }

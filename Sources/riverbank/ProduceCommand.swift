@@ -38,17 +38,10 @@ struct ProduceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var config: KafkaProducerConfig
-        do { config = try KafkaProducerConfig(bootstrap: bootstrap) } catch { fail("\(error)") }
-        config.compression = CompressionCodec(name: compression)!
-        config.acks = KafkaAcks(string: acks)!
-        config.linger = .milliseconds(lingerMs)
-        config.batchSize = batchSize
-        config.bufferMemory = max(config.bufferMemory, batchSize)
-        if noIdempotence || config.acks != .all { config.enableIdempotence = false }
+        var config = makeProducerConfig(bootstrap: bootstrap, compression: compression, acks: acks, lingerMs: lingerMs,
+                                        batchSize: batchSize, noIdempotence: noIdempotence, security: security)
         config.client.requestTimeout = .seconds(30)
         config.deliveryTimeout = .seconds(60)
-        security.apply(to: &config.client)
         let headers: [RecordHeader] = header.map { h in
             let i = h.firstIndex(of: "=")!
             return RecordHeader(key: String(h[..<i]), value: ByteBuffer(string: String(h[h.index(after: i)...])))
@@ -115,6 +108,21 @@ extension ProduceCommand {
             return nil
         }
     }
+}
+
+/// The producer settings `produce` and `perf produce` share (options already validated).
+func makeProducerConfig(bootstrap: String, compression: String, acks: String, lingerMs: Int, batchSize: Int,
+                        noIdempotence: Bool, security: ClientSecurityOptions) -> KafkaProducerConfig {
+    var config: KafkaProducerConfig
+    do { config = try KafkaProducerConfig(bootstrap: bootstrap) } catch { fail("\(error)") }
+    config.compression = CompressionCodec(name: compression)!
+    config.acks = KafkaAcks(string: acks)!
+    config.linger = .milliseconds(lingerMs)
+    config.batchSize = batchSize
+    config.bufferMemory = max(config.bufferMemory, batchSize)
+    if noIdempotence || config.acks != .all { config.enableIdempotence = false }
+    security.apply(to: &config.client)
+    return config
 }
 
 final class FailureCounter: @unchecked Sendable {

@@ -18,7 +18,7 @@ final class StdoutWriter: @unchecked Sendable {
 
     init(fd: Int32 = 1) {
         self.fd = fd
-        current = ByteBufferAllocator().buffer(capacity: Self.chunk + 4096)
+        current = Self.newChunk()
         let t = Thread { [self] in run() }
         t.name = "stdout-writer"
         t.start()
@@ -33,28 +33,29 @@ final class StdoutWriter: @unchecked Sendable {
             cond.broadcast()  // the writer starts its 50 ms clock for these bytes
         }
         if current.readableBytes >= Self.chunk {
-            queuedBytes += current.readableBytes
-            queue.append(current)
-            current = ByteBufferAllocator().buffer(capacity: Self.chunk + 4096)
+            queueCurrent()
             cond.broadcast()
             while queuedBytes > Self.maxQueued && !closed { cond.wait() }
         }
         cond.unlock()
     }
 
-    func write(_ bytes: [UInt8]) { append { $0.writeBytes(bytes) } }
-
     /// Writes everything appended so far, and returns when it is written.
     func flush() {
         cond.lock()
-        if current.readableBytes > 0 {
-            queuedBytes += current.readableBytes
-            queue.append(current)
-            current = ByteBufferAllocator().buffer(capacity: Self.chunk + 4096)
-        }
+        if current.readableBytes > 0 { queueCurrent() }
         cond.broadcast()
         while !queue.isEmpty || writing { cond.wait() }
         cond.unlock()
+    }
+
+    private static func newChunk() -> ByteBuffer { ByteBufferAllocator().buffer(capacity: chunk + 4096) }
+
+    /// Hands the pending bytes to the writer thread (lock held).
+    private func queueCurrent() {
+        queuedBytes += current.readableBytes
+        queue.append(current)
+        current = Self.newChunk()
     }
 
     private func run() {
@@ -64,9 +65,7 @@ final class StdoutWriter: @unchecked Sendable {
                 if current.readableBytes > 0 {
                     // Something small is pending: give it 50 ms to grow, then write it anyway.
                     if !cond.wait(until: Date(timeIntervalSinceNow: 0.05)), queue.isEmpty, current.readableBytes > 0 {
-                        queuedBytes += current.readableBytes
-                        queue.append(current)
-                        current = ByteBufferAllocator().buffer(capacity: Self.chunk + 4096)
+                        queueCurrent()
                     }
                 } else {
                     cond.wait()

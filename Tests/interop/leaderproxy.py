@@ -149,6 +149,27 @@ class FakeCluster:
         except (AssertionError, OSError, struct.error):
             return None
 
+    @staticmethod
+    def _send_frame(sock: socket.socket, payload: bytes, lock: threading.Lock | None = None) -> bool:
+        """Writes one size-prefixed frame; False once the peer is gone."""
+        try:
+            if lock is None:
+                sock.sendall(_i32(len(payload)) + payload)
+            else:
+                with lock:
+                    sock.sendall(_i32(len(payload)) + payload)
+            return True
+        except OSError:
+            return False
+
+    @staticmethod
+    def _close(*socks: socket.socket) -> None:
+        for s in socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+
     def _client_to_broker(self, node, client, up, pending, plock, send_lock) -> None:
         auth = SaslServer(self) if self.sasl is not None else None
         while True:
@@ -158,12 +179,8 @@ class FakeCluster:
             api_key, version, corr = struct.unpack(">hhi", req[:8])
             if auth is not None and not auth.done and api_key != API_API_VERSIONS:
                 answer, keep = auth.handle(api_key, version, corr, req)
-                if answer is not None:
-                    with send_lock:
-                        try:
-                            client.sendall(_i32(len(answer)) + answer)
-                        except OSError:
-                            break
+                if answer is not None and not self._send_frame(client, answer, send_lock):
+                    break
                 if not keep:
                     break  # Kafka closes the connection on a failed or out-of-order exchange
                 continue
@@ -174,23 +191,14 @@ class FakeCluster:
                 if answer is not None:
                     with self.lock:
                         self.not_leader_answers += 1
-                    with send_lock:
-                        try:
-                            client.sendall(_i32(len(answer)) + answer)
-                        except OSError:
-                            break
+                    if not self._send_frame(client, answer, send_lock):
+                        break
                     continue
             with plock:
                 pending[corr] = (api_key, version)
-            try:
-                up.sendall(_i32(len(req)) + req)
-            except OSError:
+            if not self._send_frame(up, req):
                 break
-        for s in (client, up):
-            try:
-                s.close()
-            except OSError:
-                pass
+        self._close(client, up)
 
     def _broker_to_client(self, client, up, pending, plock, send_lock) -> None:
         while True:
@@ -204,16 +212,9 @@ class FakeCluster:
                 resp = self._cap_api_versions(resp, version)
             elif api_key == API_METADATA:
                 resp = self._rewrite_metadata(resp)
-            try:
-                with send_lock:
-                    client.sendall(_i32(len(resp)) + resp)
-            except OSError:
+            if not self._send_frame(client, resp, send_lock):
                 break
-        for s in (client, up):
-            try:
-                s.close()
-            except OSError:
-                pass
+        self._close(client, up)
 
     # ------------------------------------------------------------------ rewriting
 
