@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "LogStore",
             dependencies: [
-                "CRC32C",
+                "CRC32C", "KafkaProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,7 +83,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "LogStoreTests", dependencies: ["LogStore"]),
+        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",
             .product(name: "MetricsTestKit", package: "swift-metrics"),

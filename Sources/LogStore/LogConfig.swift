@@ -15,6 +15,19 @@ public struct LogConfig: Sendable, Equatable {
     public var maxIndexEntries: Int
     /// `producer.id.expiration.ms`: forget idle idempotent producers after this long.
     public var producerIdExpirationMs: Int64
+    /// `cleanup.policy` contains `delete`: retention by time and size applies.
+    public var deleteEnabled: Bool
+    /// `cleanup.policy` contains `compact`: the log cleaner keeps the latest record per key.
+    public var compact: Bool
+    /// `min.cleanable.dirty.ratio`: clean once this share of the cleanable log is dirty.
+    public var minCleanableDirtyRatio: Double
+    /// `min.compaction.lag.ms`: a record stays uncompacted at least this long.
+    public var minCompactionLagMs: Int64
+    /// `max.compaction.lag.ms`: a record is compacted at most this long after it was written
+    /// (also caps `segment.ms`, so the active segment rolls and becomes cleanable).
+    public var maxCompactionLagMs: Int64
+    /// `delete.retention.ms`: how long a tombstone stays after the cleaner first saw it.
+    public var deleteRetentionMs: Int64
 
     public init(
         segmentBytes: Int = 1 << 30,
@@ -23,7 +36,13 @@ public struct LogConfig: Sendable, Equatable {
         retentionBytes: Int64 = -1,
         indexIntervalBytes: Int = 4096,
         maxIndexEntries: Int = (10 << 20) / 8,
-        producerIdExpirationMs: Int64 = 24 * 3_600_000
+        producerIdExpirationMs: Int64 = 24 * 3_600_000,
+        deleteEnabled: Bool = true,
+        compact: Bool = false,
+        minCleanableDirtyRatio: Double = 0.5,
+        minCompactionLagMs: Int64 = 0,
+        maxCompactionLagMs: Int64 = Int64.max,
+        deleteRetentionMs: Int64 = 86_400_000
     ) {
         self.segmentBytes = segmentBytes
         self.segmentMs = segmentMs
@@ -32,7 +51,21 @@ public struct LogConfig: Sendable, Equatable {
         self.indexIntervalBytes = indexIntervalBytes
         self.maxIndexEntries = maxIndexEntries
         self.producerIdExpirationMs = producerIdExpirationMs
+        self.deleteEnabled = deleteEnabled
+        self.compact = compact
+        self.minCleanableDirtyRatio = minCleanableDirtyRatio
+        self.minCompactionLagMs = minCompactionLagMs
+        self.maxCompactionLagMs = maxCompactionLagMs
+        self.deleteRetentionMs = deleteRetentionMs
     }
+
+    /// Retention as it applies: a compact-only log keeps everything the cleaner keeps.
+    var effectiveRetentionMs: Int64 { deleteEnabled ? retentionMs : -1 }
+    var effectiveRetentionBytes: Int64 { deleteEnabled ? retentionBytes : -1 }
+
+    /// Roll age of the active segment: for compacted logs no later than the max compaction
+    /// lag, so the cleaner (which never touches the active segment) can meet it (as Kafka).
+    var effectiveSegmentMs: Int64 { compact ? min(segmentMs, maxCompactionLagMs) : segmentMs }
 
     public static let `default` = LogConfig()
 
@@ -46,6 +79,10 @@ public struct LogConfig: Sendable, Equatable {
         c.indexIntervalBytes = max(c.indexIntervalBytes, 0)
         c.maxIndexEntries = max(c.maxIndexEntries, 2)
         c.producerIdExpirationMs = max(c.producerIdExpirationMs, 0)
+        c.minCleanableDirtyRatio = min(max(c.minCleanableDirtyRatio.isNaN ? 0.5 : c.minCleanableDirtyRatio, 0), 1)
+        c.minCompactionLagMs = max(c.minCompactionLagMs, 0)
+        c.maxCompactionLagMs = max(c.maxCompactionLagMs, 1)
+        c.deleteRetentionMs = max(c.deleteRetentionMs, 0)
         return c
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KafkaProtocol
 import Logging
 
 /// What a walk over a segment's batches found.
@@ -30,6 +31,10 @@ enum LogRecovery {
     /// `expectedOffset`, up to `end`. Stops at the first batch that is cut short, not
     /// structurally sane, not contiguous with the one before, out of the segment's relative
     /// offset range or (with `verifyCRC`) fails its CRC-32C.
+    ///
+    /// `allowGaps`: offsets may jump forward between batches, as they do in segments the cleaner
+    /// rewrote. Only segments below the recovery point are ever cleaned, so the unflushed tail
+    /// keeps the strict check that catches a torn write.
     static func scan(
         file: SegmentFile,
         segmentBase: Int64,
@@ -37,7 +42,8 @@ enum LogRecovery {
         expectedOffset: Int64,
         end: Int64,
         verifyCRC: Bool,
-        onBatch: (BatchHeader, Int64) -> Void
+        allowGaps: Bool = false,
+        onBatch: (RecordBatchHeader, Int64) -> Void
     ) throws -> ScanOutcome {
         var reader = BufferedReader(file: file, limit: end, chunk: verifyCRC ? 1 << 20 : 64 << 10)
         var outcome = ScanOutcome(validEnd: position, nextOffset: expectedOffset)
@@ -51,8 +57,8 @@ enum LogRecovery {
                 outcome.problem = problem
                 break
             }
-            if header.baseOffset != outcome.nextOffset {
-                outcome.problem = "batch base offset \(header.baseOffset), expected \(outcome.nextOffset)"
+            if allowGaps ? header.baseOffset < outcome.nextOffset : header.baseOffset != outcome.nextOffset {
+                outcome.problem = "batch base offset \(header.baseOffset), expected \(allowGaps ? "at least " : "")\(outcome.nextOffset)"
                 break
             }
             if pos + Int64(header.totalSize) > Int64(Int32.max) {
@@ -88,6 +94,9 @@ enum LogRecovery {
 
     static func load(directory: String, config: LogConfig, logger: Logger) throws -> Loaded {
         try FileSystem.createDirectory(directory)
+        // A cleaner swap interrupted by a crash is finished (or, if it never committed, undone)
+        // before anything else looks at the segments.
+        try SegmentSwap.recover(directory: directory, logger: logger)
         let names = try FileSystem.listDirectory(directory)
 
         var bases = Set<Int64>()
@@ -126,10 +135,12 @@ enum LogRecovery {
         }
 
         var firstToRecover: Int
+        // Segments below it may have been cleaned (their offsets have gaps).
+        let recoveryPoint = readRecoveryPoint(directory: directory, logger: logger) ?? 0
         if clean {
             firstToRecover = sorted.count
         } else {
-            let point = readRecoveryPoint(directory: directory, logger: logger) ?? 0
+            let point = recoveryPoint
             firstToRecover = sorted.lastIndex(where: { $0 <= point }) ?? 0
             logger.warning("log was not shut down cleanly; recovering from segment \(sorted[firstToRecover]) (recovery point \(point))")
         }
@@ -161,9 +172,15 @@ enum LogRecovery {
         var deletedAny = false
         while index < sorted.count {
             let isLast = index == sorted.count - 1
-            let (info, truncated) = try recoverSegment(directory: directory, base: sorted[index], config: config, logger: logger)
+            let cleanable = sorted[index] < recoveryPoint
+            var (info, truncated) = try recoverSegment(directory: directory, base: sorted[index], config: config,
+                                                       allowGaps: cleanable, logger: logger)
+            // A cleaned segment may end before the next one starts (its last records were
+            // removed), but no segment may overlap the next.
+            let endsWrong = !isLast && (cleanable ? info.nextOffset > sorted[index + 1] : info.nextOffset != sorted[index + 1])
+            if !isLast && !truncated && !endsWrong { info.nextOffset = sorted[index + 1] }
             infos.append(info)
-            if !isLast && (truncated || info.nextOffset != sorted[index + 1]) {
+            if !isLast && (truncated || endsWrong) {
                 // The following segments no longer continue this one: drop them, so no
                 // offset is ever served twice or with a gap.
                 for later in sorted[(index + 1)...] {
@@ -239,11 +256,14 @@ enum LogRecovery {
             if case .failure(let f) = offsetCheck { reason += "offset index \(f) " }
             if case .failure(let f) = timeCheck { reason += "time index \(f)" }
             logger.warning("rebuilding indexes of segment \(base): \(reason)")
-            var (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: false, config: config)
-            if outcome.problem != nil || outcome.nextOffset != nextOffset {
+            var (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: false,
+                                              allowGaps: true, config: config)
+            // A cleaned segment may end before the next one starts; it may never overlap it.
+            if outcome.problem != nil || outcome.nextOffset > nextOffset {
                 logger.error("segment \(base) is damaged: \(outcome.problem ?? "ends at offset \(outcome.nextOffset), next segment starts at \(nextOffset)")")
                 return nil
             }
+            info.nextOffset = nextOffset
             if let t = info.indexer.finalTimeEntry() {
                 info.segment.timeIndex.maybeAppend(timestamp: t.timestamp, offset: t.offset)
             }
@@ -253,13 +273,14 @@ enum LogRecovery {
     }
 
     /// Scans a whole segment from position 0, building fresh index entries.
-    static func rebuild(directory: String, base: Int64, size: Int64, verifyCRC: Bool,
+    static func rebuild(directory: String, base: Int64, size: Int64, verifyCRC: Bool, allowGaps: Bool = false,
                         config: LogConfig) throws -> (SegmentInfo, ScanOutcome) {
         let log = SegmentFile(path: Segment.path(directory, base, SegmentSuffix.log))
         var indexer = SegmentIndexer()
         var offsetEntries: [OffsetIndexEntry] = []
         var timeEntries: [TimeIndexEntry] = []
-        let outcome = try scan(file: log, segmentBase: base, from: 0, expectedOffset: base, end: size, verifyCRC: verifyCRC) { header, position in
+        let outcome = try scan(file: log, segmentBase: base, from: 0, expectedOffset: base, end: size, verifyCRC: verifyCRC,
+                               allowGaps: allowGaps) { header, position in
             let entries = indexer.observe(header, position: position, interval: config.indexIntervalBytes)
             if let e = entries.offsetEntry {
                 offsetEntries.append(OffsetIndexEntry(relativeOffset: UInt32(truncatingIfNeeded: e.offset - base),
@@ -281,11 +302,12 @@ enum LogRecovery {
 
     /// Full validation of a segment that may hold unflushed data: CRC of every batch,
     /// truncation at the first bad byte, indexes rebuilt, everything fsynced.
-    static func recoverSegment(directory: String, base: Int64, config: LogConfig,
+    static func recoverSegment(directory: String, base: Int64, config: LogConfig, allowGaps: Bool = false,
                                logger: Logger) throws -> (SegmentInfo, truncated: Bool) {
         let logPath = Segment.path(directory, base, SegmentSuffix.log)
         guard let size = FileSystem.fileSize(logPath) else { throw LogError.io(operation: "stat", path: logPath, errno: ENOENT) }
-        let (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: true, config: config)
+        let (info, outcome) = try rebuild(directory: directory, base: base, size: size, verifyCRC: true, allowGaps: allowGaps,
+                                          config: config)
         let truncated = outcome.validEnd < size
         if truncated {
             logger.warning("truncating segment \(base) from \(size) to \(outcome.validEnd) bytes: \(outcome.problem ?? "")")

@@ -136,7 +136,7 @@ extension PartitionLog {
         let active = st.active
         guard active.size > 0 else { return false }
         if active.size + Int64(appendSize) > Int64(st.config.segmentBytes) { return true }
-        if let first = active.firstAppendTimeMs, now - first > st.config.segmentMs { return true }
+        if let first = active.firstAppendTimeMs, now - first > st.config.effectiveSegmentMs { return true }
         if lastOffset - active.baseOffset > Int64(UInt32.max) { return true }
         if active.segment.offsetIndex.count >= st.config.maxIndexEntries { return true }
         if active.segment.timeIndex.count >= st.config.maxIndexEntries { return true }

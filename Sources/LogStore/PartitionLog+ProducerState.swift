@@ -47,7 +47,8 @@ extension PartitionLog {
                 let info = segments[i]
                 let start: (offset: Int64, position: Int64) = from > info.baseOffset ? info.segment.offsetIndex.lookup(from) : (info.baseOffset, 0)
                 let outcome = try LogRecovery.scan(file: info.segment.log, segmentBase: info.baseOffset, from: start.position,
-                                                   expectedOffset: start.offset, end: info.size, verifyCRC: false) { header, _ in
+                                                   expectedOffset: start.offset, end: info.size, verifyCRC: false,
+                                                   allowGaps: true) { header, _ in
                     if header.baseOffset >= from { state.replay(header, now: now) }
                 }
                 if let problem = outcome.problem {

@@ -1,3 +1,4 @@
+import KafkaProtocol
 /// Reading: by offset (fetch), by timestamp and max timestamp (ListOffsets).
 extension PartitionLog {
     /// Whole batches starting with the one that contains `offset`, up to `maxBytes` but
@@ -32,17 +33,35 @@ extension PartitionLog {
             return (info.segment, info.size, empty)
         }
         var result = snapshot.2
-        guard let segment = snapshot.0 else { return result }
-        let end = snapshot.1
-        guard let (position, header) = try Self.locate(offset, in: segment, end: end) else { return result }
-        try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes, into: sink)
-        result.firstBatchOffset = header.baseOffset
-        return result
+        guard var segment = snapshot.0 else { return result }
+        var end = snapshot.1
+        while true {
+            if let (position, header) = try Self.locate(offset, in: segment, end: end) {
+                try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes, into: sink)
+                result.firstBatchOffset = header.baseOffset
+                return result
+            }
+            // The offset is past the last batch of a closed segment (the cleaner removed the
+            // records at its end): the next batch is in a later segment, as in Kafka.
+            guard let next = nextSegment(after: segment.baseOffset) else { return result }
+            (segment, end) = next
+        }
+    }
+
+    /// The first segment whose base is above `base`, with its readable size; nil past the end.
+    func nextSegment(after base: Int64) -> (Segment, Int64)? {
+        state.withLock { st in
+            guard !st.isClosed else { return nil }
+            let i = st.segmentIndex(containing: base)
+            var j = i
+            while j < st.segments.count, st.segments[j].baseOffset <= base { j += 1 }
+            return j < st.segments.count ? (st.segments[j].segment, st.segments[j].size) : nil
+        }
     }
 
     /// The position and header of the batch containing `offset`, walking forward from the
     /// offset index's entry. Nil if the segment holds no such batch.
-    static func locate(_ offset: Int64, in segment: Segment, end: Int64) throws -> (Int64, BatchHeader)? {
+    static func locate(_ offset: Int64, in segment: Segment, end: Int64) throws -> (Int64, RecordBatchHeader)? {
         let start = segment.offsetIndex.lookup(offset)
         var reader = BufferedReader(file: segment.log, limit: end, chunk: 16 << 10)
         var position = start.position
@@ -54,7 +73,7 @@ extension PartitionLog {
         return nil
     }
 
-    static func checkedHeader(_ reader: inout BufferedReader, at position: Int64, end: Int64, path: String) throws -> BatchHeader {
+    static func checkedHeader(_ reader: inout BufferedReader, at position: Int64, end: Int64, path: String) throws -> RecordBatchHeader {
         guard let header = try reader.header(at: position) else {
             throw LogError.corruptLog(path: path, position: position, reason: "truncated batch header")
         }
@@ -65,7 +84,7 @@ extension PartitionLog {
     }
 
     /// `readWholeBatches` into a new array.
-    static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64,
+    static func readWholeBatches(segment: Segment, position: Int64, first: RecordBatchHeader, end: Int64,
                                  maxBytes: Int) throws -> [UInt8] {
         var bytes = [UInt8]()
         try readWholeBatches(segment: segment, position: position, first: first, end: end, maxBytes: maxBytes) {
@@ -84,7 +103,7 @@ extension PartitionLog {
     }
 
     /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
-    static func readWholeBatches(segment: Segment, position: Int64, first: BatchHeader, end: Int64, maxBytes: Int,
+    static func readWholeBatches(segment: Segment, position: Int64, first: RecordBatchHeader, end: Int64, maxBytes: Int,
                                  into sink: (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws {
         let available = end - position
         let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
@@ -95,7 +114,7 @@ extension PartitionLog {
             }
             let raw = UnsafeRawBufferPointer(rebasing: buf[0..<n])
             var cut = first.totalSize
-            while let header = BatchHeader(UnsafeRawBufferPointer(rebasing: raw[cut...])),
+            while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: raw[cut...])),
                   header.structuralProblem(available: raw.count - cut) == nil {
                 cut += header.totalSize
             }

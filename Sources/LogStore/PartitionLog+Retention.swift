@@ -10,24 +10,28 @@ extension PartitionLog {
     /// through its open descriptor.
     @discardableResult
     public func enforceRetention(now: Int64) -> [Int64] {
+        maintenanceLock.withLock { _ in enforceRetentionLocked(now: now) }
+    }
+
+    private func enforceRetentionLocked(now: Int64) -> [Int64] {
         let removed = state.withLock { st -> [Segment] in
             if st.isClosed { return [] }
             let config = st.config
             let closedCount = st.segments.count - 1
             var count = 0
-            if config.retentionMs >= 0 {
+            if config.effectiveRetentionMs >= 0 {
                 while count < closedCount {
                     let info = st.segments[count]
                     let newest = info.maxTimestamp >= 0
                         ? info.maxTimestamp
                         : (FileSystem.modificationTimeMs(info.segment.log.path) ?? now)
-                    guard now - newest > config.retentionMs else { break }
+                    guard now - newest > config.effectiveRetentionMs else { break }
                     count += 1
                 }
             }
-            if config.retentionBytes >= 0 {
+            if config.effectiveRetentionBytes >= 0 {
                 var total = st.segments[count...].reduce(Int64(0)) { $0 + $1.size }
-                while count < closedCount, total - st.segments[count].size >= config.retentionBytes {
+                while count < closedCount, total - st.segments[count].size >= config.effectiveRetentionBytes {
                     total -= st.segments[count].size
                     count += 1
                 }

@@ -25,6 +25,11 @@ public final class PartitionLog: Sendable {
     /// Serializes seal jobs, close and snapshot pruning; holds the recovery point written
     /// to disk. Lock order: `sealLock` before `state`.
     let sealLock: Locked<Int64>
+    /// Serializes changes to the segment list other than appends and rolls: cleaner swaps,
+    /// retention, close and delete. Lock order: `maintenanceLock`, `sealLock`, `state`.
+    let maintenanceLock = Locked<Void>(())
+    /// Where the log cleaner got to (compacted logs).
+    let checkpoint: Locked<CleanerCheckpoint>
 
     struct State {
         var config: LogConfig
@@ -82,6 +87,7 @@ public final class PartitionLog: Sendable {
         state = Locked(State(config: config, segments: loaded.segments, producers: producers,
                              startOffset: first, endOffset: end, flushedOffset: end))
         sealLock = Locked(recoveryPoint)
+        checkpoint = Locked(CleanerCheckpoint.load(directory: directory))
     }
 
     /// Opens (creating if needed) the log in `directory`, recovering it if the last run did
@@ -147,6 +153,10 @@ public final class PartitionLog: Sendable {
     /// Flushes everything, writes indexes, a producer snapshot and the clean-shutdown
     /// marker, and releases the segments (in-flight reads finish on their descriptors).
     public func close() throws {
+        try maintenanceLock.withLock { _ in try closeLocked() }
+    }
+
+    private func closeLocked() throws {
         try sealLock.withLock { (recoveryPoint: inout Int64) throws in
             try state.withLock { (st: inout State) throws in
                 guard !st.isClosed else { return }
@@ -185,11 +195,13 @@ public final class PartitionLog: Sendable {
 
     /// Closes the log without flushing and removes its directory (DeleteTopics).
     public func delete() throws {
-        sealLock.withLock { _ in
-            state.withLock { st in
-                st.isClosed = true
-                for info in st.segments { info.segment.log.pin() }
-                st.segments.removeAll()
+        maintenanceLock.withLock { _ in
+            sealLock.withLock { _ in
+                state.withLock { st in
+                    st.isClosed = true
+                    for info in st.segments { info.segment.log.pin() }
+                    st.segments.removeAll()
+                }
             }
         }
         do {

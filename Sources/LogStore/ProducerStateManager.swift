@@ -1,3 +1,4 @@
+import KafkaProtocol
 /// Sequence range and offsets of one batch an idempotent producer wrote.
 public struct ProducerBatchMetadata: Sendable, Equatable {
     public var firstSequence: Int32
@@ -31,6 +32,9 @@ struct ProducerStateManager: Sendable {
 
     private(set) var producers: [Int64: ProducerStateEntry] = [:]
 
+    /// Each known producer's last data offset: the cleaner keeps the batch holding it.
+    var lastOffsets: [Int64: Int64] { producers.mapValues(\.lastOffset) }
+
     enum Verdict {
         case accept
         case duplicate(ProducerBatchMetadata)
@@ -41,7 +45,7 @@ struct ProducerStateManager: Sendable {
     /// Unknown producer with any sequence: accepted, as Kafka does since 2.x, because the
     /// producer's state may have been removed by retention or expiration while the client
     /// kept its sequence numbers.
-    static func check(_ header: BatchHeader, current: ProducerStateEntry?) throws -> Verdict {
+    static func check(_ header: RecordBatchHeader, current: ProducerStateEntry?) throws -> Verdict {
         guard let current else { return .accept }
         let pid = header.producerId
         if header.producerEpoch < current.producerEpoch {
@@ -60,7 +64,7 @@ struct ProducerStateManager: Sendable {
         }
         let last = current.lastSequence
         if !inSequence(last: last, next: header.baseSequence) {
-            throw LogError.outOfOrderSequence(producerId: pid, expected: BatchHeader.incrementSequence(last, by: 1),
+            throw LogError.outOfOrderSequence(producerId: pid, expected: RecordBatchHeader.incrementSequence(last, by: 1),
                                       received: header.baseSequence)
         }
         return .accept
@@ -74,7 +78,7 @@ struct ProducerStateManager: Sendable {
 
     /// The state after `header` (written at `firstOffset`) is applied to `entry`. Used for
     /// client appends after `check`, and for replaying the log without checks.
-    static func applied(_ header: BatchHeader, firstOffset: Int64, now: Int64, to entry: ProducerStateEntry?) -> ProducerStateEntry {
+    static func applied(_ header: RecordBatchHeader, firstOffset: Int64, now: Int64, to entry: ProducerStateEntry?) -> ProducerStateEntry {
         var e = entry ?? ProducerStateEntry(producerId: header.producerId, producerEpoch: header.producerEpoch,
                                             batches: [], lastTimestamp: now)
         if header.producerEpoch != e.producerEpoch {
@@ -98,7 +102,7 @@ struct ProducerStateManager: Sendable {
 
     /// Replays a batch read back from the log (no validation: it was validated when written).
     /// `now` is the open time: the real append time is unknown, so expiry counts from start-up.
-    mutating func replay(_ header: BatchHeader, now: Int64) {
+    mutating func replay(_ header: RecordBatchHeader, now: Int64) {
         guard header.hasProducerId else { return }
         producers[header.producerId] = Self.applied(header, firstOffset: header.baseOffset, now: now, to: producers[header.producerId])
     }

@@ -1,3 +1,5 @@
+import KafkaProtocol
+
 /// The files of one segment: `<base>.log`, `<base>.index`, `<base>.timeindex`, where
 /// `<base>` is the first offset of the segment, zero-padded to 20 digits as in Kafka.
 ///
@@ -75,7 +77,7 @@ struct SegmentIndexer: Sendable {
     var lastTimeIndexTimestamp: Int64 = -1
 
     /// Records a batch at `position`; returns whether to add index entries for it.
-    mutating func observe(_ header: BatchHeader, position: Int64, interval: Int)
+    mutating func observe(_ header: RecordBatchHeader, position: Int64, interval: Int)
         -> (offsetEntry: (offset: Int64, position: Int64)?, timeEntry: (timestamp: Int64, offset: Int64)?)
     {
         if header.maxTimestamp > maxTimestamp {

@@ -1,3 +1,4 @@
+import KafkaProtocol
 import Foundation
 import Testing
 @testable import LogStore
@@ -19,7 +20,7 @@ func makeBatch(
 ) -> [UInt8] {
     var w = ByteWriter()
     w.int64(baseOffset)
-    w.int32(Int32(BatchHeader.size - BatchHeader.logOverhead + payload))
+    w.int32(Int32(RecordBatchHeader.size - RecordBatchHeader.logOverhead + payload))
     w.int32(7)  // partition leader epoch
     w.uint8(2)  // magic
     w.uint32(0)  // CRC, filled in below
@@ -49,8 +50,8 @@ func withBaseOffset(_ batch: [UInt8], _ offset: Int64) -> [UInt8] {
     return copy
 }
 
-func header(_ batch: [UInt8]) -> BatchHeader? {
-    batch.withUnsafeBytes { BatchHeader($0) }
+func header(_ batch: [UInt8]) -> RecordBatchHeader? {
+    batch.withUnsafeBytes { RecordBatchHeader($0) }
 }
 
 /// Splits concatenated batches (as returned by `read`) into single batches.
@@ -58,7 +59,7 @@ func splitBatches(_ bytes: [UInt8]) -> [[UInt8]] {
     var result: [[UInt8]] = []
     var position = 0
     while position < bytes.count {
-        guard let h = bytes.withUnsafeBytes({ BatchHeader(UnsafeRawBufferPointer(rebasing: $0[position...])) }),
+        guard let h = bytes.withUnsafeBytes({ RecordBatchHeader(UnsafeRawBufferPointer(rebasing: $0[position...])) }),
               position + h.totalSize <= bytes.count else {
             Issue.record("read returned a partial batch at \(position)")
             break

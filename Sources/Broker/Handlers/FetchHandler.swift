@@ -71,6 +71,9 @@ extension RequestDispatcher {
             for p in t.partitions {
                 var rp = FetchResponse.Partition()
                 rp.partitionIndex = p.partition
+                // Never null, even with an error: librdkafka rejects a null record set as a
+                // protocol error and never sees the partition's error code.
+                rp.records = ByteBuffer()
                 guard let topic, let partition = topic.partition(p.partition) else {
                     rp.errorCode = (version >= 13 && topic == nil ? ErrorCode.unknownTopicId : .unknownTopicOrPartition).rawValue
                     hasError = true
