@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KafkaProtocol
 
 /// Appending: offset assignment, idempotent-producer checks, one vectored write, index
 /// upkeep and segment rolling.
@@ -23,7 +24,29 @@ extension PartitionLog {
     /// offsets are returned as `.duplicate` (like Kafka, which checks the whole request).
     @discardableResult
     public func append(batches buffer: UnsafeRawBufferPointer) throws -> AppendInfo {
-        let located = try parseBatches(buffer)
+        try append(located: try parseBatches(buffer), in: buffer)
+    }
+
+    /// Appends batches the broker's `BatchValidator` has already parsed and checked (so a
+    /// produced batch is parsed once): `batches` must be exactly what it returned for `buffer`.
+    @discardableResult
+    public func append(validated batches: [ValidatedBatch], in buffer: UnsafeRawBufferPointer) throws -> AppendInfo {
+        var located: [LocatedBatch] = []
+        located.reserveCapacity(batches.count)
+        var expected = 0
+        for b in batches {
+            // Cheap guard against a caller pairing the list with another buffer.
+            guard b.position == expected, b.position + b.header.totalSize <= buffer.count else {
+                throw LogError.invalidBatch("validated batches do not match the buffer")
+            }
+            located.append(LocatedBatch(header: b.header, position: b.position))
+            expected += b.header.totalSize
+        }
+        guard !located.isEmpty, expected == buffer.count else { throw LogError.invalidBatch("validated batches do not match the buffer") }
+        return try append(located: located, in: buffer)
+    }
+
+    private func append(located: [LocatedBatch], in buffer: UnsafeRawBufferPointer) throws -> AppendInfo {
         let now = clock()
         let (info, seal) = try state.withLock { (st: inout State) throws -> (AppendInfo, SealJob?) in
             try st.checkWritable()

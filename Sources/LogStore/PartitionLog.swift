@@ -108,7 +108,15 @@ public final class PartitionLog: Sendable {
         var logger = logger
         logger[metadataKey: "partitionDir"] = "\(path)"
         let config = config.normalized
-        let loaded = try LogRecovery.load(directory: path, config: config, logger: logger)
+        var loaded = try LogRecovery.load(directory: path, config: config, logger: logger)
+        // segment.ms counts from the active segment's first record, as Kafka's does, so a
+        // restart does not restart the clock (a compacted topic's tail would otherwise stay
+        // uncleanable as long as the broker keeps restarting).
+        let last = loaded.segments.count - 1
+        if loaded.segments[last].size > 0, let first = try? Self.firstHeader(of: loaded.segments[last]) {
+            let now = clock()
+            loaded.segments[last].firstAppendTimeMs = first.maxTimestamp >= 0 ? min(now, first.maxTimestamp) : now
+        }
         let producers = try loadProducerState(directory: path, segments: loaded.segments, now: clock(), logger: logger)
         let activeBase = loaded.segments[loaded.segments.count - 1].baseOffset
         if !loaded.wasClean {

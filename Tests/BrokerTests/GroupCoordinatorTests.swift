@@ -376,8 +376,11 @@ final class GroupHarness {
         func coordinator(_ store: OffsetsLogStore) -> GroupCoordinator {
             GroupCoordinator(store: store, config: GroupCoordinatorConfig(), logger: logger, clock: { clock.now })
         }
+        // Small segments, so the log rolls and the cleaner has closed segments to compact.
+        var config = OffsetsLogStore.logConfig
+        config.segmentBytes = 1024
         do {
-            let store = try OffsetsLogStore(directory: dir, flusher: nil, logger: logger, compactThreshold: 100)
+            let store = try OffsetsLogStore(directory: dir, flusher: nil, logger: logger, config: config)
             let c = coordinator(store)
             try c.load()
             for i in 0..<1000 {
@@ -386,12 +389,16 @@ final class GroupHarness {
                                 topics: [("t", [CommitPartition(partition: Int32(i % 4), offset: Int64(i), leaderEpoch: -1, metadata: "m\(i)")])]) { done.value = $0 }
                 #expect(done.value?[0].partitions[0].errorCode == 0)
             }
-            #expect(store.generation > 0)
-            #expect(store.recordCount < 200)
+            #expect(store.log.segmentCount > 20)
+            // The broker's cleaner compacts it like any compacted topic.
+            let cleaner = LogCleaner(logger: logger)
+            cleaner.addSource { [store.log] }
+            #expect(cleaner.cleanFilthiest())
+            #expect(store.log.segmentCount > 1)
             store.close()
         }
         // Reopen: everything is there, and replay reads only the compacted records.
-        let store = try OffsetsLogStore(directory: dir, flusher: nil, logger: logger, compactThreshold: 100)
+        let store = try OffsetsLogStore(directory: dir, flusher: nil, logger: logger, config: config)
         let c = coordinator(store)
         try c.load()
         #expect(store.recordCount < 200)

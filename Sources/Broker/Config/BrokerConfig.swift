@@ -1,4 +1,5 @@
 import Foundation
+import LogStore
 import Yams
 
 /// Broker settings. Precedence: command-line flag > environment variable > config file > default.
@@ -24,6 +25,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var retentionCheckIntervalMs: Int64 = 300_000
     public var logLevel = "info"
     public var clusterId: String? = nil
+    /// The log cleaner for compacted topics (`log-cleaner-*` keys, Kafka's `log.cleaner.*`).
+    public var cleaner = LogCleanerConfig()
 
     public init() {}
 
@@ -77,6 +80,7 @@ public struct BrokerConfig: Sendable, Equatable {
     public static let knownKeys: Set<String> = [
         "node-id", "data-dir", "listen", "advertised", "metrics-listen", "topics-dir", "max-request-bytes",
         "auto-create-topics", "default-partitions", "retention-check-interval-ms", "log-level", "cluster-id",
+        "log-cleaner-enable", "log-cleaner-dedupe-buffer-bytes", "log-cleaner-io-max-bytes-per-second", "log-cleaner-backoff-ms",
     ]
 
     public mutating func apply(key: String, value: String) throws {
@@ -100,6 +104,15 @@ public struct BrokerConfig: Sendable, Equatable {
         case "retention-check-interval-ms": retentionCheckIntervalMs = Int64(try int(value))
         case "log-level": logLevel = value
         case "cluster-id": clusterId = value
+        case "log-cleaner-enable": cleaner.enabled = ["true", "1", "yes"].contains(value.lowercased())
+        case "log-cleaner-dedupe-buffer-bytes":
+            let n = try int(value)
+            guard n >= 1 << 20 else { throw ConfigError.invalid("log-cleaner-dedupe-buffer-bytes must be at least 1048576") }
+            cleaner.dedupeBufferBytes = n
+        case "log-cleaner-io-max-bytes-per-second":
+            guard let d = Double(value), d > 0 else { throw ConfigError.invalid("\(key) must be a positive number, got '\(value)'") }
+            cleaner.ioMaxBytesPerSecond = d
+        case "log-cleaner-backoff-ms": cleaner.backoffMs = Int64(max(10, try int(value)))
         default: throw ConfigError.invalid("unknown config key '\(key)'")
         }
     }

@@ -44,40 +44,38 @@ final class MemoryGroupStore: GroupRecordStore, @unchecked Sendable {
     func close() {}
 }
 
-/// The durable store: a LogStore partition log under `<data-dir>/__cluster/consumer-offsets/`,
-/// like Kafka's compacted `__consumer_offsets`. Records are RecordBatch v2 with our own
-/// key/value encoding (`GroupRecordCodec`). Compaction writes the live state into a fresh
-/// log generation (`log-<n>`), fsyncs it, then switches the `CURRENT` pointer atomically
-/// and deletes the old generation, so start-up replays at most ~2× the live records
-/// (plus what was committed since the last compaction). A crash at any point leaves either
-/// the old or the new generation complete.
+/// The durable store: a compacted LogStore partition log under
+/// `<data-dir>/__cluster/consumer-offsets/`, like Kafka's `__consumer_offsets`. Records are
+/// RecordBatch v2 with our own key/value encoding (`GroupRecordCodec`): one key per group and
+/// per committed partition, a tombstone when either goes. The broker's log cleaner compacts it
+/// like any `cleanup.policy=compact` topic, so start-up replays roughly the live records plus
+/// what was committed since the last cleaning, and a crash during cleaning is recovered by the
+/// log's own swap recovery.
+///
+/// Earlier versions rewrote the log into a new generation directory (`log-<n>` named by a
+/// `CURRENT` file); that directory is opened as it is.
 final class OffsetsLogStore: GroupRecordStore, @unchecked Sendable {
     let directory: URL
-    let flusher: LogFlusher?
     let logger: Logger
-    private(set) var log: PartitionLog
-    private(set) var generation: Int
-    /// Records appended to the current generation (including its snapshot).
+    let log: PartitionLog
     private(set) var recordCount = 0
-    /// Compact once the log holds more than max(this, 2 × live) records.
-    var compactThreshold: Int
-    private let logConfig: LogConfig
 
-    init(directory: URL, flusher: LogFlusher?, logger: Logger, compactThreshold: Int = 20_000) throws {
+    static let logConfig = LogConfig(segmentBytes: 16 << 20, segmentMs: 3_600_000, retentionMs: -1, retentionBytes: -1,
+                                     deleteEnabled: false, compact: true, deleteRetentionMs: 86_400_000)
+
+    init(directory: URL, flusher: LogFlusher?, logger: Logger, config: LogConfig = OffsetsLogStore.logConfig) throws {
         self.directory = directory
-        self.flusher = flusher
         self.logger = logger
-        self.compactThreshold = compactThreshold
-        logConfig = LogConfig(segmentBytes: 64 * 1024 * 1024, retentionMs: -1, retentionBytes: -1)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var generation = 0
         let pointer = directory.appendingPathComponent("CURRENT")
         if let text = try? String(contentsOf: pointer, encoding: .utf8), let n = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
             generation = n
         } else {
-            generation = 0
+            try DurableFile.writeAtomically(Data("0\n".utf8), to: pointer)
         }
-        log = try PartitionLog.open(directory: directory.appendingPathComponent("log-\(generation)"), config: logConfig, flusher: flusher, logger: logger)
-        // Leftovers of an interrupted compaction (or of an older generation).
+        log = try PartitionLog.open(directory: directory.appendingPathComponent("log-\(generation)"), config: config, flusher: flusher, logger: logger)
+        // Leftovers of an older version's interrupted rewrite.
         let keep = "log-\(generation)"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix("log-") && name != keep {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
@@ -138,38 +136,8 @@ final class OffsetsLogStore: GroupRecordStore, @unchecked Sendable {
         recordCount = count
     }
 
-    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {
-        guard recordCount > max(compactThreshold, 2 * liveRecords) else { return }
-        let t0 = DispatchTime.now()
-        let records = snapshot()
-        let nextGen = generation + 1
-        let dir = directory.appendingPathComponent("log-\(nextGen)")
-        try? FileManager.default.removeItem(at: dir)
-        let fresh = try PartitionLog.open(directory: dir, config: logConfig, flusher: flusher, logger: logger)
-        do {
-            _ = try Self.write(records, to: fresh)
-            try fresh.flushNow()
-            try DurableFile.writeAtomically(Data("\(nextGen)\n".utf8), to: directory.appendingPathComponent("CURRENT"))
-        } catch {
-            try? fresh.close()
-            try? FileManager.default.removeItem(at: dir)
-            throw error
-        }
-        let old = log
-        let oldGen = generation
-        let before = recordCount
-        log = fresh
-        generation = nextGen
-        recordCount = records.count
-        // Waiters on the old log are satisfied at once (everything in it is superseded anyway).
-        try? old.flushNow()
-        try? old.close()
-        try? FileManager.default.removeItem(at: directory.appendingPathComponent("log-\(oldGen)"))
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6
-        logger.info("compacted consumer-offsets log", metadata: [
-            "records-before": "\(before)", "records-after": "\(records.count)", "ms": "\(String(format: "%.1f", ms))",
-        ])
-    }
+    /// The broker's log cleaner compacts this log in the background.
+    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {}
 
     func close() {
         try? log.close()

@@ -66,9 +66,30 @@ extension RequestDispatcher {
             return (.init(index: index, errorCode: .invalidRecord, errorMessage: "no records"), nil)
         }
         let config = topic.config
-        let batches: [ValidatedBatch]
+        var batches: [ValidatedBatch]
         do {
             batches = try BatchValidator.validate(records, maxBatchBytes: config.maxMessageBytes)
+            if config.compact {
+                // Kafka fails the whole batch and names each keyless record (ProduceResponse v8+).
+                var missing: [ProduceResponse.RecordError] = []
+                var offset: Int32 = 0
+                for b in batches {
+                    for i in try BatchValidator.recordsWithoutKey(records, b) {
+                        missing.append(.init(batchIndex: offset + i, message: "record \(offset + i) has no key"))
+                    }
+                    offset += b.header.recordCount
+                }
+                if !missing.isEmpty {
+                    metrics.rejectedBatches.increment()
+                    var r = ProduceResponse.Partition(index: index, errorCode: .invalidRecord,
+                                                      errorMessage: "Compacted topic cannot accept message without key in topic partition \(topic.name)-\(index).")
+                    r.recordErrors = missing
+                    return (r, nil)
+                }
+            }
+            if let codec = config.storedCompression {
+                (records, batches) = try BatchValidator.recompress(records, batches, to: codec, level: config.compressionLevel)
+            }
         } catch {
             metrics.rejectedBatches.increment()
             ctx.logger.info("rejected produce", metadata: ["partition": "\(topic.name)-\(index)", "error": "\(error.message)"])
@@ -88,7 +109,7 @@ extension RequestDispatcher {
             }
         }
         do {
-            let outcome = try records.withUnsafeReadableBytes { try partition.log.append(batches: $0) }
+            let outcome = try records.withUnsafeReadableBytes { try partition.log.append(validated: batches, in: $0) }
             switch outcome {
             case .appended(let first, let last):
                 partition.notifyAppended()
@@ -107,6 +128,8 @@ extension RequestDispatcher {
             case .outOfOrderSequence: code = .outOfOrderSequenceNumber
             case .invalidProducerEpoch: code = .invalidProducerEpoch
             case .invalidBatch: code = .corruptMessage
+            // Kafka's RecordBatchTooLargeException: not retriable (a retry is just as large).
+            case .recordSetTooLarge: code = .recordListTooLarge
             default: code = .kafkaStorageError
             }
             if code == .kafkaStorageError {

@@ -19,6 +19,7 @@ public final class RiverbankBroker: @unchecked Sendable {
     let topics: TopicManager
     let dispatcher: RequestDispatcher
     let groups: GroupCoordinator
+    let cleaner: LogCleaner
     private var serverChannel: (any Channel)?
     private var metricsChannel: (any Channel)?
     private var retentionTask: RepeatedTask?
@@ -48,8 +49,15 @@ public final class RiverbankBroker: @unchecked Sendable {
         flusher = LogFlusher(logger: logger)
         topics = try TopicManager(dataDir: dataDir, defaultConfig: config.defaultTopicConfig, flusher: flusher, logger: logger)
         let producerIds = try ProducerIdManager(dataDir: dataDir)
-        groups = GroupCoordinator(store: try OffsetsLogStore(directory: dataDir.appendingPathComponent("__cluster/consumer-offsets"),
-                                                             flusher: flusher, logger: logger), logger: logger)
+        cleaner = LogCleaner(config: config.cleaner, logger: logger)
+        let offsets = try OffsetsLogStore(directory: dataDir.appendingPathComponent("__cluster/consumer-offsets"),
+                                          flusher: flusher, logger: logger)
+        groups = GroupCoordinator(store: offsets, logger: logger)
+        let topicsForCleaner = topics
+        cleaner.addSource { topicsForCleaner.allLogs }
+        cleaner.addSource { [offsets.log] }
+        let cleanerMetrics = CleanerMetrics()
+        cleaner.onCleaned { cleanerMetrics.record($0) }
         dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds, metrics: BrokerMetrics(),
                                        clusterId: clusterId, logger: logger, groups: groups)
     }
@@ -87,6 +95,7 @@ public final class RiverbankBroker: @unchecked Sendable {
         if let dir = config.topicsDir {
             topics.apply(try TopicDefinition.load(directory: dir))
         }
+        cleaner.start()
         let dispatcher = self.dispatcher
         let logger = self.logger
         let maxFrame = config.maxRequestBytes
@@ -126,6 +135,7 @@ public final class RiverbankBroker: @unchecked Sendable {
         retentionTask?.cancel()
         try? await serverChannel?.close()
         try? await metricsChannel?.close()
+        cleaner.shutdown()
         groups.shutdown()
         topics.closeAll()
         flusher.shutdown()

@@ -85,6 +85,14 @@ final class TopicManager: @unchecked Sendable {
         lc.retentionMs = c.retentionMs
         lc.retentionBytes = c.retentionBytes
         lc.indexIntervalBytes = Int(c.indexIntervalBytes)
+        lc.maxIndexEntries = Int(max(c.segmentIndexBytes / 8, 2))
+        let policies = c.cleanupPolicies
+        lc.deleteEnabled = policies.contains("delete")
+        lc.compact = policies.contains("compact")
+        lc.minCleanableDirtyRatio = c.minCleanableDirtyRatio
+        lc.minCompactionLagMs = c.minCompactionLagMs
+        lc.maxCompactionLagMs = c.maxCompactionLagMs
+        lc.deleteRetentionMs = c.deleteRetentionMs
         return lc
     }
 
@@ -168,6 +176,7 @@ final class TopicManager: @unchecked Sendable {
             throw Failure(code: .invalidTopicException, message: "topic '\(name)' collides with existing topic '\(other)'")
         }
         if validateOnly { return nil }
+        logDeprecated(configs.keys, topic: name)
         var id = KafkaUUID.random()
         while byId[id] != nil { id = KafkaUUID.random() }
         do {
@@ -225,10 +234,23 @@ final class TopicManager: @unchecked Sendable {
         var c = t.config
         if let problem = edit(&c) { throw Failure(code: .invalidConfig, message: problem) }
         if validateOnly { return }
+        let old = t.config.overrides
+        logDeprecated(c.overrides.keys.filter { old[$0] != c.overrides[$0] }, topic: name)
         t.config = c
         do { try persist(t) } catch { throw Failure(code: .kafkaStorageError, message: "\(error)") }
         for p in t.partitions { p.log.update(config: Self.logConfig(c)) }
     }
+
+    /// Kafka 3.x accepts these and ignores them; say so instead of failing old tools.
+    private func logDeprecated<S: Sequence>(_ keys: S, topic: String) where S.Element == String {
+        for k in keys where TopicConfig.deprecatedKeys.contains(k) {
+            logger.info("accepted deprecated topic config; it has no effect", metadata: ["topic": "\(topic)", "config": "\(k)",
+                                                                                       "doc": "\(TopicConfig.keys[k]?.doc ?? "")"])
+        }
+    }
+
+    /// Every open partition log (the log cleaner walks them).
+    var allLogs: [PartitionLog] { allTopics.flatMap { $0.partitions.map(\.log) } }
 
     func enforceRetention(now: Int64) {
         for t in allTopics {

@@ -90,3 +90,67 @@ public enum BatchValidator {
         buffer.setInteger(CRC32C.batchChecksum(batch), at: i + RecordBatchHeader.crcOffset, endianness: .big)
     }
 }
+
+extension BatchValidator {
+    /// Kafka's rule for compacted topics: every record needs a key (the cleaner keys on it).
+    /// Returns the indexes, within the batch, of records without one.
+    public static func recordsWithoutKey(_ buffer: ByteBuffer, _ batch: ValidatedBatch,
+                                         maxDecompressedBytes: Int = RecordBatch.defaultMaxDecompressedBytes) throws(BatchValidationError) -> [Int32] {
+        do {
+            return try buffer.withUnsafeReadableBytes { raw in
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[batch.position..<(batch.position + batch.header.totalSize)])
+                var missing: [Int32] = []
+                var index: Int32 = 0
+                let scan = { (body: UnsafeRawBufferPointer) throws in
+                    try RecordScanner.forEach(body, count: Int(batch.header.recordCount)) { r in
+                        if r.key == nil { missing.append(index) }
+                        index += 1
+                    }
+                }
+                if batch.header.compression == CompressionCodec.none {
+                    try scan(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size...]))
+                } else {
+                    let body = try RecordBatchAssembly.body(of: bytes, header: batch.header, maxDecompressedBytes: maxDecompressedBytes)
+                    try body.withUnsafeBytes { try scan($0) }
+                }
+                return missing
+            }
+        } catch {
+            throw BatchValidationError(.corruptMessage, "malformed records: \(error)")
+        }
+    }
+
+    /// The produce payload with every batch not already in `codec` re-compressed (a topic's
+    /// `compression.type` other than `producer`), and the batches' new places.
+    public static func recompress(_ buffer: ByteBuffer, _ batches: [ValidatedBatch], to codec: CompressionCodec, level: Int?,
+                                  maxDecompressedBytes: Int = RecordBatch.defaultMaxDecompressedBytes)
+        throws(BatchValidationError) -> (ByteBuffer, [ValidatedBatch])
+    {
+        guard batches.contains(where: { $0.header.compression != codec }) else { return (buffer, batches) }
+        var out = ByteBuffer()
+        out.reserveCapacity(buffer.readableBytes)
+        var placed: [ValidatedBatch] = []
+        do {
+            try buffer.withUnsafeReadableBytes { raw in
+                for b in batches {
+                    let bytes = UnsafeRawBufferPointer(rebasing: raw[b.position..<(b.position + b.header.totalSize)])
+                    let position = out.writerIndex - out.readerIndex
+                    if b.header.compression == codec {
+                        out.writeBytes(bytes)
+                        placed.append(ValidatedBatch(header: b.header, position: position))
+                        continue
+                    }
+                    let body = try RecordBatchAssembly.body(of: bytes, header: b.header, maxDecompressedBytes: maxDecompressedBytes)
+                    let rebuilt = try body.withUnsafeBytes { try RecordBatchAssembly.assemble(header: b.header, body: $0, codec: codec, level: level) }
+                    out.writeBytes(rebuilt)
+                    placed.append(ValidatedBatch(header: rebuilt.withUnsafeBytes { RecordBatchHeader($0)! }, position: position))
+                }
+            }
+        } catch CompressionError.outputTooLarge(let limit) {
+            throw BatchValidationError(.recordListTooLarge, "batch decompresses past \(limit) bytes; cannot re-compress it")
+        } catch {
+            throw BatchValidationError(.corruptMessage, "could not re-compress batch: \(error)")
+        }
+        return (out, placed)
+    }
+}

@@ -62,19 +62,23 @@ struct SegmentSwap: Equatable {
 
     /// Step 2: the commit point.
     func commit(directory: String) throws {
+        FaultInjection.crashPoint("cleaner-before-commit")
         try FileSystem.writeAtomically(encode(), to: Self.manifestPath(directory, newBase), directory: directory, durable: .full)
     }
 
     /// Step 3 on disk. The caller has pinned the replaced segments' descriptors and loaded their
     /// indexes, so readers still holding them keep reading the old data.
     func complete(directory: String) throws {
+        FaultInjection.crashPoint("cleaner-after-commit")
         for suffix in Self.suffixes {
             let cleaned = Self.cleanedPath(directory, newBase, suffix)
             if FileSystem.exists(cleaned) {
                 let target = Segment.path(directory, newBase, suffix)
                 if rename(cleaned, target) != 0 { throw LogError.io(operation: "rename", path: cleaned, errno: errno) }
+                FaultInjection.crashPoint("cleaner-mid-rename")
             }
         }
+        FaultInjection.crashPoint("cleaner-before-delete")
         for base in replaced where base != newBase {
             try LogRecovery.removeSegmentFiles(directory: directory, base: base)
         }
