@@ -53,7 +53,7 @@ extension ConsumerCore {
                 } catch {
                     failures += 1
                     logger.info("joining group failed; retrying", metadata: ["group": "\(config.groupID ?? "")", "error": "\(error)"])
-                    if let ke = error as? KafkaError, case .broker(let code, _, _) = ke, [16, 15, 14].contains(code) {
+                    if let code = (error as? KafkaError)?.code, [16, 15, 14].contains(code) {
                         await cluster.invalidateCoordinator(group: config.groupID ?? "")
                     }
                     try? await Task.sleep(for: config.retryBackoff * min(failures, 20))
@@ -361,7 +361,7 @@ extension ConsumerCore {
                 ? (resp.groups.first?.errorCode ?? 0, resp.groups.first?.topics ?? [])
                 : (resp.errorCode, resp.topics)
             if code != 0 {
-                if KafkaError.isRetriable(code) || code == ErrorCode.unstableOffsetCommit.rawValue, attempt < 10 {
+                if KafkaError.isRetriable(code: code), attempt < 10 {  // UNSTABLE_OFFSET_COMMIT among them
                     await cluster.invalidateCoordinator(group: group)
                     try await Task.sleep(for: config.retryBackoff * attempt)
                     continue
