@@ -19,11 +19,11 @@ struct GroupCoordinatorConfig: Sendable {
     var maxGroupSize = Int.max
     /// How often timers are checked in the running broker.
     var tickIntervalMs: Int64 = 50
-    /// group.consumer.session.timeout.ms (KIP-848 members; the broker decides it)
+    /// group.kip848.session.timeout.ms (KIP-848 members; the broker decides it)
     var consumerSessionTimeoutMs: Int32 = 45_000
-    /// group.consumer.heartbeat.interval.ms
+    /// group.kip848.heartbeat.interval.ms
     var consumerHeartbeatIntervalMs: Int32 = 5_000
-    /// group.consumer.max.size
+    /// group.kip848.max.size
     var consumerMaxGroupSize = Int.max
     /// offsets.retention.minutes (Kafka: 7 days): offsets of a group that has been empty
     /// this long are deleted, then the group itself.
@@ -87,7 +87,7 @@ struct CommitPartition {
 final class GroupCoordinatorCore {
     let config: GroupCoordinatorConfig
     let clock: () -> Int64
-    var groups: [String: ConsumerGroupState] = [:]
+    var groups: [String: Group] = [:]
     /// While the log is replayed every group API answers COORDINATOR_LOAD_IN_PROGRESS.
     var loading = false
     /// Records to append to the group log, in order.
@@ -104,7 +104,7 @@ final class GroupCoordinatorCore {
         self.clock = clock
     }
 
-    func group(_ id: String) -> ConsumerGroupState? { groups[id] }
+    func group(_ id: String) -> Group? { groups[id] }
 
     func respond<T>(_ cb: ((T) -> Void)?, _ value: T) {
         guard let cb else { return }
@@ -137,20 +137,20 @@ final class GroupCoordinatorCore {
             return respond(cb, Self.joinError(.invalidSessionTimeout, memberId: p.memberId))
         }
         let isUnknown = p.memberId.isEmpty
-        let g: ConsumerGroupState
+        let g: Group
         if let existing = groups[p.groupId] {
             g = existing
         } else {
             if !isUnknown { return respond(cb, Self.joinError(.unknownMemberId, memberId: p.memberId)) }
-            g = ConsumerGroupState(groupId: p.groupId)
+            g = Group(groupId: p.groupId)
             g.stateTimestamp = clock()
             groups[p.groupId] = g
         }
-        if let c = g.consumer {
-            // A consumer-protocol group: classic members may not join it while it has members.
+        if let c = g.kip848 {
+            // A KIP-848 group: classic members may not join it while it has members.
             guard c.isEmpty else { return respond(cb, Self.joinError(.inconsistentGroupProtocol, memberId: p.memberId)) }
             if !isUnknown { return respond(cb, Self.joinError(.unknownMemberId, memberId: p.memberId)) }
-            g.consumer = nil
+            g.kip848 = nil
             records.append(.consumerGroup(id: g.groupId, value: nil))
         }
         if g.members[p.memberId] == nil && g.pendingMembers[p.memberId] == nil && g.members.count >= config.maxGroupSize {
@@ -167,7 +167,7 @@ final class GroupCoordinatorCore {
         }
     }
 
-    private func joinNewMember(_ g: ConsumerGroupState, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
+    private func joinNewMember(_ g: Group, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
         if let instance = p.groupInstanceId {
             let newId = newMemberId(instance)
             if let existing = g.staticMemberId(instance) {
@@ -184,7 +184,7 @@ final class GroupCoordinatorCore {
         }
     }
 
-    private func currentGenerationResponse(_ g: ConsumerGroupState, memberId: String, leaderView: Bool, leader: String? = nil,
+    private func currentGenerationResponse(_ g: Group, memberId: String, leaderView: Bool, leader: String? = nil,
                                            skipAssignment: Bool = false) -> JoinGroupResponse {
         var r = JoinGroupResponse()
         r.memberId = memberId
@@ -197,7 +197,7 @@ final class GroupCoordinatorCore {
         return r
     }
 
-    private func joinExistingMember(_ g: ConsumerGroupState, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
+    private func joinExistingMember(_ g: Group, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
         if g.pendingMembers[p.memberId] != nil {
             g.pendingMembers[p.memberId] = nil
             return addMemberThenRebalance(g, p, memberId: p.memberId, cb)
@@ -228,7 +228,7 @@ final class GroupCoordinatorCore {
     }
 
     /// UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID checks shared by join, sync, heartbeat, commit.
-    func validateMember(_ g: ConsumerGroupState, memberId: String, instanceId: String?) -> ErrorCode? {
+    func validateMember(_ g: Group, memberId: String, instanceId: String?) -> ErrorCode? {
         if let instanceId {
             guard let existing = g.staticMemberId(instanceId) else { return .unknownMemberId }
             if existing != memberId { return .fencedInstanceId }
@@ -236,8 +236,8 @@ final class GroupCoordinatorCore {
         return g.members[memberId] == nil ? .unknownMemberId : nil
     }
 
-    private func addMemberThenRebalance(_ g: ConsumerGroupState, _ p: JoinParams, memberId: String, _ cb: @escaping (JoinGroupResponse) -> Void) {
-        let m = ClassicMember(memberId: memberId, groupInstanceId: p.groupInstanceId, clientId: p.clientId, clientHost: p.clientHost,
+    private func addMemberThenRebalance(_ g: Group, _ p: JoinParams, memberId: String, _ cb: @escaping (JoinGroupResponse) -> Void) {
+        let m = ClassicGroupMember(memberId: memberId, groupInstanceId: p.groupInstanceId, clientId: p.clientId, clientHost: p.clientHost,
                               sessionTimeoutMs: p.sessionTimeoutMs, rebalanceTimeoutMs: p.rebalanceTimeoutMs,
                               protocolType: p.protocolType, protocols: p.protocols)
         m.isNew = true
@@ -248,7 +248,7 @@ final class GroupCoordinatorCore {
         maybePrepareRebalanceOrCompleteJoin(g)
     }
 
-    private func updateMember(_ m: ClassicMember, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
+    private func updateMember(_ m: ClassicGroupMember, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
         m.protocols = p.protocols
         m.sessionTimeoutMs = p.sessionTimeoutMs
         m.rebalanceTimeoutMs = p.rebalanceTimeoutMs
@@ -261,12 +261,12 @@ final class GroupCoordinatorCore {
         m.awaitingJoin = cb
     }
 
-    private func updateMemberThenRebalance(_ g: ConsumerGroupState, _ m: ClassicMember, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
+    private func updateMemberThenRebalance(_ g: Group, _ m: ClassicGroupMember, _ p: JoinParams, _ cb: @escaping (JoinGroupResponse) -> Void) {
         updateMember(m, p, cb)
         maybePrepareRebalanceOrCompleteJoin(g)
     }
 
-    private func updateStaticMemberThenRebalance(_ g: ConsumerGroupState, _ p: JoinParams, oldId: String, newId: String,
+    private func updateStaticMemberThenRebalance(_ g: Group, _ p: JoinParams, oldId: String, newId: String,
                                                  _ cb: @escaping (JoinGroupResponse) -> Void) {
         let currentLeader = g.leaderId
         // The old incarnation's parked requests are fenced.
@@ -305,16 +305,16 @@ final class GroupCoordinatorCore {
 
     // MARK: rebalance phases
 
-    private func maybePrepareRebalanceOrCompleteJoin(_ g: ConsumerGroupState) {
+    private func maybePrepareRebalanceOrCompleteJoin(_ g: Group) {
         if g.canRebalance { prepareRebalance(g) } else { maybeCompleteJoinPhase(g) }
     }
 
-    private func maybeCompleteJoinPhase(_ g: ConsumerGroupState) {
+    private func maybeCompleteJoinPhase(_ g: Group) {
         guard g.state == .preparingRebalance, g.previousState != .empty, g.hasAllMembersJoined else { return }
         completeJoin(g)
     }
 
-    func prepareRebalance(_ g: ConsumerGroupState) {
+    func prepareRebalance(_ g: Group) {
         let now = clock()
         if g.state == .completingRebalance { resetAndPropagateAssignment(g, error: .rebalanceInProgress) }
         g.syncDeadline = nil
@@ -336,7 +336,7 @@ final class GroupCoordinatorCore {
         }
     }
 
-    private func resetAndPropagateAssignment(_ g: ConsumerGroupState, error: ErrorCode) {
+    private func resetAndPropagateAssignment(_ g: Group, error: ErrorCode) {
         for m in g.orderedMembers {
             m.assignment = ByteBuffer()
             if let s = m.awaitingSync {
@@ -348,7 +348,7 @@ final class GroupCoordinatorCore {
 
     /// Ends the join phase: drops dynamic members that did not rejoin, starts the next
     /// generation and answers every parked JoinGroup (the leader gets the member list).
-    func completeJoin(_ g: ConsumerGroupState) {
+    func completeJoin(_ g: Group) {
         let now = clock()
         g.joinDeadline = nil
         g.initialRebalance = nil
@@ -392,7 +392,7 @@ final class GroupCoordinatorCore {
         g.syncDeadline = now + g.rebalanceTimeoutMs
     }
 
-    private func removeMemberAndUpdateGroup(_ g: ConsumerGroupState, _ m: ClassicMember, error: ErrorCode = .unknownMemberId) {
+    private func removeMemberAndUpdateGroup(_ g: Group, _ m: ClassicGroupMember, error: ErrorCode = .unknownMemberId) {
         if let j = m.awaitingJoin { respond(j, Self.joinError(error)); m.awaitingJoin = nil }
         if let s = m.awaitingSync { respond(s, Self.syncError(error)); m.awaitingSync = nil }
         g.remove(m.memberId)
@@ -453,7 +453,7 @@ final class GroupCoordinatorCore {
         }
     }
 
-    private func removePendingSync(_ g: ConsumerGroupState, _ id: String) {
+    private func removePendingSync(_ g: Group, _ id: String) {
         g.pendingSync.remove(id)
         if g.pendingSync.isEmpty { g.syncDeadline = nil }
     }
@@ -485,7 +485,7 @@ final class GroupCoordinatorCore {
         guard let g = groups[groupId] else { return (.unknownMemberId, []) }
         if g.state == .dead { return (.coordinatorNotAvailable, []) }
         var results: [LeaveGroupResponse.Member] = []
-        var removed: [ClassicMember] = []
+        var removed: [ClassicGroupMember] = []
         var pendingRemoved = false
         for l in members {
             var error = ErrorCode.none
@@ -527,7 +527,7 @@ final class GroupCoordinatorCore {
     /// Expires whatever is due: pending members, dead members, join and sync phases.
     func tick() {
         let now = clock()
-        tickConsumerGroups(now: now)
+        tickKIP848Groups(now: now)
         if now >= nextOffsetExpiryCheck {
             if nextOffsetExpiryCheck != 0 { expireOffsets(now: now) }
             nextOffsetExpiryCheck = now + config.offsetsRetentionCheckIntervalMs
@@ -581,18 +581,18 @@ final class GroupCoordinatorCore {
         if loading { return all(.coordinatorLoadInProgress) }
         if groupId.isEmpty { return all(.invalidGroupId) }
         let now = clock()
-        let g: ConsumerGroupState
+        let g: Group
         if let existing = groups[groupId] {
             g = existing
-            if let c = g.consumer {
-                if let e = validateConsumerCommit(c, generationId: generationId, memberId: memberId, version: version) { return all(e) }
+            if let c = g.kip848 {
+                if let e = validateKIP848Commit(c, generationId: generationId, memberId: memberId, version: version) { return all(e) }
             } else if let e = validateCommit(g, generationId: generationId, memberId: memberId, instanceId: instanceId) {
                 return all(e)
             }
         } else {
             guard generationId < 0 else { return all(version >= 9 ? .groupIdNotFound : .illegalGeneration) }
             // A simple (standalone) consumer's commit creates an empty group holding its offsets.
-            g = ConsumerGroupState(groupId: groupId)
+            g = Group(groupId: groupId)
             g.stateTimestamp = now
             g.protocolType = nil
             groups[groupId] = g
@@ -620,7 +620,7 @@ final class GroupCoordinatorCore {
     }
 
     /// Kafka's ConsumerGroup.validateOffsetCommit: the member epoch is the generation.
-    private func validateConsumerCommit(_ c: ConsumerProtocolGroup, generationId: Int32, memberId: String, version: Int16) -> ErrorCode? {
+    private func validateKIP848Commit(_ c: KIP848Group, generationId: Int32, memberId: String, version: Int16) -> ErrorCode? {
         if generationId < 0 && c.isEmpty { return nil }
         guard let m = c.member(memberId) else { return .unknownMemberId }
         if version < 9 { return .unsupportedVersion }
@@ -628,7 +628,7 @@ final class GroupCoordinatorCore {
         return nil
     }
 
-    private func validateCommit(_ g: ConsumerGroupState, generationId: Int32, memberId: String, instanceId: String?) -> ErrorCode? {
+    private func validateCommit(_ g: Group, generationId: Int32, memberId: String, instanceId: String?) -> ErrorCode? {
         if g.state == .dead { return .coordinatorNotAvailable }
         if generationId < 0 && g.state == .empty { return nil }
         if generationId >= 0 || !memberId.isEmpty || instanceId != nil {
@@ -645,8 +645,8 @@ final class GroupCoordinatorCore {
     func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?, memberId: String? = nil,
                       memberEpoch: Int32 = -1) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
         if loading { return (.coordinatorLoadInProgress, []) }
-        if let c = groups[groupId]?.consumer, memberEpoch >= 0 || !(memberId ?? "").isEmpty {
-            // A member of a consumer-protocol group fetches with its member epoch (OffsetFetch v9+).
+        if let c = groups[groupId]?.kip848, memberEpoch >= 0 || !(memberId ?? "").isEmpty {
+            // A member of a KIP-848 group fetches with its member epoch (OffsetFetch v9+).
             if !(memberEpoch < 0 && c.isEmpty) {
                 guard let m = c.member(memberId ?? "") else { return (.unknownMemberId, []) }
                 if m.memberEpoch != memberEpoch { return (.staleMemberEpoch, []) }
@@ -674,8 +674,8 @@ final class GroupCoordinatorCore {
         if loading { return (.coordinatorLoadInProgress, []) }
         guard let g = groups[groupId], g.state != .dead else { return (.groupIdNotFound, []) }
         var subscribed = Set<String>()
-        if let c = g.consumer {
-            if !c.isEmpty { subscribed = consumerSubscribedTopics(c) }
+        if let c = g.kip848 {
+            if !c.isEmpty { subscribed = kip848SubscribedTopics(c) }
         } else if g.state != .empty {
             guard let s = g.subscribedTopics() else { return (.nonEmptyGroup, []) }
             subscribed = s
@@ -705,7 +705,7 @@ final class GroupCoordinatorCore {
         let stateFilter = Set(states.map { $0.lowercased() })
         let typeFilter = Set(types.map { $0.lowercased() })
         return groups.values.filter { $0.state != .dead }.sorted { $0.groupId < $1.groupId }.compactMap { g in
-            if let c = g.consumer {
+            if let c = g.kip848 {
                 let state = c.state.rawValue
                 if !stateFilter.isEmpty && !stateFilter.contains(state.lowercased()) { return nil }
                 if !typeFilter.isEmpty && !typeFilter.contains("consumer") { return nil }
@@ -724,7 +724,7 @@ final class GroupCoordinatorCore {
             r.errorCode = ErrorCode.coordinatorLoadInProgress.rawValue
             return r
         }
-        guard let g = groups[groupId], g.consumer == nil else {
+        guard let g = groups[groupId], g.kip848 == nil else {
             // Unknown, or not a classic group (DescribeGroups up to v5 answers Dead, like Kafka).
             r.groupState = ClassicGroupState.dead.rawValue
             return r
@@ -745,9 +745,9 @@ final class GroupCoordinatorCore {
         ids.map { id in
             if loading { return .init(groupId: id, errorCode: .coordinatorLoadInProgress) }
             guard let g = groups[id], g.state != .dead else { return .init(groupId: id, errorCode: .groupIdNotFound) }
-            guard g.state == .empty, g.members.isEmpty, g.consumer?.isEmpty ?? true else { return .init(groupId: id, errorCode: .nonEmptyGroup) }
+            guard g.state == .empty, g.members.isEmpty, g.kip848?.isEmpty ?? true else { return .init(groupId: id, errorCode: .nonEmptyGroup) }
             for tp in g.offsets.keys.sorted() { records.append(.offset(group: id, partition: tp, value: nil)) }
-            if g.consumer != nil { records.append(.consumerGroup(id: id, value: nil)) }
+            if g.kip848 != nil { records.append(.consumerGroup(id: id, value: nil)) }
             records.append(.group(id: id, value: nil))
             g.pendingMembers.removeAll()
             g.transition(to: .dead, now: clock())
@@ -758,7 +758,7 @@ final class GroupCoordinatorCore {
 
     // MARK: persistence
 
-    func groupValue(_ g: ConsumerGroupState) -> GroupMetadataValue {
+    func groupValue(_ g: Group) -> GroupMetadataValue {
         var v = GroupMetadataValue()
         v.protocolType = g.protocolType ?? ""
         v.generationId = g.generationId
@@ -782,7 +782,7 @@ final class GroupCoordinatorCore {
         return v
     }
 
-    private func persistGroup(_ g: ConsumerGroupState) {
+    private func persistGroup(_ g: Group) {
         records.append(.group(id: g.groupId, value: groupValue(g)))
     }
 
@@ -793,7 +793,7 @@ final class GroupCoordinatorCore {
         case .offset(let id, let tp, let value):
             if let value {
                 let g = groups[id] ?? {
-                    let n = ConsumerGroupState(groupId: id)
+                    let n = Group(groupId: id)
                     groups[id] = n
                     return n
                 }()
@@ -807,13 +807,13 @@ final class GroupCoordinatorCore {
                 return
             }
             let old = groups[id]
-            let g = ConsumerGroupState(groupId: id)
+            let g = Group(groupId: id)
             g.offsets = old?.offsets ?? [:]
             g.generationId = value.generationId
             g.protocolType = value.protocolType.isEmpty ? nil : value.protocolType
             g.protocolName = value.protocolName
             for mv in value.members {
-                let m = ClassicMember(memberId: mv.memberId, groupInstanceId: mv.groupInstanceId, clientId: mv.clientId, clientHost: mv.clientHost,
+                let m = ClassicGroupMember(memberId: mv.memberId, groupInstanceId: mv.groupInstanceId, clientId: mv.clientId, clientHost: mv.clientHost,
                                       sessionTimeoutMs: mv.sessionTimeoutMs, rebalanceTimeoutMs: mv.rebalanceTimeoutMs,
                                       protocolType: value.protocolType, protocols: [(value.protocolName ?? "", mv.subscription)])
                 m.assignment = mv.assignment
@@ -826,19 +826,19 @@ final class GroupCoordinatorCore {
         case .consumerGroup(let id, let value):
             if let value {
                 let g = groups[id] ?? {
-                    let n = ConsumerGroupState(groupId: id)
+                    let n = Group(groupId: id)
                     groups[id] = n
                     return n
                 }()
-                if g.consumer == nil {
-                    g.consumer = ConsumerProtocolGroup(groupEpoch: value.groupEpoch)
+                if g.kip848 == nil {
+                    g.kip848 = KIP848Group(groupEpoch: value.groupEpoch)
                     g.emptySince = now
                 } else {
-                    g.consumer!.groupEpoch = value.groupEpoch
-                    g.consumer!.assignmentEpoch = value.groupEpoch
+                    g.kip848!.groupEpoch = value.groupEpoch
+                    g.kip848!.assignmentEpoch = value.groupEpoch
                 }
             } else {
-                groups[id]?.consumer = nil
+                groups[id]?.kip848 = nil
             }
         }
     }
@@ -847,7 +847,7 @@ final class GroupCoordinatorCore {
     func snapshotRecords() -> [GroupRecord] {
         var out: [GroupRecord] = []
         for g in groups.values.sorted(by: { $0.groupId < $1.groupId }) where g.state != .dead {
-            if let c = g.consumer {
+            if let c = g.kip848 {
                 out.append(.consumerGroup(id: g.groupId, value: ConsumerGroupMetadataValue(groupEpoch: c.groupEpoch)))
             } else if g.protocolType != nil || g.generationId > 0 {
                 out.append(.group(id: g.groupId, value: groupValue(g)))
