@@ -22,8 +22,8 @@ extension ConsumerCore {
         rejoinNeeded = true
         if groupTask == nil {
             switch config.groupProtocol {
-            case .classic: groupTask = Task { await self.groupLoop() }
-            case .consumer: groupTask = Task { await self.consumerProtocolLoop() }
+            case .classic: groupTask = Task { await self.classicGroupLoop() }
+            case .consumer: groupTask = Task { await self.kip848GroupLoop() }
             }
         }
     }
@@ -43,7 +43,7 @@ extension ConsumerCore {
 
     // MARK: The membership loop
 
-    func groupLoop() async {
+    func classicGroupLoop() async {
         var failures = 0
         while !closed && !Task.isCancelled {
             if rejoinNeeded {
@@ -65,7 +65,7 @@ extension ConsumerCore {
             try? await Task.sleep(for: rejoinNeeded ? .zero : min(interval, config.autoCommitInterval))
             if closed || Task.isCancelled { break }
             if rejoinNeeded { continue }
-            await heartbeat()
+            await classicHeartbeat()
             if config.enableAutoCommit && ContinuousClock.now - lastCommit >= config.autoCommitInterval {
                 try? await commitPositions()
             }
@@ -215,7 +215,7 @@ extension ConsumerCore {
         }
     }
 
-    func heartbeat() async {
+    func classicHeartbeat() async {
         guard let group = config.groupID, generationID >= 0 else { return }
         do {
             let coord = try await cluster.coordinator(group: group)
@@ -396,7 +396,7 @@ extension ConsumerCore {
         let owned = assignedPartitions()
         if !owned.isEmpty { await listener?.onPartitionsRevoked(owned) }
         if config.groupProtocol == .consumer {
-            await leaveConsumerGroup()
+            await leaveKIP848Group()
             return
         }
         guard !memberID.isEmpty, config.groupInstanceID == nil else { return }
