@@ -72,7 +72,7 @@ actor ConsumerCore {
         return epochCounter
     }
 
-    // Group membership (see ClassicGroupMembership.swift and KIP848GroupMembership.swift).
+    // Group membership (see GroupMembership.swift).
     var subscription: Subscription? = nil
     var listener: RebalanceListener? = nil
     var memberID = ""
