@@ -446,7 +446,7 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         #expect(!log.withLock { $0 }.contains("c1-revoked-4"))
         let described = try await admin.describeGroups([group])
         #expect(described.first?.members.count == 2)
-        if kind == .riverbank { #expect(described.first?.protocolName == "cooperative-sticky") }  // Tansu reports 
+        if kind == .riverbank { #expect(described.first?.protocolName == "cooperative-sticky") }  // Tansu 0.6 reports ""
         // Records produced now reach the group, split across the two members.
         let producer = try KafkaProducer(config: try KafkaProducerConfig(bootstrap: broker.bootstrap))
         for i in 0..<40 { _ = try await producer.send(ProducerRecord(topic: topic, key: "k\(i)", value: "v\(i)")) }
