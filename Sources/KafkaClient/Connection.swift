@@ -215,13 +215,11 @@ public final class BrokerConnection: Sendable {
                                     requestTimeout: requestTimeout, brokerVersions: versions)
         } catch let e as KafkaError {
             try? await channel.close()
-            switch e {
-            case .connectionClosed, .connectionFailed:
+            if e.kind == .connectionClosed || e.kind == .connectionFailed {
                 // Say why it closed (e.g. the TLS handshake failed) rather than that it did.
                 throw closeReason.withLock { $0 } ?? e
-            default:
-                throw e
             }
+            throw e
         } catch {
             try? await channel.close()
             throw error

@@ -72,7 +72,7 @@ actor ConsumerCore {
         return epochCounter
     }
 
-    // Group membership (see ConsumerGroup.swift).
+    // Group membership (see GroupMembership.swift).
     var subscription: Subscription? = nil
     var listener: RebalanceListener? = nil
     var memberID = ""
@@ -335,7 +335,7 @@ actor ConsumerCore {
             logger.debug("resolving offsets failed", metadata: ["error": "\(error)"])
             let retry = ContinuousClock.now + config.retryBackoff * 5
             for tp in todo.keys where partitions[tp]?.fetchPosition == nil { partitions[tp]!.retryAfter = retry }
-            if let ke = error as? KafkaError, !ke.isRetriable, case .unknownTopic = ke {} else if let ke = error as? KafkaError, !ke.isRetriable {
+            if let ke = error as? KafkaError, !ke.isRetriable, ke.kind != .unknownTopic {
                 fatalError = ke
                 wakeWaiters()
             }
@@ -606,7 +606,7 @@ actor ConsumerCore {
             for (tp, _, _) in parts where partitions[tp] != nil { partitions[tp]!.retryAfter = retry }
             let cluster = self.cluster
             Task {
-                if case .connectionClosed = e { await cluster.dropConnection(node: node) }
+                if e.kind == .connectionClosed { await cluster.dropConnection(node: node) }
                 for t in Set(parts.map(\.0.topic)) { await cluster.invalidate(topic: t) }
                 try? await Task.sleep(for: self.config.retryBackoff)
                 self.kick()
@@ -646,7 +646,7 @@ actor ConsumerCore {
                     case .none: fatalError = .partition(r.tp, code: r.errorCode, message: "offset out of range")
                     }
                 default:
-                    if KafkaError.isRetriable(r.errorCode) || KafkaError.invalidatesMetadata(r.errorCode) {
+                    if KafkaError.isRetriable(code: r.errorCode) || KafkaError.invalidatesMetadata(r.errorCode) {
                         partitions[r.tp]!.retryAfter = .now + config.retryBackoff
                         needRetry = true
                         let cluster = self.cluster

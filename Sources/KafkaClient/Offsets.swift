@@ -71,7 +71,7 @@ extension KafkaCluster {
                                 let off = p.oldStyleOffsets.first ?? p.offset
                                 out[tp] = ListedOffset(offset: off, timestamp: p.timestamp)
                                 remaining[tp] = nil
-                            } else if KafkaError.isRetriable(p.errorCode) {
+                            } else if KafkaError.isRetriable(code: p.errorCode) {
                                 retriable = .partition(tp, code: p.errorCode, message: nil)
                                 invalidate(topic: tp.topic)
                             } else {

@@ -675,7 +675,7 @@ public final class KafkaProducer: Sendable, Service {
                 retryOrFail(b, error: err, retriable: true)
                 continue
             }
-            retryOrFail(b, error: err, retriable: KafkaError.isRetriable(code))
+            retryOrFail(b, error: err, retriable: err.isRetriable)
         }
         wakeup.signal()
     }

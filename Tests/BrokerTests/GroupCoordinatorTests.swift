@@ -95,7 +95,7 @@ final class GroupHarness {
     }
 }
 
-@Suite struct GroupStateMachineTests {
+@Suite struct ClassicGroupStateMachineTests {
     @Test func memberIdRequiredThenJoinAfterInitialDelay() {
         let h = GroupHarness()
         let first = h.join()

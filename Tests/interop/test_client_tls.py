@@ -5,7 +5,6 @@ certificate checked against a CA, with mutual TLS, and refusing an untrusted bro
 """
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from pathlib import Path
@@ -17,7 +16,7 @@ from conftest import riverbank_binary, unique_topic
 from leaderproxy import FakeCluster
 from test_client_failover import read_partition
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI (apt-get install openssl)")
+pytestmark = pytest.mark.needs("openssl")
 
 
 def _openssl(*args, cwd: Path):
@@ -108,7 +107,7 @@ def test_cli_rejects_half_a_client_certificate(pki):
     assert res.returncode != 0 and b"--tls-cert and --tls-key go together" in res.stderr
 
 
-@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
+@pytest.mark.needs("kcat")
 def test_kcat_uses_the_same_tls_listeners(broker, pki):
     """Control: an OpenSSL-based client agrees with the listeners the tests above use."""
     cluster = FakeCluster(broker.port, tls=server_context(pki, require_client_cert=True))

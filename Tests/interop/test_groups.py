@@ -4,7 +4,6 @@ Run by default; RIVERBANK_GROUPS=0 skips them (see conftest.py)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 import uuid
@@ -221,7 +220,7 @@ def test_aiokafka_group(broker):
     assert got == [b"aio%d" % i for i in range(15)]
 
 
-@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
+@pytest.mark.needs("kcat")
 def test_kcat_balanced_consumer(broker):
     t, g = unique_topic("grp-kcat"), group_id()
     create_topic(broker.bootstrap, t, partitions=2)

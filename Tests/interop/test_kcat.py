@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
@@ -11,7 +10,7 @@ import pytest
 from clients import DeliveryLog, create_topic, flush_all, producer
 from conftest import unique_topic
 
-pytestmark = pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat not installed")
+pytestmark = pytest.mark.needs("kcat")
 
 KCAT_TIMEOUT = 30
 

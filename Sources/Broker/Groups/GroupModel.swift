@@ -1,26 +1,4 @@
 import KafkaProtocol
-import NIOCore
-
-/// States of a classic consumer group (the names are the ones Kafka reports in
-/// DescribeGroups/ListGroups).
-enum ClassicGroupState: String, Sendable, CaseIterable {
-    case empty = "Empty"
-    case preparingRebalance = "PreparingRebalance"
-    case completingRebalance = "CompletingRebalance"
-    case stable = "Stable"
-    case dead = "Dead"
-
-    /// Legal transitions (Kafka's ClassicGroupState.validPreviousStates, inverted).
-    func canTransition(to next: ClassicGroupState) -> Bool {
-        switch next {
-        case .empty: return self == .preparingRebalance
-        case .preparingRebalance: return self == .stable || self == .completingRebalance || self == .empty
-        case .completingRebalance: return self == .preparingRebalance
-        case .stable: return self == .completingRebalance
-        case .dead: return true
-        }
-    }
-}
 
 /// A partition of a topic, as offsets are keyed.
 struct TopicPartitionKey: Hashable, Sendable, Comparable {
@@ -37,61 +15,10 @@ struct CommittedOffset: Equatable, Sendable {
     var commitTimestamp: Int64 = 0
 }
 
-/// A member of a classic group.
-final class ClassicMember {
-    var memberId: String
-    let groupInstanceId: String?
-    var clientId: String
-    var clientHost: String
-    var sessionTimeoutMs: Int32
-    var rebalanceTimeoutMs: Int32
-    var protocolType: String
-    /// In the member's order of preference.
-    var protocols: [(name: String, metadata: ByteBuffer)]
-    var assignment = ByteBuffer()
-    /// The parked JoinGroup of this member, if any.
-    var awaitingJoin: ((JoinGroupResponse) -> Void)?
-    /// The parked SyncGroup of this member, if any.
-    var awaitingSync: ((SyncGroupResponse) -> Void)?
-    /// Joined but not yet through a completed join phase.
-    var isNew = false
-    /// When the member is considered dead without a heartbeat (ms since the epoch).
-    var heartbeatDeadline: Int64 = .max
-
-    init(memberId: String, groupInstanceId: String?, clientId: String, clientHost: String, sessionTimeoutMs: Int32,
-         rebalanceTimeoutMs: Int32, protocolType: String, protocols: [(name: String, metadata: ByteBuffer)]) {
-        self.memberId = memberId
-        self.groupInstanceId = groupInstanceId
-        self.clientId = clientId
-        self.clientHost = clientHost
-        self.sessionTimeoutMs = sessionTimeoutMs
-        self.rebalanceTimeoutMs = rebalanceTimeoutMs
-        self.protocolType = protocolType
-        self.protocols = protocols
-    }
-
-    var isStatic: Bool { groupInstanceId != nil }
-    var isAwaitingJoin: Bool { awaitingJoin != nil }
-    var isAwaitingSync: Bool { awaitingSync != nil }
-
-    /// Members awaiting a rebalance step need no heartbeats; new members can still expire.
-    var hasSatisfiedHeartbeat: Bool { isNew ? false : (isAwaitingJoin || isAwaitingSync) }
-
-    func metadata(for protocolName: String?) -> ByteBuffer {
-        protocols.first { $0.name == protocolName }?.metadata ?? ByteBuffer()
-    }
-
-    /// Same protocols, same order, same metadata.
-    func matches(_ other: [(name: String, metadata: ByteBuffer)]) -> Bool {
-        protocols.count == other.count && zip(protocols, other).allSatisfy { $0.name == $1.name && $0.metadata == $1.metadata }
-    }
-
-    /// The member's most preferred protocol among `candidates`.
-    func vote(_ candidates: Set<String>) -> String? { protocols.first { candidates.contains($0.name) }?.name }
-}
-
-/// A consumer group: the classic-protocol membership and the group's committed offsets.
-final class ConsumerGroupState {
+/// A group id's state: the classic protocol's membership and state machine (members in
+/// ClassicGroupModel.swift), which stays Empty while the group uses KIP-848 (`kip848`), and
+/// the committed offsets both protocols share.
+final class Group {
     let groupId: String
     private(set) var state: ClassicGroupState = .empty
     private(set) var previousState: ClassicGroupState = .empty
@@ -100,7 +27,7 @@ final class ConsumerGroupState {
     var protocolName: String?
     var leaderId: String?
     /// Members by id, and their join order (the first is the leader candidate).
-    private(set) var members: [String: ClassicMember] = [:]
+    private(set) var members: [String: ClassicGroupMember] = [:]
     private(set) var memberOrder: [String] = []
     /// group.instance.id → member id.
     private(set) var staticMembers: [String: String] = [:]
@@ -116,15 +43,15 @@ final class ConsumerGroupState {
     var newMemberAdded = false
     var stateTimestamp: Int64 = 0
     var offsets: [TopicPartitionKey: CommittedOffset] = [:]
-    /// Set when the group is a KIP-848 consumer-protocol group (then the classic part stays
+    /// Set when the group is a KIP-848 group (then the classic part stays
     /// Empty with no members): a group id is one or the other, as in Kafka.
-    var consumer: ConsumerProtocolGroup?
+    var kip848: KIP848Group?
     /// When the group last became empty (offset expiry counts from there; ms since the epoch).
     var emptySince: Int64?
 
     init(groupId: String) { self.groupId = groupId }
 
-    var isConsumerProtocol: Bool { consumer != nil }
+    var isKIP848: Bool { kip848 != nil }
 
     func transition(to next: ClassicGroupState, now: Int64) {
         precondition(state.canTransition(to: next), "group \(groupId): illegal transition \(state) → \(next)")
@@ -141,16 +68,16 @@ final class ConsumerGroupState {
     }
 
     var isEmptyOfMembers: Bool { members.isEmpty }
-    var orderedMembers: [ClassicMember] { memberOrder.compactMap { members[$0] } }
+    var orderedMembers: [ClassicGroupMember] { memberOrder.compactMap { members[$0] } }
     var numAwaitingJoin: Int { members.values.reduce(0) { $0 + ($1.isAwaitingJoin ? 1 : 0) } }
     var hasAllMembersJoined: Bool { members.count == numAwaitingJoin && pendingMembers.isEmpty }
     var rebalanceTimeoutMs: Int64 { Int64(members.values.map(\.rebalanceTimeoutMs).max() ?? 0) }
     var canRebalance: Bool { state == .stable || state == .completingRebalance || state == .empty }
 
-    func member(_ id: String) -> ClassicMember? { members[id] }
+    func member(_ id: String) -> ClassicGroupMember? { members[id] }
     func isLeader(_ id: String) -> Bool { leaderId == id }
 
-    func add(_ member: ClassicMember) {
+    func add(_ member: ClassicGroupMember) {
         if members.isEmpty { protocolType = member.protocolType }
         members[member.memberId] = member
         memberOrder.append(member.memberId)
@@ -168,7 +95,7 @@ final class ConsumerGroupState {
     }
 
     /// A static member rejoining with a new member id takes over the old one's place.
-    func replaceStaticMember(instanceId: String, oldId: String, newId: String) -> ClassicMember? {
+    func replaceStaticMember(instanceId: String, oldId: String, newId: String) -> ClassicGroupMember? {
         guard let m = members.removeValue(forKey: oldId) else { return nil }
         m.memberId = newId
         members[newId] = m

@@ -12,9 +12,9 @@ extension GroupCoordinatorCore {
         if loading { return 0 }
         var expired = 0
         for g in groups.values.sorted(by: { $0.groupId < $1.groupId }) where g.state != .dead {
-            let hasMembers = !g.members.isEmpty || !g.pendingMembers.isEmpty || !(g.consumer?.isEmpty ?? true)
+            let hasMembers = !g.members.isEmpty || !g.pendingMembers.isEmpty || !(g.kip848?.isEmpty ?? true)
             guard g.state == .empty, !hasMembers else { continue }
-            let emptySince: Int64 = g.consumer != nil ? (g.emptySince ?? g.stateTimestamp) : g.stateTimestamp
+            let emptySince: Int64 = g.kip848 != nil ? (g.emptySince ?? g.stateTimestamp) : g.stateTimestamp
             for (tp, o) in g.offsets where max(o.commitTimestamp, emptySince) + config.offsetsRetentionMs <= now {
                 g.offsets[tp] = nil
                 records.append(.offset(group: g.groupId, partition: tp, value: nil))
@@ -22,7 +22,7 @@ extension GroupCoordinatorCore {
             }
             if g.offsets.isEmpty && emptySince + config.offsetsRetentionMs <= now {
                 // Nothing left: the group goes too (as Kafka deletes empty groups without offsets).
-                if g.consumer != nil { records.append(.consumerGroup(id: g.groupId, value: nil)) }
+                if g.kip848 != nil { records.append(.consumerGroup(id: g.groupId, value: nil)) }
                 records.append(.group(id: g.groupId, value: nil))
                 g.transition(to: .dead, now: now)
                 groups[g.groupId] = nil

@@ -7,14 +7,14 @@ import NIOCore
 /// when it changed, the member's assignment. The client reconciles: revokes what it lost
 /// (commit, callback), takes what it got, and tells the broker in the next heartbeat.
 extension ConsumerCore {
-    func consumerProtocolLoop() async {
+    func kip848GroupLoop() async {
         let group = config.groupID ?? ""
         var failures = 0
         generationID = 0
         if memberID.isEmpty { memberID = KafkaUUID.random().description }
         while !closed && !Task.isCancelled {
             do {
-                try await consumerHeartbeat(group: group)
+                try await kip848Heartbeat(group: group)
                 failures = 0
             } catch let e as KafkaError where !e.isRetriable {  // coordinator moves (14–16) are retriable
                 logger.error("consumer group heartbeat failed", metadata: ["group": "\(group)", "error": "\(e)"])
@@ -74,7 +74,7 @@ extension ConsumerCore {
         return req
     }
 
-    private func consumerHeartbeat(group: String) async throws {
+    private func kip848Heartbeat(group: String) async throws {
         let coord = try await cluster.coordinator(group: group)
         guard coord.version(for: ConsumerGroupHeartbeatRequest.self) != nil else {
             throw KafkaError.unsupportedApi("ConsumerGroupHeartbeat (the KIP-848 consumer group protocol; use groupProtocol = .classic)")
@@ -133,7 +133,7 @@ extension ConsumerCore {
     }
 
     /// Leaves with epoch -1 (-2 for a static member, which keeps its assignment for a while).
-    func leaveConsumerGroup() async {
+    func leaveKIP848Group() async {
         guard let group = config.groupID, !memberID.isEmpty, generationID > 0 else { return }
         do {
             let coord = try await cluster.coordinator(group: group)

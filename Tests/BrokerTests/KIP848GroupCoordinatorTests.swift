@@ -4,8 +4,8 @@ import KafkaProtocol
 import NIOCore
 import Testing
 
-/// KIP-848 consumer protocol on the coordinator core, with a fake clock and fixed topics.
-final class ConsumerHarness {
+/// The KIP-848 protocol on the coordinator core, with a fake clock and fixed topics.
+final class KIP848Harness {
     let clock = FakeClock()
     let core: GroupCoordinatorCore
     var topicList: [GroupTopicInfo]
@@ -52,18 +52,18 @@ final class ConsumerHarness {
            assignor: assignor, owned: [:], rebalanceTimeout: 30_000)
     }
 
-    func group(_ id: String = "g") -> ConsumerProtocolGroup { core.group(id)!.consumer! }
+    func group(_ id: String = "g") -> KIP848Group { core.group(id)!.kip848! }
 }
 
 /// A simulated client: owns what the coordinator last gave it and heartbeats with that.
 final class SimMember {
     let id: String
-    let h: ConsumerHarness
+    let h: KIP848Harness
     var epoch: Int32 = 0
     var owned: PartitionSet = [:]
     var lastError: Int16 = 0
 
-    init(_ id: String, _ h: ConsumerHarness) {
+    init(_ id: String, _ h: KIP848Harness) {
         self.id = id
         self.h = h
     }
@@ -103,28 +103,28 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     #expect(Set(seen.keys) == Set(0..<partitions))
 }
 
-@Suite struct GroupConsumerProtocolTests {
+@Suite struct KIP848GroupCoordinatorTests {
     @Test func firstMemberGetsEverything() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let r = h.join("a")
         #expect(r.errorCode == 0)
         #expect(r.memberId == "a")
         #expect(r.memberEpoch == 1)
         #expect(r.heartbeatIntervalMs == 5_000)
-        #expect(GroupCoordinatorCore.ownedPartitions(r.assignment!.topicPartitions) == [ConsumerHarness.t6: Set(0..<6)])
+        #expect(GroupCoordinatorCore.ownedPartitions(r.assignment!.topicPartitions) == [KIP848Harness.t6: Set(0..<6)])
         #expect(h.group().state == .stable)
         #expect(h.core.listGroups(states: [], types: []).first?.groupType == "consumer")
     }
 
     @Test func emptyMemberIdIsGenerated() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let r = h.join("")
         #expect(r.errorCode == 0)
         #expect(!(r.memberId ?? "").isEmpty)
     }
 
     @Test func threeMembersGetDisjointFullCoverageAfterRevocation() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h), b = SimMember("b", h), c = SimMember("c", h)
         a.join()
         #expect(a.count == 6)
@@ -144,14 +144,14 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         #expect(b.count == 3)
         c.join()
         settle([a, b, c])
-        assertDisjointCover([a, b, c], topic: ConsumerHarness.t6, partitions: 6)
+        assertDisjointCover([a, b, c], topic: KIP848Harness.t6, partitions: 6)
         #expect([a.count, b.count, c.count] == [Int](repeating: 2, count: 3))
         #expect(h.group().state == .stable)
         #expect(h.group().groupEpoch == 3)
     }
 
     @Test func partitionNeverOwnedTwiceDuringRebalance() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let ms = (0..<4).map { SimMember("m\($0)", h) }
         for m in ms {
             m.join()
@@ -160,16 +160,16 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
                 for x in ms where x.epoch > 0 || x === m {
                     x.beat()
                     var seen = Set<Int32>()
-                    for y in ms { for p in y.owned[ConsumerHarness.t6] ?? [] { #expect(seen.insert(p).inserted) } }
+                    for y in ms { for p in y.owned[KIP848Harness.t6] ?? [] { #expect(seen.insert(p).inserted) } }
                 }
             }
         }
-        assertDisjointCover(ms, topic: ConsumerHarness.t6, partitions: 6)
+        assertDisjointCover(ms, topic: KIP848Harness.t6, partitions: 6)
         #expect(ms.map(\.count).sorted() == [1, 1, 2, 2])
     }
 
     @Test func leaveHandsPartitionsOver() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h), b = SimMember("b", h), c = SimMember("c", h)
         a.join(); b.join(); c.join()
         settle([a, b, c])
@@ -178,13 +178,13 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         #expect(r.memberEpoch == -1)
         #expect(h.group().member("c") == nil)
         settle([a, b])
-        assertDisjointCover([a, b], topic: ConsumerHarness.t6, partitions: 6)
+        assertDisjointCover([a, b], topic: KIP848Harness.t6, partitions: 6)
         // Sticky: a and b keep what they had.
         #expect(a.count == 3 && b.count == 3)
     }
 
     @Test func sessionTimeoutFencesAndReassigns() {
-        let h = ConsumerHarness(session: 10_000)
+        let h = KIP848Harness(session: 10_000)
         let a = SimMember("a", h), b = SimMember("b", h)
         a.join(); b.join()
         settle([a, b])
@@ -200,7 +200,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func rebalanceTimeoutFencesMemberThatKeepsRevokedPartitions() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h), b = SimMember("b", h)
         a.join()
         b.join()
@@ -218,7 +218,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func epochFencing() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h)
         a.join()
         #expect(h.hb(member: "a", epoch: 5, owned: [:]).errorCode == ErrorCode.fencedMemberEpoch.rawValue)
@@ -230,12 +230,12 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         settle([a, b])
         let ma = h.group().member("a")!
         #expect(h.hb(member: "a", epoch: ma.previousMemberEpoch, owned: ma.assigned).errorCode == 0)
-        #expect(h.hb(member: "a", epoch: ma.previousMemberEpoch, owned: [ConsumerHarness.t6: Set(0..<6)]).errorCode
+        #expect(h.hb(member: "a", epoch: ma.previousMemberEpoch, owned: [KIP848Harness.t6: Set(0..<6)]).errorCode
             == ErrorCode.fencedMemberEpoch.rawValue)
     }
 
     @Test func invalidRequests() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         #expect(h.hb(member: "a", epoch: 0, topics: ["t"], owned: [:]).errorCode == ErrorCode.invalidRequest.rawValue)  // no rebalance timeout
         #expect(h.hb(member: "a", epoch: 0, topics: nil, owned: [:], rebalanceTimeout: 1000).errorCode == ErrorCode.invalidRequest.rawValue)
         #expect(h.hb(member: "", epoch: 3).errorCode == ErrorCode.invalidRequest.rawValue)
@@ -246,7 +246,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func staticMemberLeavesAndReturnsWithoutRebalance() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a1", h), b = SimMember("b", h)
         a.apply(h.join("a1", instance: "inst-a"))
         b.join()
@@ -274,7 +274,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func staticMemberThatNeverReturnsExpires() {
-        let h = ConsumerHarness(session: 10_000)
+        let h = KIP848Harness(session: 10_000)
         let b = SimMember("b", h)
         _ = h.join("a1", instance: "i")
         b.join()
@@ -287,43 +287,43 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
 
     @Test func rangeAndUniformAssignors() {
         let spec = AssignmentSpec(members: [
-            .init(memberId: "a", topics: [ConsumerHarness.t6, ConsumerHarness.u2], current: [:]),
-            .init(memberId: "b", topics: [ConsumerHarness.t6, ConsumerHarness.u2], current: [:]),
-            .init(memberId: "c", topics: [ConsumerHarness.t6], current: [:]),
-        ], topics: [ConsumerHarness.t6: 6, ConsumerHarness.u2: 2])
+            .init(memberId: "a", topics: [KIP848Harness.t6, KIP848Harness.u2], current: [:]),
+            .init(memberId: "b", topics: [KIP848Harness.t6, KIP848Harness.u2], current: [:]),
+            .init(memberId: "c", topics: [KIP848Harness.t6], current: [:]),
+        ], topics: [KIP848Harness.t6: 6, KIP848Harness.u2: 2])
         let range = RangeAssignor().assign(spec)
-        #expect(range["a"]![ConsumerHarness.t6] == [0, 1])
-        #expect(range["c"]![ConsumerHarness.t6] == [4, 5])
-        #expect(range["a"]![ConsumerHarness.u2] == [0])
-        #expect(range["b"]![ConsumerHarness.u2] == [1])
+        #expect(range["a"]![KIP848Harness.t6] == [0, 1])
+        #expect(range["c"]![KIP848Harness.t6] == [4, 5])
+        #expect(range["a"]![KIP848Harness.u2] == [0])
+        #expect(range["b"]![KIP848Harness.u2] == [1])
         let uniform = UniformAssignor().assign(spec)
         #expect(uniform.values.map(\.partitionCount).sorted() == [2, 3, 3])
         let total = uniform.values.reduce(0) { $0 + $1.partitionCount }
         #expect(total == 8)
-        #expect(uniform["c"]![ConsumerHarness.u2] == nil)
+        #expect(uniform["c"]![KIP848Harness.u2] == nil)
         // Sticky: adding a member moves only what balance requires.
         let before = UniformAssignor().assign(AssignmentSpec(members: [
-            .init(memberId: "a", topics: [ConsumerHarness.t6], current: [:]),
-            .init(memberId: "b", topics: [ConsumerHarness.t6], current: [:]),
-        ], topics: [ConsumerHarness.t6: 6]))
+            .init(memberId: "a", topics: [KIP848Harness.t6], current: [:]),
+            .init(memberId: "b", topics: [KIP848Harness.t6], current: [:]),
+        ], topics: [KIP848Harness.t6: 6]))
         let after = UniformAssignor().assign(AssignmentSpec(members: [
-            .init(memberId: "a", topics: [ConsumerHarness.t6], current: before["a"]!),
-            .init(memberId: "b", topics: [ConsumerHarness.t6], current: before["b"]!),
-            .init(memberId: "c", topics: [ConsumerHarness.t6], current: [:]),
-        ], topics: [ConsumerHarness.t6: 6]))
-        #expect(after["a"]![ConsumerHarness.t6]!.isSubset(of: before["a"]![ConsumerHarness.t6]!))
-        #expect(after["b"]![ConsumerHarness.t6]!.isSubset(of: before["b"]![ConsumerHarness.t6]!))
+            .init(memberId: "a", topics: [KIP848Harness.t6], current: before["a"]!),
+            .init(memberId: "b", topics: [KIP848Harness.t6], current: before["b"]!),
+            .init(memberId: "c", topics: [KIP848Harness.t6], current: [:]),
+        ], topics: [KIP848Harness.t6: 6]))
+        #expect(after["a"]![KIP848Harness.t6]!.isSubset(of: before["a"]![KIP848Harness.t6]!))
+        #expect(after["b"]![KIP848Harness.t6]!.isSubset(of: before["b"]![KIP848Harness.t6]!))
         #expect(after.values.map(\.partitionCount) == [Int](repeating: 2, count: 3))
     }
 
     @Test func memberChoosesRangeAssignor() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h), b = SimMember("b", h)
         a.join(assignor: "range")
         b.join(assignor: "range")
         settle([a, b])
-        #expect(a.owned[ConsumerHarness.t6] == [0, 1, 2])
-        #expect(b.owned[ConsumerHarness.t6] == [3, 4, 5])
+        #expect(a.owned[KIP848Harness.t6] == [0, 1, 2])
+        #expect(b.owned[KIP848Harness.t6] == [3, 4, 5])
         let d = h.core.consumerGroupDescribe(["g"], topics: h.topics)[0]
         #expect(d.assignorName == "range")
         #expect(d.groupState == "Stable")
@@ -332,7 +332,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func addedPartitionsTriggerNewTargetAssignment() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h), b = SimMember("b", h)
         a.join(); b.join()
         settle([a, b])
@@ -340,14 +340,14 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         h.topicList[0].partitions = 8
         settle([a, b])
         #expect(h.group().groupEpoch == epoch + 1)
-        assertDisjointCover([a, b], topic: ConsumerHarness.t6, partitions: 8)
+        assertDisjointCover([a, b], topic: KIP848Harness.t6, partitions: 8)
     }
 
     @Test func regexSubscription() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h)
         a.apply(h.join("a", regex: "[tu]"))
-        #expect(a.owned == [ConsumerHarness.t6: Set(0..<6), ConsumerHarness.u2: [0, 1]])
+        #expect(a.owned == [KIP848Harness.t6: Set(0..<6), KIP848Harness.u2: [0, 1]])
         // A new matching topic shows up.
         let v = KafkaUUID(high: 0x4000_0000_0000_0003, low: 0x8000_0000_0000_0003)
         h.topicList.append(GroupTopicInfo(name: "v", id: v, partitions: 1))
@@ -359,7 +359,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func offsetsCommittedWithMemberEpoch() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         let a = SimMember("a", h)
         a.join()
         let tp = [(name: "t", partitions: [CommitPartition(partition: 0, offset: 42, leaderEpoch: -1, metadata: "m")])]
@@ -380,7 +380,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     }
 
     @Test func classicAndConsumerGroupsStaySeparate() {
-        let h = ConsumerHarness()
+        let h = KIP848Harness()
         h.join("a")
         // A classic JoinGroup on a consumer group with members.
         var joinError: Int16 = -1
@@ -407,7 +407,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         h.core.join(p) { second = $0.errorCode }
         h.core.actions.forEach { $0() }
         #expect(second == ErrorCode.memberIdRequired.rawValue)
-        #expect(h.core.group("g")!.consumer == nil)
+        #expect(h.core.group("g")!.kip848 == nil)
         #expect(h.core.group("g")!.offsets[TopicPartitionKey(topic: "t", partition: 1)]?.offset == 7)
     }
 
@@ -417,7 +417,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
         var config = GroupCoordinatorConfig()
         config.consumerHeartbeatIntervalMs = 100
         let coord = GroupCoordinator(store: store, config: config, logger: GroupHarness.logger, clock: { clock.now })
-        let topics = GroupTopics.fixed([GroupTopicInfo(name: "t", id: ConsumerHarness.t6, partitions: 6)])
+        let topics = GroupTopics.fixed([GroupTopicInfo(name: "t", id: KIP848Harness.t6, partitions: 6)])
         var req = ConsumerGroupHeartbeatRequest()
         req.groupId = "g"
         req.memberId = "a"
@@ -481,7 +481,7 @@ func assertDisjointCover(_ members: [SimMember], topic: KafkaUUID, partitions: I
     @Test func groupsWithMembersKeepOffsetsAndEmptyOnesCountFromEmptiness() {
         let clock = FakeClock()
         let c = core(clock)
-        let topics = GroupTopics.fixed([GroupTopicInfo(name: "t", id: ConsumerHarness.t6, partitions: 6)])
+        let topics = GroupTopics.fixed([GroupTopicInfo(name: "t", id: KIP848Harness.t6, partitions: 6)])
         var req = ConsumerGroupHeartbeatRequest()
         req.groupId = "g"
         req.memberId = "a"

@@ -20,7 +20,7 @@ struct GroupTopicInfo: Equatable, Sendable {
     var isInternal = false
 }
 
-/// A view of the broker's topics for the consumer protocol (built per call from the topic manager).
+/// A view of the broker's topics for the KIP-848 protocol (built per call from the topic manager).
 struct GroupTopics {
     var byName: (String) -> GroupTopicInfo?
     var byId: (KafkaUUID) -> GroupTopicInfo?
@@ -34,8 +34,8 @@ struct GroupTopics {
     }
 }
 
-/// Reconciliation state of a consumer-protocol member (Kafka's MemberState).
-enum ConsumerMemberState: String, Sendable {
+/// Reconciliation state of a KIP-848 member (Kafka's MemberState).
+enum KIP848MemberState: String, Sendable {
     /// Owns exactly what it was given for its epoch.
     case stable = "STABLE"
     /// Must first give up `pendingRevocation` (acknowledged by heartbeating without them).
@@ -45,7 +45,7 @@ enum ConsumerMemberState: String, Sendable {
 }
 
 /// A member of a KIP-848 consumer group.
-final class ConsumerProtocolMember {
+final class KIP848Member {
     var memberId: String
     var instanceId: String?
     var rackId: String?
@@ -57,7 +57,7 @@ final class ConsumerProtocolMember {
     var serverAssignor: String?
     var memberEpoch: Int32 = 0
     var previousMemberEpoch: Int32 = 0
-    var state: ConsumerMemberState = .stable
+    var state: KIP848MemberState = .stable
     /// Partitions the member may own now.
     var assigned: PartitionSet = [:]
     /// Partitions the member must give up before it advances.
@@ -70,8 +70,8 @@ final class ConsumerProtocolMember {
     init(memberId: String) { self.memberId = memberId }
 
     /// A copy under a new member id (a static member's new incarnation).
-    func copy(as newId: String) -> ConsumerProtocolMember {
-        let m = ConsumerProtocolMember(memberId: newId)
+    func copy(as newId: String) -> KIP848Member {
+        let m = KIP848Member(memberId: newId)
         m.instanceId = instanceId
         m.rackId = rackId
         m.clientId = clientId
@@ -90,20 +90,20 @@ final class ConsumerProtocolMember {
 }
 
 /// Group-level state of a KIP-848 consumer group (names as ConsumerGroupDescribe/ListGroups report them).
-enum ConsumerGroupProtocolState: String {
+enum KIP848GroupState: String {
     case empty = "Empty"
     case assigning = "Assigning"
     case reconciling = "Reconciling"
     case stable = "Stable"
 }
 
-/// The consumer-protocol part of a group: members, epochs, target assignment and which
+/// The KIP-848 part of a group: members, epochs, target assignment and which
 /// member currently owns which partition (with the epoch it owns it at).
-final class ConsumerProtocolGroup {
+final class KIP848Group {
     var groupEpoch: Int32 = 0
     /// The epoch of `targetAssignment`.
     var assignmentEpoch: Int32 = 0
-    private(set) var members: [String: ConsumerProtocolMember] = [:]
+    private(set) var members: [String: KIP848Member] = [:]
     private(set) var staticMembers: [String: String] = [:]
     /// The desired assignment by member id, computed by the assignor at `assignmentEpoch`.
     var targetAssignment: [String: PartitionSet] = [:]
@@ -112,7 +112,7 @@ final class ConsumerProtocolGroup {
     /// The topics the group subscribes to, as last resolved (a change bumps the group epoch).
     var subscriptionMetadata: [String: GroupTopicInfo] = [:]
     /// The assignor of the last target assignment.
-    var assignorName = ConsumerAssignors.defaultName
+    var assignorName = KIP848Assignors.defaultName
 
     init(groupEpoch: Int32 = 0) {
         self.groupEpoch = groupEpoch
@@ -120,12 +120,12 @@ final class ConsumerProtocolGroup {
     }
 
     var isEmpty: Bool { members.isEmpty }
-    var sortedMembers: [ConsumerProtocolMember] { members.values.sorted { $0.memberId < $1.memberId } }
+    var sortedMembers: [KIP848Member] { members.values.sorted { $0.memberId < $1.memberId } }
 
-    func member(_ id: String) -> ConsumerProtocolMember? { members[id] }
-    func staticMember(_ instanceId: String) -> ConsumerProtocolMember? { staticMembers[instanceId].flatMap { members[$0] } }
+    func member(_ id: String) -> KIP848Member? { members[id] }
+    func staticMember(_ instanceId: String) -> KIP848Member? { staticMembers[instanceId].flatMap { members[$0] } }
 
-    var state: ConsumerGroupProtocolState {
+    var state: KIP848GroupState {
         if members.isEmpty { return .empty }
         if groupEpoch > assignmentEpoch { return .assigning }
         return members.values.allSatisfy { $0.isReconciled(to: assignmentEpoch) } ? .stable : .reconciling
@@ -145,7 +145,7 @@ final class ConsumerProtocolGroup {
     }
 
     /// Adds or replaces a member, keeping the partition-epoch map in step.
-    func put(_ m: ConsumerProtocolMember) {
+    func put(_ m: KIP848Member) {
         if let old = members[m.memberId] {
             removeEpochs(old.assigned)
             removeEpochs(old.pendingRevocation)
@@ -157,7 +157,7 @@ final class ConsumerProtocolGroup {
     }
 
     /// Changes a member's assignment state (partition epochs follow).
-    func update(_ m: ConsumerProtocolMember, epoch: Int32, state: ConsumerMemberState, assigned: PartitionSet, pendingRevocation: PartitionSet) {
+    func update(_ m: KIP848Member, epoch: Int32, state: KIP848MemberState, assigned: PartitionSet, pendingRevocation: PartitionSet) {
         removeEpochs(m.assigned)
         removeEpochs(m.pendingRevocation)
         if epoch != m.memberEpoch {
@@ -183,7 +183,7 @@ final class ConsumerProtocolGroup {
     func preferredAssignor() -> String {
         var votes: [String: Int] = [:]
         for m in members.values { if let a = m.serverAssignor { votes[a, default: 0] += 1 } }
-        guard let best = votes.values.max() else { return ConsumerAssignors.defaultName }
+        guard let best = votes.values.max() else { return KIP848Assignors.defaultName }
         return votes.filter { $0.value == best }.keys.sorted().first!
     }
 }
@@ -205,20 +205,20 @@ struct AssignmentSpec {
     var topics: [KafkaUUID: Int32]
 }
 
-protocol ConsumerAssignor: Sendable {
+protocol KIP848Assignor: Sendable {
     var name: String { get }
     func assign(_ spec: AssignmentSpec) -> [String: PartitionSet]
 }
 
-enum ConsumerAssignors {
+enum KIP848Assignors {
     static let defaultName = "uniform"
-    static let all: [String: any ConsumerAssignor] = ["uniform": UniformAssignor(), "range": RangeAssignor()]
-    static func named(_ n: String) -> (any ConsumerAssignor)? { all[n] }
+    static let all: [String: any KIP848Assignor] = ["uniform": UniformAssignor(), "range": RangeAssignor()]
+    static func named(_ n: String) -> (any KIP848Assignor)? { all[n] }
 }
 
 /// Spreads partitions as evenly as possible over the members subscribed to them and keeps
 /// every partition where it already is whenever balance allows (like Kafka's uniform assignor).
-struct UniformAssignor: ConsumerAssignor {
+struct UniformAssignor: KIP848Assignor {
     var name: String { "uniform" }
 
     struct TP: Hashable, Comparable {
@@ -286,7 +286,7 @@ struct UniformAssignor: ConsumerAssignor {
 
 /// Per topic, contiguous ranges of partitions to the subscribed members in member-id order
 /// (the first `partitions % members` members get one more), like the classic range assignor.
-struct RangeAssignor: ConsumerAssignor {
+struct RangeAssignor: KIP848Assignor {
     var name: String { "range" }
 
     func assign(_ spec: AssignmentSpec) -> [String: PartitionSet] {

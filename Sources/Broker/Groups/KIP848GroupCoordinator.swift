@@ -9,7 +9,7 @@ extension GroupCoordinatorCore {
     static let leaveEpoch: Int32 = -1
     static let staticLeaveEpoch: Int32 = -2
 
-    struct HeartbeatFailure: Error {
+    struct KIP848HeartbeatFailure: Error {
         var code: ErrorCode
         var message: String
         init(_ code: ErrorCode, _ message: String) {
@@ -18,7 +18,7 @@ extension GroupCoordinatorCore {
         }
     }
 
-    private func failure(_ f: HeartbeatFailure) -> ConsumerGroupHeartbeatResponse {
+    private func failure(_ f: KIP848HeartbeatFailure) -> ConsumerGroupHeartbeatResponse {
         var r = ConsumerGroupHeartbeatResponse()
         r.errorCode = f.code.rawValue
         r.errorMessage = f.message
@@ -33,10 +33,10 @@ extension GroupCoordinatorCore {
         do {
             try validateHeartbeat(req)
             if req.memberEpoch == Self.leaveEpoch || req.memberEpoch == Self.staticLeaveEpoch {
-                return try consumerLeave(req, topics: topics)
+                return try kip848Leave(req, topics: topics)
             }
-            return try consumerHeartbeat(req, clientId: clientId, clientHost: clientHost, topics: topics)
-        } catch let f as HeartbeatFailure {
+            return try kip848Heartbeat(req, clientId: clientId, clientHost: clientHost, topics: topics)
+        } catch let f as KIP848HeartbeatFailure {
             return failure(f)
         } catch {
             return failure(.init(.unknownServerError, "\(error)"))
@@ -44,64 +44,64 @@ extension GroupCoordinatorCore {
     }
 
     private func validateHeartbeat(_ req: ConsumerGroupHeartbeatRequest) throws {
-        if req.groupId.isEmpty { throw HeartbeatFailure(.invalidRequest, "GroupId can't be empty.") }
-        if req.instanceId == "" { throw HeartbeatFailure(.invalidRequest, "InstanceId can't be empty.") }
-        if req.rackId == "" { throw HeartbeatFailure(.invalidRequest, "RackId can't be empty.") }
+        if req.groupId.isEmpty { throw KIP848HeartbeatFailure(.invalidRequest, "GroupId can't be empty.") }
+        if req.instanceId == "" { throw KIP848HeartbeatFailure(.invalidRequest, "InstanceId can't be empty.") }
+        if req.rackId == "" { throw KIP848HeartbeatFailure(.invalidRequest, "RackId can't be empty.") }
         switch req.memberEpoch {
         case 0:
-            if req.rebalanceTimeoutMs == -1 { throw HeartbeatFailure(.invalidRequest, "RebalanceTimeoutMs must be provided in first request.") }
+            if req.rebalanceTimeoutMs == -1 { throw KIP848HeartbeatFailure(.invalidRequest, "RebalanceTimeoutMs must be provided in first request.") }
             if req.topicPartitions == nil || req.topicPartitions?.isEmpty == false {
-                throw HeartbeatFailure(.invalidRequest, "TopicPartitions must be empty when (re-)joining.")
+                throw KIP848HeartbeatFailure(.invalidRequest, "TopicPartitions must be empty when (re-)joining.")
             }
             let hasNames = !(req.subscribedTopicNames ?? []).isEmpty
             let hasRegex = !(req.subscribedTopicRegex ?? "").isEmpty
             if !hasNames && !hasRegex {
-                throw HeartbeatFailure(.invalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
+                throw KIP848HeartbeatFailure(.invalidRequest, "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.")
             }
         case Self.staticLeaveEpoch:
-            if req.memberId.isEmpty { throw HeartbeatFailure(.invalidRequest, "MemberId can't be empty.") }
-            if req.instanceId == nil { throw HeartbeatFailure(.invalidRequest, "InstanceId can't be null.") }
+            if req.memberId.isEmpty { throw KIP848HeartbeatFailure(.invalidRequest, "MemberId can't be empty.") }
+            if req.instanceId == nil { throw KIP848HeartbeatFailure(.invalidRequest, "InstanceId can't be null.") }
         case let e where e > 0 || e == Self.leaveEpoch:
-            if req.memberId.isEmpty { throw HeartbeatFailure(.invalidRequest, "MemberId can't be empty.") }
+            if req.memberId.isEmpty { throw KIP848HeartbeatFailure(.invalidRequest, "MemberId can't be empty.") }
         default:
-            throw HeartbeatFailure(.invalidRequest, "MemberEpoch is invalid.")
+            throw KIP848HeartbeatFailure(.invalidRequest, "MemberEpoch is invalid.")
         }
-        if let a = req.serverAssignor, ConsumerAssignors.named(a) == nil {
-            throw HeartbeatFailure(.unsupportedAssignor, "ServerAssignor \(a) is not supported. Supported assignors: "
-                + ConsumerAssignors.all.keys.sorted().joined(separator: ", ") + ".")
+        if let a = req.serverAssignor, KIP848Assignors.named(a) == nil {
+            throw KIP848HeartbeatFailure(.unsupportedAssignor, "ServerAssignor \(a) is not supported. Supported assignors: "
+                + KIP848Assignors.all.keys.sorted().joined(separator: ", ") + ".")
         }
         if let re = req.subscribedTopicRegex, !re.isEmpty, (try? Regex(re)) == nil {
-            throw HeartbeatFailure(.invalidRegularExpression, "SubscribedTopicRegex \(re) is not a valid regular expression.")
+            throw KIP848HeartbeatFailure(.invalidRegularExpression, "SubscribedTopicRegex \(re) is not a valid regular expression.")
         }
     }
 
-    /// The consumer-protocol group for `id`; creates it (or converts an empty classic group) when joining.
-    private func consumerGroup(_ id: String, create: Bool) throws -> (ConsumerGroupState, ConsumerProtocolGroup) {
+    /// The KIP-848 group for `id`; creates it (or converts an empty classic group) when joining.
+    private func kip848Group(_ id: String, create: Bool) throws -> (Group, KIP848Group) {
         if let g = groups[id], g.state != .dead {
-            if let c = g.consumer { return (g, c) }
+            if let c = g.kip848 { return (g, c) }
             // A classic group: only an empty one may become a consumer group (keeping its offsets).
             guard create, g.state == .empty, g.members.isEmpty, g.pendingMembers.isEmpty else {
-                throw HeartbeatFailure(.groupIdNotFound, "Group \(id) is not a consumer group.")
+                throw KIP848HeartbeatFailure(.groupIdNotFound, "Group \(id) is not a consumer group.")
             }
-            let c = ConsumerProtocolGroup(groupEpoch: max(g.generationId, 0))
-            g.consumer = c
+            let c = KIP848Group(groupEpoch: max(g.generationId, 0))
+            g.kip848 = c
             g.protocolType = nil
             g.protocolName = nil
             g.leaderId = nil
             return (g, c)
         }
-        guard create else { throw HeartbeatFailure(.groupIdNotFound, "Consumer group \(id) not found.") }
-        let g = ConsumerGroupState(groupId: id)
+        guard create else { throw KIP848HeartbeatFailure(.groupIdNotFound, "Consumer group \(id) not found.") }
+        let g = Group(groupId: id)
         g.stateTimestamp = clock()
-        let c = ConsumerProtocolGroup()
-        g.consumer = c
+        let c = KIP848Group()
+        g.kip848 = c
         groups[id] = g
         return (g, c)
     }
 
-    private func checkEpoch(_ m: ConsumerProtocolMember, _ received: Int32, owned: [ConsumerGroupHeartbeatRequest.TopicPartitions]?) throws {
+    private func checkEpoch(_ m: KIP848Member, _ received: Int32, owned: [ConsumerGroupHeartbeatRequest.TopicPartitions]?) throws {
         if received > m.memberEpoch {
-            throw HeartbeatFailure(.fencedMemberEpoch, "The member epoch \(received) is greater than the coordinator's (\(m.memberEpoch)). "
+            throw KIP848HeartbeatFailure(.fencedMemberEpoch, "The member epoch \(received) is greater than the coordinator's (\(m.memberEpoch)). "
                 + "The member must abandon all its partitions and rejoin.")
         }
         if received < m.memberEpoch {
@@ -110,7 +110,7 @@ extension GroupCoordinatorCore {
             guard received == m.previousMemberEpoch, let owned, Self.ownedPartitions(owned).allSatisfy({ t, ps in
                 ps.isSubset(of: m.assigned[t] ?? [])
             }) else {
-                throw HeartbeatFailure(.fencedMemberEpoch, "The member epoch \(received) is smaller than the coordinator's (\(m.memberEpoch)). "
+                throw KIP848HeartbeatFailure(.fencedMemberEpoch, "The member epoch \(received) is smaller than the coordinator's (\(m.memberEpoch)). "
                     + "The member must abandon all its partitions and rejoin.")
             }
         }
@@ -122,25 +122,25 @@ extension GroupCoordinatorCore {
         return out.normalized
     }
 
-    private func consumerHeartbeat(_ req: ConsumerGroupHeartbeatRequest, clientId: String, clientHost: String,
+    private func kip848Heartbeat(_ req: ConsumerGroupHeartbeatRequest, clientId: String, clientHost: String,
                                    topics: GroupTopics) throws -> ConsumerGroupHeartbeatResponse {
         let now = clock()
         let joining = req.memberEpoch == 0
-        let (g, c) = try consumerGroup(req.groupId, create: joining)
+        let (g, c) = try kip848Group(req.groupId, create: joining)
         let memberId = req.memberId.isEmpty ? UUID().uuidString.lowercased() : req.memberId
         if c.members.count >= config.consumerMaxGroupSize && c.member(memberId) == nil
             && (req.instanceId.flatMap { c.staticMember($0) } == nil) {
-            throw HeartbeatFailure(.groupMaxSizeReached, "The consumer group has reached its maximum capacity of \(config.consumerMaxGroupSize) members.")
+            throw KIP848HeartbeatFailure(.groupMaxSizeReached, "The consumer group has reached its maximum capacity of \(config.consumerMaxGroupSize) members.")
         }
 
         // The member: new, rejoining, a static member's new incarnation, or an existing one.
         var bump = false
-        let m: ConsumerProtocolMember
+        let m: KIP848Member
         let previousAssigned: PartitionSet?
         if joining {
             if let instance = req.instanceId, let old = c.staticMember(instance), old.memberId != memberId || old.memberEpoch == Self.staticLeaveEpoch {
                 if old.memberEpoch != Self.staticLeaveEpoch {
-                    throw HeartbeatFailure(.unreleasedInstanceId, "Static member \(memberId) with instance id \(instance) cannot join the group "
+                    throw KIP848HeartbeatFailure(.unreleasedInstanceId, "Static member \(memberId) with instance id \(instance) cannot join the group "
                         + "because the instance id is owned by member \(old.memberId).")
                 }
                 // Takes over the departed incarnation's place and assignment, without a rebalance.
@@ -162,7 +162,7 @@ extension GroupCoordinatorCore {
                 m = existing
                 previousAssigned = nil
             } else {
-                m = ConsumerProtocolMember(memberId: memberId)
+                m = KIP848Member(memberId: memberId)
                 m.instanceId = req.instanceId
                 c.put(m)
                 bump = true
@@ -170,11 +170,11 @@ extension GroupCoordinatorCore {
             }
         } else {
             if let instance = req.instanceId {
-                guard let s = c.staticMember(instance) else { throw HeartbeatFailure(.unknownMemberId, "Instance id \(instance) is unknown.") }
-                if s.memberId != memberId { throw HeartbeatFailure(.fencedInstanceId, "Static member \(memberId) with instance id \(instance) was fenced by member \(s.memberId).") }
+                guard let s = c.staticMember(instance) else { throw KIP848HeartbeatFailure(.unknownMemberId, "Instance id \(instance) is unknown.") }
+                if s.memberId != memberId { throw KIP848HeartbeatFailure(.fencedInstanceId, "Static member \(memberId) with instance id \(instance) was fenced by member \(s.memberId).") }
                 m = s
             } else {
-                guard let existing = c.member(memberId) else { throw HeartbeatFailure(.unknownMemberId, "Member \(memberId) is not a member of group \(req.groupId).") }
+                guard let existing = c.member(memberId) else { throw KIP848HeartbeatFailure(.unknownMemberId, "Member \(memberId) is not a member of group \(req.groupId).") }
                 m = existing
             }
             try checkEpoch(m, req.memberEpoch, owned: req.topicPartitions)
@@ -227,19 +227,19 @@ extension GroupCoordinatorCore {
         }
     }
 
-    private func bumpGroupEpoch(_ g: ConsumerGroupState, _ c: ConsumerProtocolGroup) {
+    private func bumpGroupEpoch(_ g: Group, _ c: KIP848Group) {
         c.groupEpoch &+= 1
         records.append(.consumerGroup(id: g.groupId, value: ConsumerGroupMetadataValue(groupEpoch: c.groupEpoch)))
     }
 
     /// The topics a member subscribes to: its names plus the regex matches (existing topics only).
-    private func memberTopics(_ m: ConsumerProtocolMember, _ metadata: [String: GroupTopicInfo], regexMatches: [String: [String]]) -> Set<String> {
+    private func memberTopics(_ m: KIP848Member, _ metadata: [String: GroupTopicInfo], regexMatches: [String: [String]]) -> Set<String> {
         var names = Set(m.subscribedTopicNames.filter { metadata[$0] != nil })
         if let re = m.subscribedTopicRegex { names.formUnion(regexMatches[re] ?? []) }
         return names
     }
 
-    private func regexMatches(_ c: ConsumerProtocolGroup, _ topics: GroupTopics) -> [String: [String]] {
+    private func regexMatches(_ c: KIP848Group, _ topics: GroupTopics) -> [String: [String]] {
         let patterns = Set(c.members.values.compactMap(\.subscribedTopicRegex))
         guard !patterns.isEmpty else { return [:] }
         let all = topics.all().filter { !$0.isInternal && !$0.name.hasPrefix("__") }
@@ -252,7 +252,7 @@ extension GroupCoordinatorCore {
     }
 
     /// Every existing topic some member subscribes to, with its id and partition count.
-    func subscriptionMetadata(_ c: ConsumerProtocolGroup, _ topics: GroupTopics) -> [String: GroupTopicInfo] {
+    func subscriptionMetadata(_ c: KIP848Group, _ topics: GroupTopics) -> [String: GroupTopicInfo] {
         var out: [String: GroupTopicInfo] = [:]
         for m in c.members.values {
             for n in m.subscribedTopicNames where out[n] == nil {
@@ -266,11 +266,11 @@ extension GroupCoordinatorCore {
     }
 
     /// Runs the assignor when the group epoch moved past the target assignment's epoch.
-    func computeTargetAssignmentIfNeeded(_ c: ConsumerProtocolGroup, _ topics: GroupTopics) {
+    func computeTargetAssignmentIfNeeded(_ c: KIP848Group, _ topics: GroupTopics) {
         guard c.groupEpoch > c.assignmentEpoch else { return }
         let metadata = c.subscriptionMetadata
         let matches = regexMatches(c, topics)
-        let assignor = ConsumerAssignors.named(c.preferredAssignor()) ?? UniformAssignor()
+        let assignor = KIP848Assignors.named(c.preferredAssignor()) ?? UniformAssignor()
         let spec = AssignmentSpec(
             members: c.sortedMembers.map { m in
                 AssignmentSpec.Member(memberId: m.memberId, rackId: m.rackId,
@@ -285,7 +285,7 @@ extension GroupCoordinatorCore {
     }
 
     /// Moves the member one step towards its target (Kafka's CurrentAssignmentBuilder).
-    func reconcile(_ c: ConsumerProtocolGroup, _ m: ConsumerProtocolMember, owned: [ConsumerGroupHeartbeatRequest.TopicPartitions]?, now: Int64) {
+    func reconcile(_ c: KIP848Group, _ m: KIP848Member, owned: [ConsumerGroupHeartbeatRequest.TopicPartitions]?, now: Int64) {
         let targetEpoch = c.assignmentEpoch
         if m.isReconciled(to: targetEpoch) || m.memberEpoch == Self.staticLeaveEpoch { return }
         let ownedSet = owned.map(Self.ownedPartitions)
@@ -307,7 +307,7 @@ extension GroupCoordinatorCore {
         }
     }
 
-    private func computeNext(_ c: ConsumerProtocolGroup, _ m: ConsumerProtocolMember, epoch: Int32, ownsAny: (PartitionSet) -> Bool) {
+    private func computeNext(_ c: KIP848Group, _ m: KIP848Member, epoch: Int32, ownsAny: (PartitionSet) -> Bool) {
         let target = c.targetAssignment[m.memberId] ?? [:]
         let targetEpoch = c.assignmentEpoch
         var assigned: PartitionSet = [:]
@@ -340,17 +340,17 @@ extension GroupCoordinatorCore {
 
     // MARK: leaving, fencing, timers
 
-    private func consumerLeave(_ req: ConsumerGroupHeartbeatRequest, topics: GroupTopics) throws -> ConsumerGroupHeartbeatResponse {
-        guard let g = groups[req.groupId], let c = g.consumer else {
-            throw HeartbeatFailure(.groupIdNotFound, "Consumer group \(req.groupId) not found.")
+    private func kip848Leave(_ req: ConsumerGroupHeartbeatRequest, topics: GroupTopics) throws -> ConsumerGroupHeartbeatResponse {
+        guard let g = groups[req.groupId], let c = g.kip848 else {
+            throw KIP848HeartbeatFailure(.groupIdNotFound, "Consumer group \(req.groupId) not found.")
         }
-        let m: ConsumerProtocolMember
+        let m: KIP848Member
         if let instance = req.instanceId {
-            guard let s = c.staticMember(instance) else { throw HeartbeatFailure(.unknownMemberId, "Instance id \(instance) is unknown.") }
-            if s.memberId != req.memberId { throw HeartbeatFailure(.fencedInstanceId, "Static member \(req.memberId) with instance id \(instance) was fenced by member \(s.memberId).") }
+            guard let s = c.staticMember(instance) else { throw KIP848HeartbeatFailure(.unknownMemberId, "Instance id \(instance) is unknown.") }
+            if s.memberId != req.memberId { throw KIP848HeartbeatFailure(.fencedInstanceId, "Static member \(req.memberId) with instance id \(instance) was fenced by member \(s.memberId).") }
             m = s
         } else {
-            guard let existing = c.member(req.memberId) else { throw HeartbeatFailure(.unknownMemberId, "Member \(req.memberId) is not a member of group \(req.groupId).") }
+            guard let existing = c.member(req.memberId) else { throw KIP848HeartbeatFailure(.unknownMemberId, "Member \(req.memberId) is not a member of group \(req.groupId).") }
             m = existing
         }
         if req.memberEpoch == Self.staticLeaveEpoch {
@@ -369,7 +369,7 @@ extension GroupCoordinatorCore {
     }
 
     /// Removes a member (leave, session or rebalance timeout) and starts a new group epoch.
-    func fenceMember(_ g: ConsumerGroupState, _ c: ConsumerProtocolGroup, _ m: ConsumerProtocolMember, topics: GroupTopics?) {
+    func fenceMember(_ g: Group, _ c: KIP848Group, _ m: KIP848Member, topics: GroupTopics?) {
         c.remove(m.memberId)
         if let topics { c.subscriptionMetadata = subscriptionMetadata(c, topics) }
         bumpGroupEpoch(g, c)
@@ -377,10 +377,10 @@ extension GroupCoordinatorCore {
         computeTargetAssignmentIfNeeded(c, topics ?? .none)
     }
 
-    /// Session and rebalance (revocation) timeouts of consumer-protocol members.
-    func tickConsumerGroups(now: Int64) {
+    /// Session and rebalance (revocation) timeouts of KIP-848 members.
+    func tickKIP848Groups(now: Int64) {
         for g in groups.values {
-            guard let c = g.consumer else { continue }
+            guard let c = g.kip848 else { continue }
             for m in c.sortedMembers {
                 if m.sessionDeadline <= now {
                     fenceMember(g, c, m, topics: nil)
@@ -401,7 +401,7 @@ extension GroupCoordinatorCore {
                 r.errorCode = ErrorCode.coordinatorLoadInProgress.rawValue
                 return r
             }
-            guard let g = groups[id], g.state != .dead, let c = g.consumer else {
+            guard let g = groups[id], g.state != .dead, let c = g.kip848 else {
                 r.errorCode = ErrorCode.groupIdNotFound.rawValue
                 r.errorMessage = groups[id] == nil ? "Group \(id) not found." : "Group \(id) is not a consumer group."
                 return r
@@ -433,8 +433,8 @@ extension GroupCoordinatorCore {
         }
     }
 
-    /// Topics the consumer-protocol members subscribe to (OffsetDelete refuses those).
-    func consumerSubscribedTopics(_ c: ConsumerProtocolGroup) -> Set<String> {
+    /// Topics the KIP-848 members subscribe to (OffsetDelete refuses those).
+    func kip848SubscribedTopics(_ c: KIP848Group) -> Set<String> {
         Set(c.subscriptionMetadata.keys).union(c.members.values.flatMap(\.subscribedTopicNames))
     }
 }
