@@ -3,6 +3,8 @@ import Broker
 import Dispatch
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,13 +47,17 @@ struct BrokerCommand: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
+        // Only the executable bootstraps swift-metrics: one registry for the process, which the
+        // broker records in and serves.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "riverbank.broker")
         // Signal handling is in place before anyone can learn we are up, so a SIGTERM sent the
         // moment the ready line appears is never lost.
         let termination = TerminationSignal()
         let broker: RiverbankBroker
         do {
-            broker = try RiverbankBroker(config: config, logger: logger)
+            broker = try RiverbankBroker(config: config, logger: logger, registry: registry)
             try await broker.start()
         } catch {
             logger.critical("broker failed to start", metadata: ["error": "\(error)"])

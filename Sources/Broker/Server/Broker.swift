@@ -3,7 +3,6 @@ import Foundation
 import KafkaProtocol
 import Logging
 import LogStore
-import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
@@ -26,19 +25,17 @@ public final class RiverbankBroker: @unchecked Sendable {
     private var lockFD: Int32 = -1
     public private(set) var boundPort: Int = 0
 
-    /// Prometheus registry shared by the process (swift-metrics can be bootstrapped only once).
-    public static let registry: PrometheusCollectorRegistry = {
-        let r = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: r))
-        return r
-    }()
+    /// What the broker's metrics are recorded in and `GET /metrics` serves.
+    let registry: PrometheusCollectorRegistry
 
     public struct StartupError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public init(config: BrokerConfig, logger: Logger) throws {
-        _ = Self.registry
+    /// `registry` receives the broker's metrics and is what `--metrics-listen` serves; the
+    /// process that hosts the broker passes its own (tests pass a fresh one, or none).
+    public init(config: BrokerConfig, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) throws {
+        self.registry = registry
         self.config = config
         self.logger = logger
         let dataDir = URL(fileURLWithPath: config.dataDir, isDirectory: true).standardizedFileURL
@@ -51,7 +48,7 @@ public final class RiverbankBroker: @unchecked Sendable {
         let producerIds = try ProducerIdManager(dataDir: dataDir)
         groups = GroupCoordinator(store: try OffsetsLogStore(directory: dataDir.appendingPathComponent("__cluster/consumer-offsets"),
                                                              flusher: flusher, logger: logger), logger: logger)
-        dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds, metrics: BrokerMetrics(),
+        dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds, metrics: BrokerMetrics(factory: PrometheusMetricsFactory(registry: registry)),
                                        clusterId: clusterId, logger: logger, groups: groups)
     }
 
@@ -109,7 +106,7 @@ public final class RiverbankBroker: @unchecked Sendable {
 
         if let m = config.metricsListen {
             let (h, p) = try BrokerConfig.parseHostPort(m)
-            metricsChannel = try await MetricsServer.start(host: h, port: p, registry: Self.registry, group: group)
+            metricsChannel = try await MetricsServer.start(host: h, port: p, registry: registry, group: group)
         }
         let topics = self.topics
         retentionTask = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .milliseconds(config.retentionCheckIntervalMs)) { _ in
