@@ -22,6 +22,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var defaultTopicConfig: [String: String] = [:]
     /// How often retention runs.
     public var retentionCheckIntervalMs: Int64 = 300_000
+    /// How long a graceful shutdown waits for in-flight requests before closing connections.
+    public var drainTimeoutMs: Int64 = 5_000
     public var logLevel = "info"
     public var clusterId: String? = nil
 
@@ -76,7 +78,7 @@ public struct BrokerConfig: Sendable, Equatable {
 
     public static let knownKeys: Set<String> = [
         "node-id", "data-dir", "listen", "advertised", "metrics-listen", "topics-dir", "max-request-bytes",
-        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "log-level", "cluster-id",
+        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id",
     ]
 
     public mutating func apply(key: String, value: String) throws {
@@ -98,6 +100,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "auto-create-topics": autoCreateTopics = ["true", "1", "yes"].contains(value.lowercased())
         case "default-partitions": defaultPartitions = Int32(try int(value))
         case "retention-check-interval-ms": retentionCheckIntervalMs = Int64(try int(value))
+        case "drain-timeout-ms": drainTimeoutMs = Int64(try int(value))
         case "log-level": logLevel = value
         case "cluster-id": clusterId = value
         default: throw ConfigError.invalid("unknown config key '\(key)'")
