@@ -4,10 +4,11 @@ import Broker
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker",
-        abstract: "Run the Kafka-compatible broker.",
+        abstract: "Run the Kafka-compatible broker alone.",
         discussion: """
         Settings come from flags, then RIVERBANK_* environment variables (RIVERBANK_DATA_DIR, RIVERBANK_LISTEN, \
-        RIVERBANK_ADVERTISED, RIVERBANK_METRICS_LISTEN, RIVERBANK_TOPICS_DIR, …), then the --config YAML file.
+        RIVERBANK_ADVERTISED, RIVERBANK_METRICS_LISTEN, RIVERBANK_TOPICS_DIR, …), then the --config YAML file. \
+        `riverbank run` hosts the same broker together with the rest of Riverbank.
         """
     )
 
