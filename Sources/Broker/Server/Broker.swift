@@ -108,7 +108,7 @@ public final class RiverbankBroker: Service, Sendable {
         logger.info("broker ready", metadata: [
             "listen": "\(config.listenHost):\(broker.port)", "advertised": "\(config.advertised.host):\(config.advertised.port)",
             "data-dir": "\(config.dataDir)", "topics": "\(broker.topics.allTopics.count)",
-            "startup-ms": "\(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6))",
+            "startup-ms": "\(Self.milliseconds(since: t0))",
         ])
 
         let retentionInterval = Duration.milliseconds(config.retentionCheckIntervalMs)
@@ -126,14 +126,20 @@ public final class RiverbankBroker: Service, Sendable {
 
             // Until graceful shutdown (or shutdown()); cancellation throws here and skips the wait.
             let graceful = (try? await stopRequested.value()) != nil
-            let stopping = ContinuousClock.now
+            let stopping = DispatchTime.now()
             logger.info("broker stopping", metadata: ["graceful": "\(graceful)", "connections": "\(broker.connections.count)"])
             await broker.drain(within: graceful ? drainTimeout : .zero)
             background.cancelAll()
             return stopping
         }
         await broker.close()
-        logger.info("broker stopped", metadata: ["shutdown": "\(ContinuousClock.now - stopping)"])
+        logger.info("broker stopped", metadata: ["shutdown-ms": "\(Self.milliseconds(since: stopping))"])
+    }
+}
+
+extension RiverbankBroker {
+    static func milliseconds(since t0: DispatchTime) -> String {
+        String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6)
     }
 }
 
