@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
         .library(name: "LogStore", targets: ["LogStore"]),
         .library(name: "Broker", targets: ["Broker"]),
+        .library(name: "Definitions", targets: ["Definitions"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
     ],
     dependencies: [
@@ -46,10 +47,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Topic (and next, job) definition files: parsing and validation, no broker, no NIO.
+        .target(
+            name: "Definitions",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .target(
             name: "Broker",
             dependencies: [
-                "KafkaProtocol", "LogStore",
+                "KafkaProtocol", "LogStore", "Definitions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -58,6 +66,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -77,13 +86,17 @@ let package = Package(
         .executableTarget(
             name: "riverbank",
             dependencies: [
-                "Broker", "KafkaProtocol", "KafkaClient",
+                "Broker", "Definitions", "KafkaProtocol", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "DefinitionsTests", dependencies: ["Definitions"]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -91,7 +104,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "BrokerTests", dependencies: [
-            "Broker", "KafkaProtocol",
+            "Broker", "KafkaProtocol", "KafkaClient", "LogStore",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Broker
+import Definitions
 import KafkaClient
 
 struct TopicsCommand: ParsableCommand {

@@ -115,7 +115,8 @@ class BrokerProcess:
     """One broker process (restartable on the same data dir and port)."""
 
     def __init__(self, workdir: Path, extra_args=(), topics_dir: Path | None = None,
-                 port: int | None = None, target: str = TARGET, env: dict | None = None):
+                 port: int | None = None, target: str = TARGET, env: dict | None = None,
+                 subcommand: str = "broker", cwd: Path | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
@@ -124,6 +125,8 @@ class BrokerProcess:
         self.port = port or free_port()
         self.target = target
         self.env = dict(env or {})  # extra environment for the broker process
+        self.subcommand = subcommand  # "broker", or "run" (the whole of Riverbank in one process)
+        self.cwd = cwd
         self.proc: subprocess.Popen | None = None
         self.starts = 0
         self._stderr_path = self.workdir / "broker.stderr"
@@ -144,7 +147,7 @@ class BrokerProcess:
             url = f"tcp://127.0.0.1:{self.port}"
             return [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
                     "--storage-engine", "memory://tansu/"]
-        cmd = [str(riverbank_binary()), "broker", "--data-dir", str(self.data_dir),
+        cmd = [str(riverbank_binary().absolute()), self.subcommand, "--data-dir", str(self.data_dir),
                "--listen", f"127.0.0.1:{self.port}"]
         if self.topics_dir is not None:
             cmd += ["--topics-dir", str(self.topics_dir)]
@@ -165,6 +168,7 @@ class BrokerProcess:
             stderr=open(self._stderr_path, "ab"),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            cwd=self.cwd,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"), **self.env},
         )
         if self not in _LIVE_BROKERS:

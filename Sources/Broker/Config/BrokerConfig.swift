@@ -23,6 +23,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var defaultTopicConfig: [String: String] = [:]
     /// How often retention runs.
     public var retentionCheckIntervalMs: Int64 = 300_000
+    /// How long a graceful shutdown waits for in-flight requests before closing connections.
+    public var drainTimeoutMs: Int64 = 5_000
     public var logLevel = "info"
     public var clusterId: String? = nil
     /// The log cleaner for compacted topics (`log-cleaner-*` keys, Kafka's `log.cleaner.*`).
@@ -79,7 +81,7 @@ public struct BrokerConfig: Sendable, Equatable {
 
     public static let knownKeys: Set<String> = [
         "node-id", "data-dir", "listen", "advertised", "metrics-listen", "topics-dir", "max-request-bytes",
-        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "log-level", "cluster-id",
+        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id",
         "log-cleaner-enable", "log-cleaner-dedupe-buffer-bytes", "log-cleaner-io-max-bytes-per-second", "log-cleaner-backoff-ms",
     ]
 
@@ -102,6 +104,7 @@ public struct BrokerConfig: Sendable, Equatable {
         case "auto-create-topics": autoCreateTopics = ["true", "1", "yes"].contains(value.lowercased())
         case "default-partitions": defaultPartitions = Int32(try int(value))
         case "retention-check-interval-ms": retentionCheckIntervalMs = Int64(try int(value))
+        case "drain-timeout-ms": drainTimeoutMs = Int64(try int(value))
         case "log-level": logLevel = value
         case "cluster-id": clusterId = value
         case "log-cleaner-enable": cleaner.enabled = ["true", "1", "yes"].contains(value.lowercased())

@@ -13,7 +13,6 @@ final class GroupCoordinator: @unchecked Sendable {
     private let core: GroupCoordinatorCore
     private let store: GroupRecordStore
     let logger: Logger
-    private var ticker: RepeatedTask?
 
     init(store: GroupRecordStore, config: GroupCoordinatorConfig = .fromEnvironment(), logger: Logger,
          clock: @escaping () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
@@ -47,17 +46,7 @@ final class GroupCoordinator: @unchecked Sendable {
         lock.withLock { core.partitionExists = f }
     }
 
-    /// Runs timers every `tickIntervalMs` on `loop`.
-    func start(on loop: any EventLoop) {
-        ticker = loop.scheduleRepeatedTask(initialDelay: .milliseconds(core.config.tickIntervalMs),
-                                           delay: .milliseconds(core.config.tickIntervalMs)) { [weak self] _ in
-            self?.tick()
-        }
-    }
-
     func shutdown() {
-        ticker?.cancel()
-        ticker = nil
         withCore { $0.failAllParked(.coordinatorNotAvailable) }
         store.close()
     }
@@ -81,7 +70,6 @@ final class GroupCoordinator: @unchecked Sendable {
                 core.records.removeAll()
                 do {
                     token = try store.append(records)
-                    try store.maybeCompact(liveRecords: core.liveRecordCount) { core.snapshotRecords() }
                 } catch let e {
                     error = e
                     logger.error("could not write the consumer-offsets log", metadata: ["error": "\(e)"])
@@ -93,6 +81,7 @@ final class GroupCoordinator: @unchecked Sendable {
         return (result, token, error)
     }
 
+    /// Session and rebalance timers; the broker's run() calls it every `config.tickIntervalMs`.
     func tick() { withCore { $0.tick() } }
 
     // MARK: API entry points

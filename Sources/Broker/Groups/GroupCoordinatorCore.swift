@@ -399,20 +399,4 @@ final class GroupCoordinatorCore {
             }
         }
     }
-
-    /// Records that recreate the current state (for log compaction).
-    func snapshotRecords() -> [GroupRecord] {
-        var out: [GroupRecord] = []
-        for g in groups.values.sorted(by: { $0.groupId < $1.groupId }) where g.state != .dead {
-            if let c = g.kip848 {
-                out.append(.consumerGroup(id: g.groupId, value: ConsumerGroupMetadataValue(groupEpoch: c.groupEpoch)))
-            } else if g.protocolType != nil || g.generationId > 0 {
-                out.append(.group(id: g.groupId, value: groupValue(g)))
-            }
-            for tp in g.offsets.keys.sorted() { out.append(.offset(group: g.groupId, partition: tp, value: g.offsets[tp])) }
-        }
-        return out
-    }
-
-    var liveRecordCount: Int { groups.values.reduce(0) { $0 + 1 + $1.offsets.count } }
 }

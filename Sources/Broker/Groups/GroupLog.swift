@@ -13,9 +13,6 @@ protocol GroupRecordStore: AnyObject {
     func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void)
     /// Every record currently stored, in order.
     func replay(_ body: (GroupRecord) throws -> Void) throws
-    /// Rewrites the store to `snapshot` when it has grown well past the live state.
-    /// Called under the coordinator's lock with the live record count.
-    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws
     func close()
 }
 
@@ -27,8 +24,6 @@ struct GroupAppendToken: @unchecked Sendable {
 /// In-memory store (tests).
 final class MemoryGroupStore: GroupRecordStore, @unchecked Sendable {
     private(set) var stored: [GroupRecord] = []
-    private(set) var compactions = 0
-    var compactThreshold = 1000
 
     func append(_ records: [GroupRecord]) throws -> GroupAppendToken {
         stored.append(contentsOf: records)
@@ -36,11 +31,6 @@ final class MemoryGroupStore: GroupRecordStore, @unchecked Sendable {
     }
     func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void) { completion(nil) }
     func replay(_ body: (GroupRecord) throws -> Void) throws { for r in stored { try body(r) } }
-    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {
-        guard stored.count > max(compactThreshold, 2 * liveRecords) else { return }
-        stored = snapshot()
-        compactions += 1
-    }
     func close() {}
 }
 
@@ -135,9 +125,6 @@ final class OffsetsLogStore: GroupRecordStore, @unchecked Sendable {
         }
         recordCount = count
     }
-
-    /// The broker's log cleaner compacts this log in the background.
-    func maybeCompact(liveRecords: Int, snapshot: () -> [GroupRecord]) throws {}
 
     func close() {
         try? log.close()

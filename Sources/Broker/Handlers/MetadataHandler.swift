@@ -1,3 +1,4 @@
+import Definitions
 import KafkaProtocol
 
 extension RequestDispatcher {

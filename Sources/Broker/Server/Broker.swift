@@ -1,149 +1,153 @@
+import Dispatch
 import Foundation
-import KafkaProtocol
 import Logging
-import LogStore
-import Metrics
-import NIOCore
-import NIOPosix
+import NIOConcurrencyHelpers
 import Prometheus
-#if canImport(Glibc)
-import Glibc
-#endif
+import ServiceLifecycle
 
 /// The Riverbank broker: one process, data in a local directory.
-public final class RiverbankBroker: @unchecked Sendable {
+///
+/// A swift-service-lifecycle `Service`: `run()` opens the data directory, serves clients and
+/// runs the background work as child tasks until graceful shutdown — the listener closes,
+/// in-flight requests are answered, the logs are closed cleanly — or cancellation (the same
+/// without waiting for in-flight requests). Outside a `ServiceGroup`, `start()`/`shutdown()`
+/// do the same.
+public final class RiverbankBroker: Service, Sendable {
     public let config: BrokerConfig
     let logger: Logger
-    let group: MultiThreadedEventLoopGroup
-    let flusher: LogFlusher
-    let topics: TopicManager
-    let dispatcher: RequestDispatcher
-    let groups: GroupCoordinator
-    let cleaner: LogCleaner
-    private var serverChannel: (any Channel)?
-    private var metricsChannel: (any Channel)?
-    private var retentionTask: RepeatedTask?
-    private var lockFD: Int32 = -1
-    public private(set) var boundPort: Int = 0
+    /// What the broker's metrics are recorded in and `GET /metrics` serves.
+    let registry: PrometheusCollectorRegistry
 
-    /// Prometheus registry shared by the process (swift-metrics can be bootstrapped only once).
-    public static let registry: PrometheusCollectorRegistry = {
-        let r = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: r))
-        return r
-    }()
+    private enum Phase { case idle, running, finished }
+    private let phase = NIOLockedValueBox(Phase.idle)
+    private let listeningPort = OneShot<Int>()
+    private let stopRequested = OneShot<Void>()
+    private let stopped = OneShot<Void>()
+    private let opened = NIOLockedValueBox<RunningBroker?>(nil)
+    private let startedTask = NIOLockedValueBox<Task<Void, any Error>?>(nil)
 
-    public struct StartupError: Error, CustomStringConvertible {
+    public struct LifecycleError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public init(config: BrokerConfig, logger: Logger) throws {
-        _ = Self.registry
+    /// `registry` receives the broker's metrics and is what `--metrics-listen` serves; the
+    /// process that hosts the broker passes its own (tests pass a fresh one, or none).
+    public init(config: BrokerConfig, logger: Logger, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.config = config
         self.logger = logger
-        let dataDir = URL(fileURLWithPath: config.dataDir, isDirectory: true).standardizedFileURL
-        try FileManager.default.createDirectory(at: dataDir.appendingPathComponent("__cluster"), withIntermediateDirectories: true)
-        lockFD = try Self.lockDataDir(dataDir)
-        let clusterId = try Self.loadClusterId(dataDir: dataDir, configured: config.clusterId)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
-        flusher = LogFlusher(logger: logger)
-        topics = try TopicManager(dataDir: dataDir, defaultConfig: config.defaultTopicConfig, flusher: flusher, logger: logger)
-        let producerIds = try ProducerIdManager(dataDir: dataDir)
-        cleaner = LogCleaner(config: config.cleaner, logger: logger)
-        let offsets = try OffsetsLogStore(directory: dataDir.appendingPathComponent("__cluster/consumer-offsets"),
-                                          flusher: flusher, logger: logger)
-        groups = GroupCoordinator(store: offsets, logger: logger)
-        let topicsForCleaner = topics
-        cleaner.addSource { topicsForCleaner.allLogs }
-        cleaner.addSource { [offsets.log] }
-        let cleanerMetrics = CleanerMetrics()
-        cleaner.onCleaned { cleanerMetrics.record($0) }
-        dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds, metrics: BrokerMetrics(),
-                                       clusterId: clusterId, logger: logger, groups: groups)
+        self.registry = registry
     }
 
-    /// Two brokers on one data directory would corrupt it: take an exclusive lock.
-    static func lockDataDir(_ dir: URL) throws -> Int32 {
-        let path = dir.appendingPathComponent("__cluster/.lock").path
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StartupError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
-            throw StartupError(description: "data directory \(dir.path) is in use by another broker")
-        }
-        return fd
+    /// The port clients connect to; 0 until the broker is listening.
+    public var boundPort: Int { opened.withLockedValue { $0?.port ?? 0 } }
+
+    /// Waits until clients can connect and returns the bound port; throws the start-up error
+    /// if the broker could not start.
+    public func listening() async throws -> Int {
+        try await listeningPort.value()
     }
 
-    static func loadClusterId(dataDir: URL, configured: String?) throws -> String {
-        let file = dataDir.appendingPathComponent("__cluster/cluster.id")
-        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            return existing
-        }
-        let id = configured ?? KafkaUUID.random().description
-        try DurableFile.writeAtomically(Data("\(id)\n".utf8), to: file)
-        return id
+    public func run() async throws {
+        try claimRun()
+        try await runClaimed()
     }
 
-    /// Loads topics, applies definitions, binds the listener. Returns once clients can connect.
+    /// For callers outside a `ServiceGroup`: runs `run()` in a task the broker keeps (and
+    /// `shutdown()` awaits), returning once clients can connect.
     public func start() async throws {
-        let t0 = DispatchTime.now()
-        try topics.loadAll()
-        try groups.load()
-        let topicsForGroups = topics
-        groups.setPartitionExists { name, p in topicsForGroups.topic(named: name)?.partition(p) != nil }
-        groups.start(on: group.next())
-        if let dir = config.topicsDir {
-            topics.apply(try TopicDefinition.load(directory: dir))
-        }
-        cleaner.start()
-        let dispatcher = self.dispatcher
-        let logger = self.logger
-        let maxFrame = config.maxRequestBytes
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 1024)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024, maximum: 1024 * 1024))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrame)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(broker: dispatcher, logger: logger))
-                }
-            }
-            .bind(host: config.listenHost, port: config.listenPort).get()
-        serverChannel = channel
-        boundPort = channel.localAddress?.port ?? config.listenPort
-
-        if let m = config.metricsListen {
-            let (h, p) = try BrokerConfig.parseHostPort(m)
-            metricsChannel = try await MetricsServer.start(host: h, port: p, registry: Self.registry, group: group)
-        }
-        let topics = self.topics
-        retentionTask = group.next().scheduleRepeatedTask(initialDelay: .seconds(5), delay: .milliseconds(config.retentionCheckIntervalMs)) { _ in
-            topics.enforceRetention(now: RequestDispatcher.nowMs())
-        }
-        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6
-        logger.info("broker ready", metadata: [
-            "listen": "\(config.listenHost):\(boundPort)", "advertised": "\(config.advertised.host):\(config.advertised.port)",
-            "data-dir": "\(config.dataDir)", "topics": "\(topics.allTopics.count)", "startup-ms": "\(String(format: "%.1f", ms))",
-        ])
+        try claimRun()
+        startedTask.withLockedValue { $0 = Task { try await self.runClaimed() } }
+        _ = try await listening()
     }
 
-    /// Closes the listener, then every log cleanly (so the next start needs no recovery).
+    /// Graceful stop, as on a ServiceGroup's graceful shutdown; returns once the logs are closed.
     public func shutdown() async {
-        retentionTask?.cancel()
-        try? await serverChannel?.close()
-        try? await metricsChannel?.close()
-        cleaner.shutdown()
-        groups.shutdown()
-        topics.closeAll()
-        flusher.shutdown()
-        try? await group.shutdownGracefully()
-        if lockFD >= 0 {
-            close(lockFD)
-            lockFD = -1
+        stopRequested.succeed(())
+        let neverRan = phase.withLockedValue { p in
+            guard p == .idle else { return false }
+            p = .finished
+            return true
         }
-        logger.info("broker stopped")
+        if neverRan {
+            listeningPort.fulfill(.failure(LifecycleError(description: "the broker was shut down before it started")))
+            stopped.succeed(())
+        }
+        try? await stopped.value()
     }
+
+    private func claimRun() throws {
+        try phase.withLockedValue { p in
+            guard p == .idle else { throw LifecycleError(description: "a broker runs once") }
+            p = .running
+        }
+    }
+
+    private func runClaimed() async throws {
+        defer {
+            phase.withLockedValue { $0 = .finished }
+            stopped.succeed(())
+        }
+        try await withGracefulShutdownHandler {
+            try await serve()
+        } onGracefulShutdown: { [stopRequested] in
+            stopRequested.succeed(())
+        }
+    }
+
+    private func serve() async throws {
+        let t0 = DispatchTime.now()
+        let broker: RunningBroker
+        do {
+            broker = try await RunningBroker.open(config: config, logger: logger, registry: registry)
+        } catch {
+            listeningPort.fulfill(.failure(error))
+            throw error
+        }
+        opened.withLockedValue { $0 = broker }
+        listeningPort.succeed(broker.port)
+        logger.info("broker ready", metadata: [
+            "listen": "\(config.listenHost):\(broker.port)", "advertised": "\(config.advertised.host):\(config.advertised.port)",
+            "data-dir": "\(config.dataDir)", "topics": "\(broker.topics.allTopics.count)",
+            "startup-ms": "\(Self.milliseconds(since: t0))",
+        ])
+
+        let retentionInterval = Duration.milliseconds(config.retentionCheckIntervalMs)
+        let tickInterval = Duration.milliseconds(broker.groups.config.tickIntervalMs)
+        let drainTimeout = Duration.milliseconds(config.drainTimeoutMs)
+        let stopping = await withDiscardingTaskGroup { background in
+            // Background work, one child task each, all ended when the broker stops. (The log
+            // cleaner runs on its own thread, owned by RunningBroker: its passes block on disk.)
+            background.addTask {
+                await repeatEvery(retentionInterval, after: .seconds(5)) { broker.topics.enforceRetention(now: RequestDispatcher.nowMs()) }
+            }
+            background.addTask {
+                await repeatEvery(tickInterval) { broker.groups.tick() }
+            }
+
+            // Until graceful shutdown (or shutdown()); cancellation throws here and skips the wait.
+            let graceful = (try? await stopRequested.value()) != nil
+            let stopping = DispatchTime.now()
+            logger.info("broker stopping", metadata: ["graceful": "\(graceful)", "connections": "\(broker.connections.count)"])
+            await broker.drain(within: graceful ? drainTimeout : .zero)
+            background.cancelAll()
+            return stopping
+        }
+        await broker.close()
+        logger.info("broker stopped", metadata: ["shutdown-ms": "\(Self.milliseconds(since: stopping))"])
+    }
+}
+
+extension RiverbankBroker {
+    static func milliseconds(since t0: DispatchTime) -> String {
+        String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds) / 1e6)
+    }
+}
+
+extension RiverbankBroker: CustomStringConvertible {
+    public var description: String { "RiverbankBroker(\(config.listenHost):\(config.listenPort))" }
+}
+
+extension RiverbankBroker {
+    /// The open broker while it runs (tests look inside).
+    var running: RunningBroker? { opened.withLockedValue { $0 } }
 }

@@ -6,6 +6,8 @@ import NIOCore
 /// fsync, a fetch long-polls) but Kafka clients match responses by order, so answers are
 /// queued and written strictly in request order. Too many requests in flight stop reading
 /// from the socket until answers drain (back-pressure instead of unbounded memory).
+/// On `ChannelShouldQuiesceEvent` (graceful shutdown) it reads nothing more, answers what it
+/// has read — an acks=all produce after its fsync, a parked fetch when it wakes — then closes.
 final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -23,7 +25,9 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var nextSlot: UInt64 = 0
     private var headSlot: UInt64 = 0
     private var readPaused = false
+    /// No more answers can be written (the channel is gone, or half-closed by quiescing).
     private var closed = false
+    private var quiescing = false
 
     init(broker: RequestDispatcher, logger: Logger, maxInFlight: Int = 256) {
         self.broker = broker
@@ -44,6 +48,7 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closed else { return }  // half-closed while quiescing: nothing more is served
         let frame = unwrapInboundIn(data)
         let slot = nextSlot
         nextSlot += 1
@@ -88,11 +93,31 @@ final class ConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         if wrote { context.flush() }
-        if readPaused && slots.count < maxInFlight / 2 {
+        if quiescing {
+            closeIfAnswered(context: context)
+        } else if readPaused && slots.count < maxInFlight / 2 {
             readPaused = false
             _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
             context.read()
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        quiescing = true
+        _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
+        closeIfAnswered(context: context)
+    }
+
+    /// While quiescing, once nothing is pending: half-close, so the answers being written and
+    /// then a FIN reach the client, and read on (discarding) until the client closes its side.
+    /// Closing outright with unread bytes in the socket would send a reset instead.
+    private func closeIfAnswered(context: ChannelHandlerContext) {
+        guard slots.isEmpty, !closed else { return }
+        closed = true
+        context.close(mode: .output, promise: nil)
+        _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
+        context.read()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

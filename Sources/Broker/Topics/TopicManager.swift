@@ -1,3 +1,4 @@
+import Definitions
 import Foundation
 import KafkaProtocol
 import Logging

@@ -1,8 +1,8 @@
 /// Kafka's rules for topic names: 1–249 chars of [a-zA-Z0-9._-], not "." or "..".
-enum TopicName {
-    static let maxLength = 249
+public enum TopicName {
+    public static let maxLength = 249
 
-    static func validationError(_ name: String) -> String? {
+    public static func validationError(_ name: String) -> String? {
         if name.isEmpty { return "topic name is empty" }
         if name == "." || name == ".." { return "topic name cannot be '.' or '..'" }
         if name.utf8.count > maxLength { return "topic name is longer than \(maxLength) characters" }
