@@ -28,6 +28,8 @@ let package = Package(
     targets: [
         // C shims and Debian's compression libraries.
         .target(name: "CRC32C", cSettings: [.unsafeFlags(["-O3"])]),
+        // System calls Swift's Glibc module does not expose.
+        .target(name: "CSysShims"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "LogStore",
             dependencies: [
-                "CRC32C", "KafkaProtocol",
+                "CRC32C", "CSysShims", "KafkaProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -7,6 +7,8 @@ struct BufferedReader {
     /// Bytes at or past this position are never returned (the segment's valid end).
     let limit: Int64
     let chunk: Int
+    /// Page-cache hits only (see `SegmentFile.read(nonBlocking:)`).
+    var nonBlocking = false
     private var buffer: [UInt8] = []
     private var bufferStart: Int64 = 0
 
@@ -23,7 +25,7 @@ struct BufferedReader {
         let inBuffer = position >= bufferStart && position + Int64(count) <= bufferStart + Int64(buffer.count)
         if !inBuffer {
             let want = Int(min(Int64(max(count, chunk)), limit - position))
-            buffer = try file.read(at: position, count: want)
+            buffer = try file.read(at: position, count: want, nonBlocking: nonBlocking)
             bufferStart = position
             if buffer.count < count { return nil }
         }

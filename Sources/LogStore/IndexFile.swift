@@ -57,6 +57,9 @@ final class IndexFile<Entry: IndexEntry>: @unchecked Sendable {
         }
     }
 
+    /// Entries are in memory (a lookup will not read the file).
+    var isLoaded: Bool { state.withLock { $0.entries != nil } }
+
     var count: Int { withEntries { $0.count } }
     var last: Entry? { withEntries { $0.last } }
 

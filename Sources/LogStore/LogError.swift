@@ -26,6 +26,9 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An earlier write or fsync failed; the log refuses further writes until reopened,
     /// because after a failed fsync the page cache no longer tells what is on disk.
     case failed(String)
+    /// A non-blocking read needed data that is not in the page cache (or a file not yet open):
+    /// retry it where blocking is fine.
+    case wouldBlock
 
     public var description: String {
         switch self {
@@ -38,6 +41,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .io(let op, let path, let e): return "\(op) \(path) failed: \(String(cString: strerror(e))) (errno \(e))"
         case .closed: return "log is closed"
         case .failed(let reason): return "log failed earlier: \(reason)"
+        case .wouldBlock: return "read would block on disk"
         }
     }
 }

@@ -8,9 +8,9 @@ extension PartitionLog {
     /// Cost: a binary search over segments and over the sparse offset index, then a walk
     /// of at most about `indexIntervalBytes` of headers, then one `pread` of the result,
     /// all outside the partition lock.
-    public func read(from offset: Int64, maxBytes: Int) throws -> ReadResult {
+    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false) throws -> ReadResult {
         var bytes = [UInt8]()
-        var result = try read(from: offset, maxBytes: maxBytes) { bytes = try Self.array($0, $1) }
+        var result = try read(from: offset, maxBytes: maxBytes, nonBlocking: nonBlocking) { bytes = try Self.array($0, $1) }
         result.records = bytes
         return result
     }
@@ -19,7 +19,12 @@ extension PartitionLog {
     /// (the broker's response buffer): `sink(count, fill)` is called at most once; it calls
     /// `fill` with room for `count` bytes, and `fill` returns how many of them are whole batches
     /// (the bytes to keep). `records` of the result stays empty.
-    public func read(from offset: Int64, maxBytes: Int,
+    ///
+    /// `nonBlocking`: serve only from the page cache and open files, throwing
+    /// `LogError.wouldBlock` (out of `sink`, whose buffer the caller then drops) if that is not
+    /// enough. The broker tries
+    /// this on its event loop and otherwise reads on its I/O threads.
+    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false,
                      into sink: (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws -> ReadResult {
         let snapshot = try state.withLock { (st: inout State) throws -> (Segment?, Int64, ReadResult) in
             if st.isClosed { throw LogError.closed }
@@ -36,8 +41,9 @@ extension PartitionLog {
         guard var segment = snapshot.0 else { return result }
         var end = snapshot.1
         while true {
-            if let (position, header) = try Self.locate(offset, in: segment, end: end) {
-                try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes, into: sink)
+            if let (position, header) = try Self.locate(offset, in: segment, end: end, nonBlocking: nonBlocking) {
+                try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes,
+                                          nonBlocking: nonBlocking, into: sink)
                 result.firstBatchOffset = header.baseOffset
                 return result
             }
@@ -61,9 +67,12 @@ extension PartitionLog {
 
     /// The position and header of the batch containing `offset`, walking forward from the
     /// offset index's entry. Nil if the segment holds no such batch.
-    static func locate(_ offset: Int64, in segment: Segment, end: Int64) throws -> (Int64, RecordBatchHeader)? {
+    static func locate(_ offset: Int64, in segment: Segment, end: Int64, nonBlocking: Bool = false) throws -> (Int64, RecordBatchHeader)? {
+        // A closed segment's index loads from disk on first use.
+        if nonBlocking && !segment.offsetIndex.storage.isLoaded { throw LogError.wouldBlock }
         let start = segment.offsetIndex.lookup(offset)
         var reader = BufferedReader(file: segment.log, limit: end, chunk: 16 << 10)
+        reader.nonBlocking = nonBlocking
         var position = start.position
         while position < end {
             let header = try checkedHeader(&reader, at: position, end: end, path: segment.log.path)
@@ -104,11 +113,13 @@ extension PartitionLog {
 
     /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
     static func readWholeBatches(segment: Segment, position: Int64, first: RecordBatchHeader, end: Int64, maxBytes: Int,
+                                 nonBlocking: Bool = false,
                                  into sink: (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws {
         let available = end - position
         let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
         try sink(want) { buf in
-            let n = try segment.log.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<min(want, buf.count)]), at: position)
+            let n = try segment.log.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<min(want, buf.count)]), at: position,
+                                         nonBlocking: nonBlocking)
             guard n >= first.totalSize else {
                 throw LogError.corruptLog(path: segment.log.path, position: position, reason: "segment shorter than its recorded size")
             }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSysShims
 
 /// A file descriptor opened on first use and closed when the last reference goes away.
 ///
@@ -55,13 +56,32 @@ final class SegmentFile: @unchecked Sendable {
 
     var isOpen: Bool { lock.withLock { $0 >= 0 } }
 
+    /// The descriptor if the file is already open (opening may block on a cold inode).
+    var openDescriptor: Int32? { lock.withLock { $0 >= 0 ? $0 : nil } }
+
     /// Reads up to `count` bytes at `offset`; fewer only at end of file.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
-        let fd = try descriptor()
+    ///
+    /// `nonBlocking`: only what the page cache already holds (`preadv2` with `RWF_NOWAIT`);
+    /// throws `LogError.wouldBlock` as soon as a byte would have to come from the disk, so an
+    /// event loop can hand the read to a thread instead of stalling every connection it serves.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, nonBlocking: Bool = false) throws -> Int {
+        let fd: Int32
+        if nonBlocking {
+            guard let open = openDescriptor else { throw LogError.wouldBlock }
+            fd = open
+        } else {
+            fd = try descriptor()
+        }
         var done = 0
         while done < buffer.count {
             guard let base = buffer.baseAddress else { break }
-            let n = pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            let n: Int
+            if nonBlocking {
+                n = rb_pread_nowait(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+                if n < 0 && (errno == EAGAIN || errno == EOPNOTSUPP) { throw LogError.wouldBlock }
+            } else {
+                n = pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LogError.io(operation: "pread", path: path, errno: errno)
@@ -73,12 +93,12 @@ final class SegmentFile: @unchecked Sendable {
     }
 
     /// Reads `count` bytes at `offset` into a new array (shorter only at end of file).
-    func read(at offset: Int64, count: Int) throws -> [UInt8] {
+    func read(at offset: Int64, count: Int, nonBlocking: Bool = false) throws -> [UInt8] {
         guard count > 0 else { return [] }
         // No zero fill: pread overwrites the bytes it reports, and only those are kept.
         return try [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
             initialized = 0
-            initialized = try read(into: UnsafeMutableRawBufferPointer(buf), at: offset)
+            initialized = try read(into: UnsafeMutableRawBufferPointer(buf), at: offset, nonBlocking: nonBlocking)
         }
     }
 

@@ -375,19 +375,3 @@ def test_crash_at_each_step_of_a_swap(broker_factory, point):
     assert b.stop() == 0
     part = b.data_dir / f"{t}-0"
     assert not [n.name for n in part.iterdir() if n.name.endswith((".swap", ".cleaned"))]
-
-
-# ----------------------------------------------------------------------------- config compatibility
-
-def test_deprecated_configs_are_accepted_and_ignored(broker):
-    from confluent_kafka.admin import ConfigResource, NewTopic
-
-    from clients import admin
-    a = admin(broker.bootstrap)
-    t = unique_topic("depr")
-    fs = a.create_topics([NewTopic(t, 1, 1, config={"message.format.version": "2.8-IV1",
-                                                    "message.downconversion.enable": "false"})])
-    fs[t].result(timeout=15)
-    res = ConfigResource(ConfigResource.Type.TOPIC, t, set_config={"message.format.version": "3.0-IV1"})
-    a.alter_configs([res])[res].result(timeout=15)
-    assert "accepted deprecated topic config" in broker.stderr_text()

@@ -398,3 +398,49 @@ def decode_metadata_v12(data: bytes):
     assert r.remaining() == 0, f"{r.remaining()} trailing bytes in Metadata v12 response"
     return {"correlation_id": corr, "brokers": brokers, "cluster_id": cluster_id, "controller_id": controller,
             "topics": topics}
+
+
+# ----------------------------------------------------------------------------- Fetch v11
+
+def fetch_v11_request(correlation_id: int, topic: str, partition: int, offset: int, max_wait_ms: int = 100,
+                      max_bytes: int = 1 << 20) -> bytes:
+    """One partition, non-flexible Fetch v11 (topic by name, no fetch session)."""
+    body = struct.pack(">iiiibii", -1, max_wait_ms, 1, max_bytes, 0, 0, -1)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iiqqi", partition, -1, offset, -1, max_bytes)
+    body += struct.pack(">i", 0)  # forgotten topics
+    body += string("")  # rack id
+    return header_v1(API_FETCH, 11, correlation_id) + body
+
+
+def decode_fetch_v11(data: bytes):
+    """Returns [(topic, partition, error_code, high_watermark, log_start_offset, records_length, records)];
+    records_length is -1 for a null record set."""
+    r = Reader(data)
+    r.i32()  # correlation id
+    r.i32()  # throttle
+    r.i16()  # top-level error
+    r.i32()  # session id
+    out = []
+    for _ in range(r.i32()):
+        topic = r.string()
+        for _ in range(r.i32()):
+            p, err, hw, _lso, log_start = r.i32(), r.i16(), r.i64(), r.i64(), r.i64()
+            n_aborted = r.i32()
+            for _ in range(max(0, n_aborted)):
+                r.i64(), r.i64()
+            r.i32()  # preferred read replica
+            length = r.i32()
+            records = r.take(length) if length > 0 else b""
+            out.append((topic, p, err, hw, log_start, length, records))
+    return out
+
+
+def batch_attributes(records: bytes) -> list[int]:
+    """The attributes of each whole batch in a record set."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        length = struct.unpack_from(">i", records, pos + 8)[0]
+        out.append(struct.unpack_from(">h", records, pos + 21)[0])
+        pos += 12 + length
+    return out

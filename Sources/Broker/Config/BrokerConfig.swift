@@ -27,6 +27,9 @@ public struct BrokerConfig: Sendable, Equatable {
     public var drainTimeoutMs: Int64 = 5_000
     public var logLevel = "info"
     public var clusterId: String? = nil
+    /// Threads for disk reads that would stall an event loop (fetches of data not in the page
+    /// cache, time lookups); 0 reads them on the event loops.
+    public var ioThreads = 4
     /// The log cleaner for compacted topics (`log-cleaner-*` keys, Kafka's `log.cleaner.*`).
     public var cleaner = LogCleanerConfig()
 
@@ -81,7 +84,7 @@ public struct BrokerConfig: Sendable, Equatable {
 
     public static let knownKeys: Set<String> = [
         "node-id", "data-dir", "listen", "advertised", "metrics-listen", "topics-dir", "max-request-bytes",
-        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id",
+        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id", "io-threads",
         "log-cleaner-enable", "log-cleaner-dedupe-buffer-bytes", "log-cleaner-io-max-bytes-per-second", "log-cleaner-backoff-ms",
     ]
 
@@ -105,6 +108,10 @@ public struct BrokerConfig: Sendable, Equatable {
         case "default-partitions": defaultPartitions = Int32(try int(value))
         case "retention-check-interval-ms": retentionCheckIntervalMs = Int64(try int(value))
         case "drain-timeout-ms": drainTimeoutMs = Int64(try int(value))
+        case "io-threads":
+            let n = try int(value)
+            guard (0...64).contains(n) else { throw ConfigError.invalid("io-threads must be between 0 and 64, got \(n)") }
+            ioThreads = n
         case "log-level": logLevel = value
         case "cluster-id": clusterId = value
         case "log-cleaner-enable": cleaner.enabled = ["true", "1", "yes"].contains(value.lowercased())

@@ -4,19 +4,31 @@ import NIOCore
 
 extension RequestDispatcher {
     func fetch(_ req: FetchRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<FetchResponse> {
-        let first = readFetch(req, version: version)
         let deadline = NIODeadline.now() + .milliseconds(Int64(max(0, req.maxWaitMs)))
-        if first.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 {
-            metrics.fetchedBytes.increment(by: first.bytes)
-            return .now(first.response)
+        // The common case (a consumer at the tail) is answered from the page cache right here.
+        if let first = readFetch(req, version: version, nonBlocking: true) {
+            if first.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 || isDraining {
+                metrics.fetchedBytes.increment(by: first.bytes)
+                return .now(first.response)
+            }
+            let promise = ctx.eventLoop.makePromise(of: FetchResponse.self)
+            park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
+            return .later(promise.futureResult)
         }
         let promise = ctx.eventLoop.makePromise(of: FetchResponse.self)
-        park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
+        readOffloaded(req, version: version, ctx: ctx).whenSuccess { [self] first in
+            if first.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 || isDraining || NIODeadline.now() >= deadline {
+                metrics.fetchedBytes.increment(by: first.bytes)
+                promise.succeed(first.response)
+            } else {
+                park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
+            }
+        }
         return .later(promise.futureResult)
     }
 
     /// A computed fetch answer plus what is needed to decide whether to wait.
-    struct FetchOutcome {
+    struct FetchOutcome: Sendable {
         var response: FetchResponse
         var bytes: Int
         var hasError: Bool
@@ -24,6 +36,19 @@ extension RequestDispatcher {
         var watched: [(PartitionState, Int64)]
 
         func ready(minBytes: Int32) -> Bool { hasError || bytes >= Int(max(1, minBytes)) }
+    }
+
+    /// The fetch read where blocking on the disk is fine: one of the broker's I/O threads (a
+    /// replay of cold history must not stall the producers that share this event loop), or
+    /// in place when the broker runs without them. Completes on the request's event loop.
+    func readOffloaded(_ req: FetchRequest, version: Int16, ctx: RequestContext) -> EventLoopFuture<FetchOutcome> {
+        metrics.offloadedFetches.increment()
+        guard let ioThreads else {
+            return ctx.eventLoop.makeSucceededFuture(readFetch(req, version: version, nonBlocking: false)!)
+        }
+        return ioThreads.runIfActive(eventLoop: ctx.eventLoop) { [self] in
+            readFetch(req, version: version, nonBlocking: false)!
+        }
     }
 
     /// Long-poll: wait on every partition of the request until data arrives or the deadline.
@@ -35,12 +60,19 @@ extension RequestDispatcher {
             loop.execute {
                 box.task?.cancel()
                 for (p, _) in snapshot.watched { p.removeWaiter(box.waiter!) }
-                let again = self.readFetch(req, version: version)
-                if again.ready(minBytes: req.minBytes) || NIODeadline.now() >= deadline {
-                    self.metrics.fetchedBytes.increment(by: again.bytes)
-                    promise.succeed(again.response)
+                let finish = { (again: FetchOutcome) in
+                    // A draining broker answers parked fetches at once instead of at their max wait.
+                    if again.ready(minBytes: req.minBytes) || NIODeadline.now() >= deadline || self.isDraining {
+                        self.metrics.fetchedBytes.increment(by: again.bytes)
+                        promise.succeed(again.response)
+                    } else {
+                        self.park(req, version: version, ctx: ctx, snapshot: again, deadline: deadline, promise: promise)
+                    }
+                }
+                if let again = self.readFetch(req, version: version, nonBlocking: true) {
+                    finish(again)
                 } else {
-                    self.park(req, version: version, ctx: ctx, snapshot: again, deadline: deadline, promise: promise)
+                    self.readOffloaded(req, version: version, ctx: ctx).whenSuccess(finish)
                 }
             }
         }
@@ -48,7 +80,7 @@ extension RequestDispatcher {
         for (p, _) in snapshot.watched { p.addWaiter(waiter) }
         box.task = loop.scheduleTask(deadline: deadline) { waiter.wake() }
         // Data that arrived between the read and the registration must not be slept through.
-        if snapshot.watched.contains(where: { $0.0.logEndOffset != $0.1 }) { waiter.wake() }
+        if snapshot.watched.contains(where: { $0.0.logEndOffset != $0.1 }) || isDraining { waiter.wake() }
     }
 
     final class TimeoutBox: @unchecked Sendable {
@@ -56,7 +88,10 @@ extension RequestDispatcher {
         var waiter: FetchWaiter?
     }
 
-    func readFetch(_ req: FetchRequest, version: Int16) -> FetchOutcome {
+    /// Reads every partition of the request. `nonBlocking`: from the page cache only; nil as
+    /// soon as some partition would have to wait for the disk (the caller then reads on an I/O
+    /// thread; what was read here is simply read again).
+    func readFetch(_ req: FetchRequest, version: Int16, nonBlocking: Bool) -> FetchOutcome? {
         var response = FetchResponse()
         var remaining = Int(req.maxBytes <= 0 ? Int32.max : req.maxBytes)
         var total = 0
@@ -95,7 +130,7 @@ extension RequestDispatcher {
                     do {
                         // pread straight into the response's buffer (no intermediate array).
                         var buf = allocator.buffer(capacity: 0)
-                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit) { count, fill in
+                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit, nonBlocking: nonBlocking) { count, fill in
                             try buf.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
                         }
                         rp.highWatermark = read.highWatermark
@@ -106,6 +141,8 @@ extension RequestDispatcher {
                         remaining -= buf.readableBytes
                         if buf.readableBytes > 0 { firstData = false }
                         watched.append((partition, read.highWatermark))
+                    } catch LogError.wouldBlock {
+                        return nil
                     } catch LogError.offsetOutOfRange {
                         rp.errorCode = ErrorCode.offsetOutOfRange.rawValue
                         hasError = true

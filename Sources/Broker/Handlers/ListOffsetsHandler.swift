@@ -4,6 +4,15 @@ import NIOCore
 
 extension RequestDispatcher {
     func listOffsets(_ req: ListOffsetsRequest, _ version: Int16, _ ctx: RequestContext) -> Reply<ListOffsetsResponse> {
+        // Time lookups read (possibly cold) segments: off the event loop.
+        let readsLog = req.topics.contains { $0.partitions.contains { $0.timestamp >= 0 || $0.timestamp == ListOffsetsRequest.maxTimestamp } }
+        if readsLog, let ioThreads {
+            return .later(ioThreads.runIfActive(eventLoop: ctx.eventLoop) { [self] in listOffsetsNow(req, ctx) })
+        }
+        return .now(listOffsetsNow(req, ctx))
+    }
+
+    func listOffsetsNow(_ req: ListOffsetsRequest, _ ctx: RequestContext) -> ListOffsetsResponse {
         var r = ListOffsetsResponse()
         for t in req.topics {
             var rt = ListOffsetsResponse.Topic()
@@ -45,7 +54,7 @@ extension RequestDispatcher {
             }
             r.topics.append(rt)
         }
-        return .now(r)
+        return r
     }
 
     /// Time travel: the first record whose timestamp is at least `ts`. The log's time index

@@ -12,6 +12,8 @@ final class BrokerMetrics: Sendable {
     let producedBytes: Counter
     let fetchedBytes: Counter
     let rejectedBatches: Counter
+    /// Fetches read on an I/O thread because their data was not in the page cache.
+    let offloadedFetches: Counter
     private let requestCounters: [Int16: Counter]
     private let unknownRequests: Counter
 
@@ -24,6 +26,7 @@ final class BrokerMetrics: Sendable {
         producedBytes = Counter(label: "riverbank_produced_bytes_total", factory: factory)
         fetchedBytes = Counter(label: "riverbank_fetched_bytes_total", factory: factory)
         rejectedBatches = Counter(label: "riverbank_rejected_batches_total", factory: factory)
+        offloadedFetches = Counter(label: "riverbank_fetch_offloaded_total", factory: factory)
         requestCounters = Dictionary(uniqueKeysWithValues: ApiKeyNames.all.map {
             ($0.key, Counter(label: "riverbank_requests_total", dimensions: [("api", $0.value)], factory: factory))
         })

@@ -1,7 +1,9 @@
+import Atomics
 import Foundation
 import KafkaProtocol
 import Logging
 import NIOCore
+import NIOPosix
 
 /// How a handler answers: now, later (a future on the request's event loop), or not at all
 /// (acks=0 produce).
@@ -23,10 +25,24 @@ final class RequestDispatcher: Sendable {
     /// The consumer-group coordinator (nil: group APIs are not served).
     let groups: GroupCoordinator?
     let allocator = ByteBufferAllocator()
+    /// Threads for reads that may wait on the disk (cold segments, time lookups); nil reads
+    /// them in place (tests, or `io-threads: 0`).
+    let ioThreads: NIOThreadPool?
+    private let draining = ManagedAtomic(false)
+
+    /// Graceful shutdown began: long polls are answered now rather than at their max wait.
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Answers every parked fetch and stops new ones from parking.
+    func beginDraining() {
+        draining.store(true, ordering: .relaxed)
+        for t in topics.allTopics { for p in t.partitions { p.notifyAppended() } }
+    }
 
     init(config: BrokerConfig, topics: TopicManager, producerIds: ProducerIdManager, metrics: BrokerMetrics, clusterId: String, logger: Logger,
-         groups: GroupCoordinator? = nil) {
+         groups: GroupCoordinator? = nil, ioThreads: NIOThreadPool? = nil) {
         self.groups = groups
+        self.ioThreads = ioThreads
         self.config = config
         self.topics = topics
         self.producerIds = producerIds

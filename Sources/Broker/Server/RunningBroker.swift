@@ -16,13 +16,16 @@ final class RunningBroker: Sendable {
     let groups: GroupCoordinator
     let flusher: LogFlusher
     let connections: ConnectionTracker
+    let dispatcher: RequestDispatcher
     let server: any Channel
     /// The bound port (the configured one, or the one the OS chose for port 0).
     let port: Int
     private let teardown: [@Sendable () async -> Void]
 
     private init(logger: Logger, topics: TopicManager, groups: GroupCoordinator, flusher: LogFlusher,
-                 connections: ConnectionTracker, server: any Channel, port: Int, teardown: [@Sendable () async -> Void]) {
+                 connections: ConnectionTracker, dispatcher: RequestDispatcher, server: any Channel, port: Int,
+                 teardown: [@Sendable () async -> Void]) {
+        self.dispatcher = dispatcher
         self.logger = logger
         self.topics = topics
         self.groups = groups
@@ -44,6 +47,12 @@ final class RunningBroker: Sendable {
             // logs close still need their event loops.
             let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, System.coreCount))
             teardown.append { try? await eventLoops.shutdownGracefully() }
+            // Disk reads that would stall an event loop run here; it outlives the connections.
+            let ioThreads: NIOThreadPool? = config.ioThreads > 0 ? NIOThreadPool(numberOfThreads: config.ioThreads) : nil
+            if let ioThreads {
+                ioThreads.start()
+                teardown.append { try? await ioThreads.shutdownGracefully() }
+            }
             let dataDir = try DataDirectory(path: config.dataDir)
             teardown.append { dataDir.unlock() }
             let clusterId = try dataDir.clusterId(configured: config.clusterId)
@@ -71,7 +80,7 @@ final class RunningBroker: Sendable {
             teardown.append { cleaner.shutdown() }
             let dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: try ProducerIdManager(dataDir: dataDir.url),
                                                metrics: BrokerMetrics(factory: factory),
-                                               clusterId: clusterId, logger: logger, groups: groups)
+                                               clusterId: clusterId, logger: logger, groups: groups, ioThreads: ioThreads)
 
             let connections = ConnectionTracker()
             let server = try await listen(config: config, eventLoops: eventLoops, dispatcher: dispatcher, connections: connections, logger: logger)
@@ -82,7 +91,7 @@ final class RunningBroker: Sendable {
                 teardown.append { try? await metrics.close() }
             }
             return RunningBroker(logger: logger, topics: topics, groups: groups, flusher: flusher, connections: connections,
-                                 server: server, port: server.localAddress?.port ?? config.listenPort, teardown: teardown)
+                                 dispatcher: dispatcher, server: server, port: server.localAddress?.port ?? config.listenPort, teardown: teardown)
         } catch {
             for step in teardown.reversed() { await step() }
             throw error
@@ -115,6 +124,7 @@ final class RunningBroker: Sendable {
     func drain(within timeout: Duration) async {
         try? await server.close()
         connections.drain()
+        dispatcher.beginDraining()
         groups.withCore { $0.failAllParked(.coordinatorNotAvailable) }
         if await connections.closed(within: timeout) { return }
         if timeout > .zero {

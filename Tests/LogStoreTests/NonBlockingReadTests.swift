@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import LogStore
+
+/// Reads that must not wait for the disk: the broker tries them on its event loop and hands
+/// the request to an I/O thread when they throw `wouldBlock`.
+@Suite struct NonBlockingReadTests {
+    /// Drops the file's pages from the page cache (it must be fsynced: only clean pages go).
+    func evict(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+    }
+
+    @Test func coldPagesWouldBlockAndHotOnesDoNot() throws {
+        let dir = TempDirectory()
+        let log = try openLog(dir.path, LogConfig(segmentBytes: 64 << 10))
+        for i in 0..<400 { try log.append(batches: makeBatch(records: 1, payload: 900, seed: i)) }
+        try log.flushNow()
+        let segments = log.segmentBaseOffsets
+        #expect(segments.count > 3)
+        let active = segments.last!
+        // The active segment's tail was just written: it is in the page cache.
+        #expect(try log.read(from: active, maxBytes: 4096, nonBlocking: true).firstBatchOffset == active)
+
+        // A closed segment whose pages were evicted would block; a normal read brings it back.
+        let cold = segments[1]
+        evict(logPath(dir.path, cold))
+        #expect(throws: LogError.wouldBlock) { try log.read(from: cold, maxBytes: 32 << 10, nonBlocking: true) }
+        let read = try log.read(from: cold, maxBytes: 32 << 10)
+        #expect(read.firstBatchOffset == cold)
+        let again = try log.read(from: cold, maxBytes: 32 << 10, nonBlocking: true)
+        #expect(again.records == read.records)
+    }
+
+    @Test func unopenedFilesAndUnloadedIndexesWouldBlock() throws {
+        let dir = TempDirectory()
+        do {
+            let log = try openLog(dir.path, LogConfig(segmentBytes: 16 << 10))
+            for i in 0..<100 { try log.append(batches: makeBatch(records: 1, payload: 900, seed: i)) }
+            try log.close()
+        }
+        // After a reopen closed segments are opened, and their indexes loaded, on first use.
+        let log = try openLog(dir.path, LogConfig(segmentBytes: 16 << 10))
+        let closed = log.segmentBaseOffsets[1]
+        #expect(throws: LogError.wouldBlock) { try log.read(from: closed + 1, maxBytes: 1024, nonBlocking: true) }
+        _ = try log.read(from: closed + 1, maxBytes: 1024)
+        #expect(try log.read(from: closed + 1, maxBytes: 1024, nonBlocking: true).firstBatchOffset != nil)
+    }
+}
