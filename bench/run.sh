@@ -57,5 +57,6 @@ for rate in 2000 20000; do
 done
 
 python3 bench/startup.py "$RB" > bench/results/startup.json
+python3 -c "import json,time; print(json.dumps({\"when\": time.strftime(\"%Y-%m-%d %H:%M UTC\", time.gmtime())}))" > bench/results/matrix.json
 python3 bench/report.py > bench/RESULTS.md
 echo "bench: wrote bench/RESULTS.md" >&2

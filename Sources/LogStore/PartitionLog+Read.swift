@@ -1,6 +1,9 @@
 import KafkaProtocol
 /// Reading: by offset (fetch), by timestamp and max timestamp (ListOffsets).
 extension PartitionLog {
+    /// The largest read `nonBlocking` serves in place (bytes).
+    public static let nonBlockingReadLimit = 1 << 20
+
     /// Whole batches starting with the one that contains `offset`, up to `maxBytes` but
     /// always at least one batch when there is one (so a consumer whose limit is smaller
     /// than a batch still makes progress). Reading at the log end returns no records.
@@ -20,7 +23,8 @@ extension PartitionLog {
     /// `fill` with room for `count` bytes, and `fill` returns how many of them are whole batches
     /// (the bytes to keep). `records` of the result stays empty.
     ///
-    /// `nonBlocking`: serve only from the page cache and open files, throwing
+    /// `nonBlocking`: serve only from the page cache and open files, at most
+    /// `nonBlockingReadLimit` bytes, throwing
     /// `LogError.wouldBlock` (out of `sink`, whose buffer the caller then drops) if that is not
     /// enough. The broker tries
     /// this on its event loop and otherwise reads on its I/O threads.
@@ -117,6 +121,10 @@ extension PartitionLog {
                                  into sink: (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws {
         let available = end - position
         let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
+        // A consumer at the tail reads what arrived since its last fetch; a read this large is a
+        // replay, and even from the page cache its copy would hold the event loop for
+        // milliseconds: it goes to a thread too.
+        if nonBlocking && want > nonBlockingReadLimit { throw LogError.wouldBlock }
         try sink(want) { buf in
             let n = try segment.log.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<min(want, buf.count)]), at: position,
                                          nonBlocking: nonBlocking)

@@ -36,6 +36,15 @@ import Testing
         #expect(again.records == read.records)
     }
 
+    @Test func largeReadsLeaveTheEventLoopEvenWhenCached() throws {
+        let dir = TempDirectory()
+        let log = try openLog(dir.path, LogConfig(segmentBytes: 8 << 20))
+        for i in 0..<2000 { try log.append(batches: makeBatch(records: 1, payload: 1000, seed: i)) }
+        #expect(try log.read(from: 0, maxBytes: 64 << 10, nonBlocking: true).firstBatchOffset == 0)
+        #expect(throws: LogError.wouldBlock) { try log.read(from: 0, maxBytes: 2 << 20, nonBlocking: true) }
+        #expect(try log.read(from: 0, maxBytes: 2 << 20).records.count > 1 << 20)
+    }
+
     @Test func unopenedFilesAndUnloadedIndexesWouldBlock() throws {
         let dir = TempDirectory()
         do {

@@ -11,20 +11,19 @@ extension RequestDispatcher {
                 metrics.fetchedBytes.increment(by: first.bytes)
                 return .now(first.response)
             }
-            let promise = ctx.eventLoop.makePromise(of: FetchResponse.self)
+            let promise = ctx.eventLoop.makePromise(of: ByteBuffer.self)
             park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
-            return .later(promise.futureResult)
+            return .framedLater(promise.futureResult)
         }
-        let promise = ctx.eventLoop.makePromise(of: FetchResponse.self)
-        readOffloaded(req, version: version, ctx: ctx).whenSuccess { [self] first in
-            if first.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 || isDraining || NIODeadline.now() >= deadline {
-                metrics.fetchedBytes.increment(by: first.bytes)
-                promise.succeed(first.response)
-            } else {
-                park(req, version: version, ctx: ctx, snapshot: first, deadline: deadline, promise: promise)
+        let promise = ctx.eventLoop.makePromise(of: ByteBuffer.self)
+        readOffloaded(req, version: version, ctx: ctx, deadline: deadline).whenComplete { [self] result in
+            switch result {
+            case .success(.answered(let frame)): promise.succeed(frame)
+            case .success(.wait(let outcome)): park(req, version: version, ctx: ctx, snapshot: outcome, deadline: deadline, promise: promise)
+            case .failure(let error): promise.fail(error)
             }
         }
-        return .later(promise.futureResult)
+        return .framedLater(promise.futureResult)
     }
 
     /// A computed fetch answer plus what is needed to decide whether to wait.
@@ -38,41 +37,61 @@ extension RequestDispatcher {
         func ready(minBytes: Int32) -> Bool { hasError || bytes >= Int(max(1, minBytes)) }
     }
 
+    /// What a read on an I/O thread led to: the framed answer, or an outcome to long-poll on.
+    enum OffloadedRead: Sendable {
+        case answered(ByteBuffer)
+        case wait(FetchOutcome)
+    }
+
     /// The fetch read where blocking on the disk is fine: one of the broker's I/O threads (a
     /// replay of cold history must not stall the producers that share this event loop), or
-    /// in place when the broker runs without them. Completes on the request's event loop.
-    func readOffloaded(_ req: FetchRequest, version: Int16, ctx: RequestContext) -> EventLoopFuture<FetchOutcome> {
+    /// in place when the broker runs without them. A ready answer is framed there too, so its
+    /// copy into the response frame does not run on the event loop either. Completes on the
+    /// request's event loop.
+    func readOffloaded(_ req: FetchRequest, version: Int16, ctx: RequestContext, deadline: NIODeadline) -> EventLoopFuture<OffloadedRead> {
         metrics.offloadedFetches.increment()
+        let correlationId = ctx.correlationId
+        let work = { @Sendable [self] () throws -> OffloadedRead in
+            let outcome = readFetch(req, version: version, nonBlocking: false)!
+            guard outcome.ready(minBytes: req.minBytes) || req.maxWaitMs <= 0 || isDraining || NIODeadline.now() >= deadline else {
+                return .wait(outcome)
+            }
+            metrics.fetchedBytes.increment(by: outcome.bytes)
+            return .answered(try frame(FetchRequest.self, outcome.response, version: version, correlationId: correlationId))
+        }
         guard let ioThreads else {
-            return ctx.eventLoop.makeSucceededFuture(readFetch(req, version: version, nonBlocking: false)!)
+            return ctx.eventLoop.makeCompletedFuture(Result { try work() })
         }
-        return ioThreads.runIfActive(eventLoop: ctx.eventLoop) { [self] in
-            readFetch(req, version: version, nonBlocking: false)!
-        }
+        return ioThreads.runIfActive(eventLoop: ctx.eventLoop, work)
     }
 
     /// Long-poll: wait on every partition of the request until data arrives or the deadline.
     private func park(_ req: FetchRequest, version: Int16, ctx: RequestContext, snapshot: FetchOutcome, deadline: NIODeadline,
-                      promise: EventLoopPromise<FetchResponse>) {
+                      promise: EventLoopPromise<ByteBuffer>) {
         let loop = ctx.eventLoop
         let box = TimeoutBox()
         let waiter = FetchWaiter { [self] in
             loop.execute {
                 box.task?.cancel()
                 for (p, _) in snapshot.watched { p.removeWaiter(box.waiter!) }
-                let finish = { (again: FetchOutcome) in
-                    // A draining broker answers parked fetches at once instead of at their max wait.
-                    if again.ready(minBytes: req.minBytes) || NIODeadline.now() >= deadline || self.isDraining {
-                        self.metrics.fetchedBytes.increment(by: again.bytes)
-                        promise.succeed(again.response)
-                    } else {
-                        self.park(req, version: version, ctx: ctx, snapshot: again, deadline: deadline, promise: promise)
+                guard let again = self.readFetch(req, version: version, nonBlocking: true) else {
+                    self.readOffloaded(req, version: version, ctx: ctx, deadline: deadline).whenComplete { result in
+                        switch result {
+                        case .success(.answered(let frame)): promise.succeed(frame)
+                        case .success(.wait(let outcome)):
+                            self.park(req, version: version, ctx: ctx, snapshot: outcome, deadline: deadline, promise: promise)
+                        case .failure(let error): promise.fail(error)
+                        }
                     }
+                    return
                 }
-                if let again = self.readFetch(req, version: version, nonBlocking: true) {
-                    finish(again)
+                // A draining broker answers parked fetches at once instead of at their max wait.
+                if again.ready(minBytes: req.minBytes) || NIODeadline.now() >= deadline || self.isDraining {
+                    self.metrics.fetchedBytes.increment(by: again.bytes)
+                    promise.completeWith(Result { try self.frame(FetchRequest.self, again.response, version: version,
+                                                                 correlationId: ctx.correlationId) })
                 } else {
-                    self.readOffloaded(req, version: version, ctx: ctx).whenSuccess(finish)
+                    self.park(req, version: version, ctx: ctx, snapshot: again, deadline: deadline, promise: promise)
                 }
             }
         }

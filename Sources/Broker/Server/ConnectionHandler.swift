@@ -146,4 +146,6 @@ struct RequestContext {
     let eventLoop: any EventLoop
     let clientAddress: SocketAddress?
     let logger: Logger
+    /// Of the request being served (handlers that frame their own answer need it).
+    var correlationId: Int32 = 0
 }

@@ -10,6 +10,9 @@ import NIOPosix
 enum Reply<R> {
     case now(R)
     case later(EventLoopFuture<R>)
+    /// The framed answer, encoded by the handler itself (a large fetch is encoded on the I/O
+    /// thread that read it, so its copy into the frame never runs on the event loop).
+    case framedLater(EventLoopFuture<ByteBuffer>)
     case none
 }
 
@@ -96,6 +99,8 @@ final class RequestDispatcher: Sendable {
         } catch {
             return .close("malformed \(M.apiKey) v\(header.apiVersion) request: \(error)")
         }
+        var context = context
+        context.correlationId = header.correlationId
         switch handler(request, header.apiVersion, context) {
         case .now(let r):
             return encode(M.self, r, version: header.apiVersion, correlationId: header.correlationId)
@@ -110,6 +115,16 @@ final class RequestDispatcher: Sendable {
                 default: throw DispatchFailure(message: "could not encode \(M.apiKey) response")
                 }
             })
+        case .framedLater(let f):
+            return .later(f.map { Optional($0) })
+        }
+    }
+
+    /// The answer framed for the wire, on the caller's thread; throws if it cannot be encoded.
+    func frame<M: KafkaRequestMessage>(_: M.Type, _ response: M.Response, version: Int16, correlationId: Int32) throws -> ByteBuffer {
+        switch encode(M.self, response, version: version, correlationId: correlationId) {
+        case .respond(let b): return b
+        default: throw DispatchFailure(message: "could not encode \(M.apiKey) response")
         }
     }
 

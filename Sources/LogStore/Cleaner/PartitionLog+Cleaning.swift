@@ -114,6 +114,10 @@ extension PartitionLog {
              st.producers.lastOffsets)
         }
         guard !closed.isEmpty else { return nil }
+        logger.info("log cleaner cleaning partition", metadata: [
+            "dirty-ratio": "\(String(format: "%.2f", range.dirtyRatio))", "dirty-bytes": "\(range.dirtyBytes)",
+            "first-dirty": "\(range.firstDirtyOffset)", "forced": "\(range.mustClean || force)",
+        ])
         let work = SegmentCleaner(path: directory, now: now, config: logConfig, cleaner: config,
                                   throttler: throttler ?? .unlimited, shouldStop: shouldStop)
 
