@@ -8,8 +8,9 @@ cleaner's own report of its first pass (bytes read, bytes written, seconds) is r
 broker log.
 
 Latency: a producer (librdkafka, linger 0) sends 5,000 msg/s to its own topic with acks=1 and
-with acks=all, once while the broker's cleaner compacts a large dirty topic and once with the
-cleaner off (same data, same broker build), delivery latency measured per record. The cleaner
+with acks=all while the broker's cleaner compacts a large dirty topic — unthrottled, and capped
+by log-cleaner-io-max-bytes-per-second — and with the cleaner off (same data, same broker
+build), delivery latency measured per record. The cleaner
 pass is checked to have covered the whole measurement window.
 
 Writes one JSON object to stdout, progress to stderr.
@@ -53,8 +54,8 @@ class Broker:
         self.err = data.parent / f"broker-{time.monotonic_ns()}.log"
         env = {**os.environ, "RIVERBANK_LOG_CLEANER_ENABLE": "true" if cleaner else "false",
                "RIVERBANK_LOG_CLEANER_BACKOFF_MS": "200"}
-        if rate:
-            env["RIVERBANK_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND"] = str(rate)
+        # Unthrottled unless a cap is asked for (the broker's default caps the cleaner).
+        env["RIVERBANK_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND"] = str(rate) if rate else "inf"
         self.p = subprocess.Popen([binary, "broker", "--data-dir", str(data), "--listen", f"127.0.0.1:{port}"],
                                   stdout=subprocess.PIPE, stderr=open(self.err, "w"), env=env, text=True)
         self.t0 = time.monotonic()
@@ -156,6 +157,7 @@ def main():
     ap.add_argument("--latency-updates", type=int, default=150, help="updates per key of the big topic for the latency run")
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--cap-mb-s", type=float, default=50, help="log-cleaner-io-max-bytes-per-second of the capped run, in MB/s")
     ap.add_argument("--rate", type=float, default=5000)
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cleaner-bench-", dir=os.environ.get("BENCH_TMP", "/work")))
@@ -198,12 +200,13 @@ def main():
         b.stop()
         for rnd in range(a.rounds):
           for acks in ("1", "all"):
-            # Alternate which goes first, so drift in the machine's state hits both alike.
-            for cleaner in ((False, True) if rnd % 2 == 0 else (True, False)):
-                run = work / f"lat-{acks}-{cleaner}" / "data"
+            # Alternate the order, so drift in the machine's state hits every setting alike.
+            settings = [(False, None), (True, None), (True, a.cap_mb_s * 1e6)]
+            for cleaner, cap in (settings if rnd % 2 == 0 else settings[::-1]):
+                run = work / f"lat-{acks}-{cleaner}-{cap}" / "data"
                 shutil.copytree(seed, run)
                 os.sync()  # the copy's writeback must not land in the measurement
-                b = Broker(a.bin, run, port, cleaner=cleaner)
+                b = Broker(a.bin, run, port, cleaner=cleaner, rate=cap)
                 time.sleep(0.5)  # the cleaner's first pass starts within its backoff
                 t_start = time.monotonic() - b.t0
                 row = measure(bs, "live", acks, a.rate, a.seconds)
@@ -217,9 +220,9 @@ def main():
                     # window if it was still running at the end (then it was cut short by the
                     # stop and never reported) or lasted at least as long.
                     covered = started and (not passes or passes[0][4] >= t_end)
-                row.update({"round": rnd + 1, "acks": acks, "cleaner": cleaner, "window_s": [round(t_start, 2), round(t_end, 2)],
+                row.update({"round": rnd + 1, "acks": acks, "cleaner": cleaner, "cap_mb_s": cap and cap / 1e6, "window_s": [round(t_start, 2), round(t_end, 2)],
                             "pass_seconds": passes[0][4] if passes else None, "pass_covered_window": covered})
-                log(f"latency acks={acks} cleaner={'on' if cleaner else 'off'}: p50 {row['p50_ms']:.2f} "
+                log(f"latency acks={acks} cleaner={'on' if cleaner else 'off'} cap={cap}: p50 {row['p50_ms']:.2f} "
                     f"p99 {row['p99_ms']:.2f} p99.9 {row['p999_ms']:.2f} max {row['max_ms']:.1f} ms "
                     f"(pass {row['pass_seconds']} s)")
                 out["latency"].append(row)

@@ -109,23 +109,28 @@ def main():
           "compacting a large dirty partition, and with the cleaner off (same data, same build):\n")
         w("| round | acks | cleaner | deliveries | p50 ms | p99 ms | p99.9 ms | max ms | pass s (covered the window) |")
         w("|---|---|---|---|---|---|---|---|---|")
-        for r in sorted(c["latency"], key=lambda r: (r["acks"], r.get("round", 1), r["cleaner"])):
+        for r in sorted(c["latency"], key=lambda r: (r["acks"], r.get("round", 1), r["cleaner"], r.get("cap_mb_s") or 0)):
             cov = "" if not r["cleaner"] else f"{r['pass_seconds'] if r['pass_seconds'] is not None else 'still running'} ({r['pass_covered_window']})"
-            w(f"| {r.get('round', 1)} | {r['acks']} | {'on' if r['cleaner'] else 'off'} | {r['deliveries']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            state = "off" if not r["cleaner"] else (f"on, ≤ {r['cap_mb_s']:.0f} MB/s" if r.get("cap_mb_s") else "on, unthrottled")
+            w(f"| {r.get('round', 1)} | {r['acks']} | {state} | {r['deliveries']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
               f"{r['p999_ms']:.2f} | {r['max_ms']:.1f} | {cov} |")
         w("")
-    rp = os.path.join(RES, "replay.json")
-    if os.path.exists(rp):
+    for name in ("replay.json", "replay-fullspeed.json"):
+        rp = os.path.join(RES, name)
+        if not os.path.exists(rp):
+            continue
         r0 = json.load(open(rp))
-        w(f"## Producer latency during history replay (bench/replay_bench.py, {r0['when']}, {r0['cores']} cores)\n")
+        limit = r0.get("replay_limit_mb_s") or 0
+        how = f"paced to {limit:.0f} MB/s in all" if limit else "as fast as they can"
+        w(f"## Producer latency during history replay, readers {how} (bench/replay_bench.py, {r0['when']}, {r0['cores']} cores)\n")
         w(f"A producer (librdkafka, 100 B, acks=1, linger 0) at {r0['rate']:.0f} msg/s for {r0['seconds']:.0f} s; four "
-          f"librdkafka consumers (fetch.max.bytes 50 MB, 10 MB per partition) replay {r0['history_gb']} GB of history "
-          "from 4 partitions over and over. Cold: the history's pages are evicted (posix_fadvise DONTNEED) before "
-          "and every 0.2 s during the phase. `io-threads 0` reads fetches on the event loops, as the broker did "
-          "before; 4 is the default.\n")
+          f"librdkafka consumers in C (fetch.max.bytes 50 MB, 10 MB per partition, nice {r0.get('nice', 0)}) replay "
+          f"{r0['history_gb']} GB of history from 4 partitions over and over, {how}. Cold: the history's pages are "
+          "evicted (posix_fadvise DONTNEED) before and every 0.2 s during the phase. `io-threads 0` reads fetches "
+          "on the event loops, as the broker did before; 4 is the default.\n")
         w("| io-threads | round | phase | deliveries | p50 ms | p99 ms | p99.9 ms | max ms | replay MB/s |")
         w("|---|---|---|---|---|---|---|---|---|")
-        for r in r0["rows"]:
+        for r in sorted(r0["rows"], key=lambda r: (r["io_threads"], r["round"], ["quiet", "hot", "cold"].index(r["phase"]))):
             w(f"| {r['io_threads']} | {r['round']} | {r['phase']} | {r['deliveries']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
               f"{r['p999_ms']:.2f} | {r['max_ms']:.1f} | {r['replay_mb_s']:.0f} |")
         w("")

@@ -54,6 +54,13 @@ func latestPerKey(_ writes: [Seen]) -> [Seen] {
     return last.values.sorted { $0.offset < $1.offset }
 }
 
+/// Two more records so every earlier one is in a closed segment (4 KiB segments): the cleaner
+/// never touches the active one.
+func rollEverything(_ log: PartitionLog) throws {
+    try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
+    try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+}
+
 let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true, minCleanableDirtyRatio: 0.01,
                               deleteRetentionMs: 10_000)
 
@@ -81,8 +88,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let log = try openLog(dir.path, compactConfig)
         let written = try populate(log, keys: 50, rounds: 20, compression: codec)
         // Roll, so every write is in a closed segment.
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         let before = log.segmentCount
         let stats = try #require(try log.clean(now: 1_000_000, cleaner: LogCleanerConfig()))
         #expect(stats.recordsRead == Int64(written.count + 1))
@@ -110,8 +116,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let log = try openLog(dir.path, compactConfig)
         let written = try populate(log, keys: 200, rounds: 10)
         // Roll so every write is in a closed segment, then clean.
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         _ = try log.clean(now: 1_000_000, cleaner: LogCleanerConfig())
         let seen = try consumeAll(log).filter { $0.key != "roll" }
         #expect(seen == latestPerKey(written))
@@ -123,8 +128,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let clock = TestClock()
         let log = try openLog(dir.path, compactConfig, clock: clock.function)
         let written = try populate(log, keys: 40, rounds: 5, tombstoneEvery: 4)
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         let t0: Int64 = 2_000_000
         _ = try #require(try log.clean(now: t0, cleaner: LogCleanerConfig()))
         var seen = try consumeAll(log).filter { $0.key != "roll" }
@@ -147,8 +151,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let dir = TempDirectory()
         let log = try openLog(dir.path, compactConfig)
         let written = try populate(log, keys: 30, rounds: 30)
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         _ = try log.clean(now: 1_000_000, cleaner: LogCleanerConfig())
         let survivors = latestPerKey(written)
         // From every offset, a read returns the first surviving record at or after it.
@@ -205,8 +208,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let dir = TempDirectory()
         let log = try openLog(dir.path, compactConfig)
         let written = try populate(log, keys: 300, rounds: 4)
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         var small = LogCleanerConfig()
         small.dedupeBufferBytes = 100 * OffsetMap.bytesPerEntry  // 90 keys a pass
         var passes = 0
@@ -259,8 +261,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let dir = TempDirectory()
         let log = try openLog(dir.path, compactConfig)
         _ = try populate(log, keys: 30, rounds: 30)
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         _ = try log.clean(now: 1_000_000, cleaner: LogCleanerConfig())
         let seen = try consumeAll(log)
         try log.flushNow()
@@ -295,8 +296,7 @@ let compactConfig = LogConfig(segmentBytes: 4096, retentionMs: -1, compact: true
         let log = try openLog(dir.path, compactConfig)
         let writer = CleanerTests()
         _ = try writer.populate(log, keys: 25, rounds: 12)
-        try log.append(batches: keyedBatch([("roll", String(repeating: "r", count: 4000))], timestamp: 50_000))
-        try log.append(batches: keyedBatch([("roll", "after")], timestamp: 50_001))
+        try rollEverything(log)
         try log.flushNow()
         return (log, try consumeAll(log))
     }

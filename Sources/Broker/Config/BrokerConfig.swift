@@ -27,6 +27,9 @@ public struct BrokerConfig: Sendable, Equatable {
     public var drainTimeoutMs: Int64 = 5_000
     public var logLevel = "info"
     public var clusterId: String? = nil
+    /// SO_SNDBUF of client connections (Kafka's `socket.send.buffer.bytes`); -1 leaves the
+    /// kernel's auto-tuning on.
+    public var socketSendBufferBytes = -1
     /// Threads for disk reads that would stall an event loop (fetches of data not in the page
     /// cache, time lookups); 0 reads them on the event loops.
     public var ioThreads = 4
@@ -84,7 +87,7 @@ public struct BrokerConfig: Sendable, Equatable {
 
     public static let knownKeys: Set<String> = [
         "node-id", "data-dir", "listen", "advertised", "metrics-listen", "topics-dir", "max-request-bytes",
-        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id", "io-threads",
+        "auto-create-topics", "default-partitions", "retention-check-interval-ms", "drain-timeout-ms", "log-level", "cluster-id", "io-threads", "socket-send-buffer-bytes",
         "log-cleaner-enable", "log-cleaner-dedupe-buffer-bytes", "log-cleaner-io-max-bytes-per-second", "log-cleaner-backoff-ms",
     ]
 
@@ -108,6 +111,10 @@ public struct BrokerConfig: Sendable, Equatable {
         case "default-partitions": defaultPartitions = Int32(try int(value))
         case "retention-check-interval-ms": retentionCheckIntervalMs = Int64(try int(value))
         case "drain-timeout-ms": drainTimeoutMs = Int64(try int(value))
+        case "socket-send-buffer-bytes":
+            let n = try int(value)
+            guard n == -1 || n >= 4096 else { throw ConfigError.invalid("socket-send-buffer-bytes must be -1 or at least 4096, got \(n)") }
+            socketSendBufferBytes = n
         case "io-threads":
             let n = try int(value)
             guard (0...64).contains(n) else { throw ConfigError.invalid("io-threads must be between 0 and 64, got \(n)") }

@@ -101,7 +101,11 @@ final class RunningBroker: Sendable {
     private static func listen(config: BrokerConfig, eventLoops: MultiThreadedEventLoopGroup, dispatcher: RequestDispatcher,
                                connections: ConnectionTracker, logger: Logger) async throws -> any Channel {
         let maxFrame = config.maxRequestBytes
-        return try await ServerBootstrap(group: eventLoops)
+        var bootstrap = ServerBootstrap(group: eventLoops)
+        if config.socketSendBufferBytes > 0 {
+            bootstrap = bootstrap.childChannelOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(config.socketSendBufferBytes))
+        }
+        return try await bootstrap
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
