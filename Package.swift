@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Broker", targets: ["Broker"]),
         .library(name: "Definitions", targets: ["Definitions"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
+        .library(name: "Streams", targets: ["Streams"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // C shims and Debian's compression libraries.
@@ -85,10 +87,28 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The stream engine: a Kafka client (never the broker), so jobs run against any cluster.
+        .target(
+            name: "Streams",
+            dependencies: [
+                "KafkaClient", "KafkaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            // Jobs instantiate the operators with their own record types: full cross-module
+            // optimisation lets the caller specialise them (unspecialised generics cost 3–5×).
+            // Exclusivity is checked in debug builds (and tests); release drops the per-access checks.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "riverbank",
             dependencies: [
-                "Broker", "Definitions", "KafkaProtocol", "KafkaClient",
+                "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -99,6 +119,10 @@ let package = Package(
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "LogStoreTests", dependencies: ["LogStore", "KafkaProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "DefinitionsTests", dependencies: ["Definitions"]),
+        .testTarget(name: "StreamsTests", dependencies: [
+            "Streams", "KafkaClient", "Broker",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",
             .product(name: "MetricsTestKit", package: "swift-metrics"),

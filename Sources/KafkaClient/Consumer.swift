@@ -77,6 +77,17 @@ public struct ConsumerRecord: Sendable, Equatable {
     public var value: ByteBuffer?
     public var headers: [RecordHeader]
 
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64, key: ByteBuffer?, value: ByteBuffer?,
+                headers: [RecordHeader] = []) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+        self.headers = headers
+    }
+
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
     public var keyString: String? { key.map { String(buffer: $0) } }
     public var valueString: String? { value.map { String(buffer: $0) } }
@@ -159,6 +170,11 @@ public final class KafkaConsumer: Sendable, Service {
 
     /// Next offset to be returned for a partition (nil while unknown).
     public func position(_ tp: TopicPartition) async -> Int64? { await core.position(tp) }
+
+    /// Records the broker has beyond the position (high watermark − position), as of the
+    /// latest fetch; nil before the first fetch answer. Zero means caught up: the stream
+    /// engine's idleness detection tells a quiet partition from one it has not read yet.
+    public func lag(_ tp: TopicPartition) async -> Int64? { await core.lag(tp) }
 
     public func seek(_ tp: TopicPartition, to offset: Int64) async throws { try await core.seek(tp, to: offset) }
     public func seekToBeginning(_ tps: [TopicPartition]) async throws { try await core.seek(tps, spec: .earliest) }
@@ -245,6 +261,27 @@ public struct ConsumerRecords: AsyncSequence, Sendable {
             index = 1
             core.handed.store(1, ordering: .relaxed)
             return c[0]
+        }
+
+        /// The rest of the current chunk, or the next chunk: records of one partition, in
+        /// offset order, all counted as handed out. For processors that work in batches (the
+        /// stream engine): one call per fetch instead of one per record.
+        /// With a deadline, returns an empty array when nothing came by then.
+        public mutating func nextChunk(until deadline: ContinuousClock.Instant? = nil) async throws -> [ConsumerRecord]? {
+            if index < chunk.count {
+                let rest = index == 0 ? chunk : Array(chunk[index...])
+                index = chunk.count
+                core.handed.store(index, ordering: .relaxed)
+                return rest
+            }
+            chunk = []
+            index = 0
+            guard let c = try await core.nextChunk(until: deadline) else { return nil }
+            if c.isEmpty { return c }
+            chunk = c
+            index = c.count
+            core.handed.store(c.count, ordering: .relaxed)
+            return c
         }
     }
 

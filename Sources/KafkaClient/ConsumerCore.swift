@@ -134,6 +134,11 @@ actor ConsumerCore {
 
     func assignedPartitions() -> [TopicPartition] { partitions.keys.sorted() }
 
+    func lag(_ tp: TopicPartition) -> Int64? {
+        guard let st = partitions[tp], st.highWatermark >= 0 else { return nil }
+        return max(0, st.highWatermark - (position(tp) ?? st.highWatermark))
+    }
+
     func position(_ tp: TopicPartition) -> Int64? {
         guard let st = partitions[tp] else { return nil }
         if let c = current, c.tp == tp, c.epoch == st.epoch {
@@ -192,7 +197,9 @@ actor ConsumerCore {
 
     // MARK: Handing out records
 
-    func nextChunk() async throws -> [ConsumerRecord]? {
+    func nextChunk(until deadline: ContinuousClock.Instant? = nil) async throws -> [ConsumerRecord]? {
+        var timer: Task<Void, Never>? = nil
+        defer { timer?.cancel() }
         while true {
             if closed { return nil }
             if let e = fatalError {
@@ -206,6 +213,16 @@ actor ConsumerCore {
                 return c
             }
             kick()
+            if let deadline {
+                if ContinuousClock.now >= deadline { return [] }
+                // Waiting with a deadline: one timer for the whole wait wakes us at the deadline.
+                if timer == nil {
+                    timer = Task { [weak self] in
+                        try? await Task.sleep(until: deadline)
+                        if !Task.isCancelled { await self?.wakeWaiters() }
+                    }
+                }
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in waiters.append(c) }
             } onCancel: {
@@ -244,6 +261,9 @@ actor ConsumerCore {
         bufferedBytes -= c.bytes
         if partitions[c.tp] != nil { partitions[c.tp]!.queuedChunks -= 1 }
         if i == readyHead {
+            // The slot stays until the head is compacted: drop its records now, or up to 64
+            // handed-out chunks (their decompressed batches) would stay alive.
+            ready[i].records = []
             readyHead += 1
             if readyHead > 64 && readyHead * 2 > ready.count {
                 ready.removeFirst(readyHead)

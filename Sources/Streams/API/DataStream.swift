@@ -1,0 +1,127 @@
+/// A stream of `T` in a job being defined. Operators return new streams; nothing runs until
+/// the job is given to a `StreamJobRunner`. Closures run on the job's worker tasks, hence
+/// `@Sendable`; they are called for one element at a time, per task.
+public struct DataStream<T> {
+    let job: StreamJob
+    let node: Node<T>
+
+    func chain<U>(_ kind: String, _ name: String?, _ make: @escaping @Sendable (TaskBuilder, @escaping Emit<U>) -> Emit<T>) -> DataStream<U> {
+        let n = Node<U>(name: job.register(name ?? job.autoName(kind)))
+        node.outputs.append { b in make(b, n.instantiate(b)) }
+        return DataStream<U>(job: job, node: n)
+    }
+
+    public func map<U>(name: String? = nil, _ f: @escaping @Sendable (T) -> U) -> DataStream<U> {
+        chain("map", name) { _, next in { v, ts in next(f(v), ts) } }
+    }
+
+    public func filter(name: String? = nil, _ p: @escaping @Sendable (T) -> Bool) -> DataStream<T> {
+        chain("filter", name) { _, next in { v, ts in if p(v) { next(v, ts) } } }
+    }
+
+    /// Zero or more outputs per element (`nil` results are dropped by `compactMap`).
+    public func flatMap<U>(name: String? = nil, _ f: @escaping @Sendable (T) -> [U]) -> DataStream<U> {
+        chain("flatMap", name) { _, next in { v, ts in for u in f(v) { next(u, ts) } } }
+    }
+
+    public func compactMap<U>(name: String? = nil, _ f: @escaping @Sendable (T) -> U?) -> DataStream<U> {
+        chain("compactMap", name) { _, next in { v, ts in if let u = f(v) { next(u, ts) } } }
+    }
+
+    /// A map that may fail for one element: a thrown error sends the source record to the
+    /// dead-letter topic with the error as the reason, and the job goes on.
+    public func tryMap<U>(name: String? = nil, _ f: @escaping @Sendable (T) throws -> U) -> DataStream<U> {
+        let opName = name ?? job.autoName("tryMap")
+        return chain("tryMap", opName) { b, next in
+            let ctx = b.ctx
+            return { v, ts in
+                do { next(try f(v), ts) } catch { ctx.deadLetter(operator: opName, reason: "\(error)") }
+            }
+        }
+    }
+
+    /// Both streams' elements in one stream (the sources must be co-partitioned: partition i of
+    /// each feeds task i).
+    public func union(_ other: DataStream<T>, name: String? = nil) -> DataStream<T> {
+        let n = Node<T>(name: job.register(name ?? job.autoName("union")))
+        node.outputs.append { b in n.instantiate(b) }
+        other.node.outputs.append { b in n.instantiate(b) }
+        return DataStream(job: job, node: n)
+    }
+
+    /// Keys the stream. The key must be the one the source topic is partitioned by (as
+    /// producers key transactions by customer): every record of a key is then in one
+    /// partition, so one task sees all of it and no shuffle is needed.
+    public func keyBy(_ key: @escaping @Sendable (T) -> StreamKey) -> KeyedStream<T> {
+        KeyedStream(stream: self, key: key)
+    }
+
+    /// Writes each element to a topic: `key` gives the Kafka key (nil: none), `encode` the JSON
+    /// value. Records carry a `riverbank.source` header (topic/partition/offset) when they come
+    /// from one source record.
+    public func sink(topic: String, name: String? = nil, key: @escaping @Sendable (T) -> [UInt8]?,
+                     encode: @escaping @Sendable (T, inout JSONWriter) -> Void) {
+        job.sinkTopics.insert(topic)
+        let n = job.register(name ?? "sink-\(topic)")
+        _ = n
+        node.outputs.append { b in
+            let ctx = b.ctx
+            var w = JSONWriter()
+            return { v, ts in
+                w.begin()
+                encode(v, &w)
+                w.end()
+                ctx.emitRecord(topic: topic, key: key(v), value: w.bytes, timestamp: ts)
+            }
+        }
+    }
+}
+
+/// A stream keyed by `StreamKey`: windows, OVER aggregates and keyed state are per key.
+public struct KeyedStream<T> {
+    let stream: DataStream<T>
+    let key: @Sendable (T) -> StreamKey
+
+    /// Event-time windows per key, aggregated into `Acc` (for example `Stats`: count, sum,
+    /// min, max, avg). Results come when the watermark passes a window's end; records up to
+    /// `allowedLateness` behind re-fire their windows as updates, later ones go to the late
+    /// topic (the operator's, or the job's).
+    public func window<Acc: WindowAccumulator>(_ spec: WindowSpec, allowedLateness: Duration = .zero, name: String? = nil,
+                                               lateTopic: String? = nil,
+                                               add: @escaping @Sendable (inout Acc, T) -> Void) -> DataStream<WindowResult<Acc>> {
+        let job = stream.job
+        do { try spec.validate() } catch { job.problems.append(error.description) }
+        let opName = name ?? job.autoName("window")
+        let key = self.key
+        let lateness = allowedLateness.millis
+        return stream.chain("window", opName) { b, next in
+            let op = SlicedWindowOperator<T, Acc>(name: opName, spec: spec, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
+                                                  keyOf: key, add: add, emit: next)
+            b.ctx.onWatermark(op.advance)
+            b.stateProbes.append { op.stateKeys }
+            return op.process
+        }
+    }
+
+    /// Per-event aggregates over the key's history in event-time order (Flink's OVER windows):
+    /// up to four measures, each with its frame; every row comes out with their values and the
+    /// key's previous row.
+    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil) -> DataStream<OverRow<T>> where T: Sendable {
+        let job = stream.job
+        if measures.isEmpty || measures.count > OverValues.capacity {
+            job.problems.append("an OVER operator takes 1 to \(OverValues.capacity) measures, not \(measures.count)")
+        }
+        for m in measures {
+            if case .rows(let n) = m.frame, n < 0 { job.problems.append("ROWS \(n) PRECEDING must not be negative") }
+            if case .range(let d) = m.frame, d < 0 { job.problems.append("RANGE interval must not be negative") }
+        }
+        let opName = name ?? job.autoName("over")
+        let key = self.key
+        return stream.chain("over", opName) { b, next in
+            let op = OverOperator<T>(name: opName, measures: measures, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
+            b.ctx.onWatermark(op.advance)
+            b.stateProbes.append { op.stateKeys + op.buffered }
+            return op.process
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import KafkaClient
+
+/// A stream job defined in Swift: sources, a graph of operators, sinks. Define it, then run it
+/// with `StreamJobRunner` (a swift-service-lifecycle Service) against any Kafka cluster.
+///
+/// ```swift
+/// let job = StreamJob(name: "hourly-spend")
+/// job.source(topic: "transactions", as: Tx.self, eventTime: { $0.ts }, outOfOrderness: .seconds(5))
+///    .keyBy { StreamKey($0.customer) }
+///    .window(.tumbling(.hours(1))) { (acc: inout Stats, tx) in acc.add(tx.amount) }
+///    .sink(topic: "hourly-spend", key: { $0.key.bytes }) { r, w in
+///        w.field("customer_id", r.key.int); w.field("total", r.value.sum)
+///    }
+/// ```
+public final class StreamJob: @unchecked Sendable {
+    public let identity: JobIdentity
+    var sources: [SourcePlan] = []
+    var sinkTopics: Set<String> = []
+    var names: Set<String> = []
+    var problems: [String] = []
+    /// Late records (past the allowed lateness) go here unless an operator names its own.
+    public var lateTopic: String
+    /// Records that cannot be decoded or evaluated go here, with the raw bytes and the reason.
+    public var deadLetterTopic: String
+
+    public init(name: String, version: String = "1") {
+        identity = JobIdentity(name: name, version: version)
+        lateTopic = "\(name).late"
+        deadLetterTopic = "\(name).dead-letter"
+    }
+
+    /// Operator names are the handles of their state (savepoints bind to them): unique.
+    func register(_ name: String) -> String {
+        if names.contains(name) { problems.append("operator name '\(name)' is used twice") }
+        names.insert(name)
+        return name
+    }
+
+    func autoName(_ kind: String) -> String {
+        var i = 1
+        while names.contains("\(kind)-\(i)") { i += 1 }
+        return "\(kind)-\(i)"
+    }
+
+    /// Reads a topic of JSON values as `T`. Event time from the record (e.g. a field), bounded
+    /// out-of-orderness, and an idle timeout after which a silent partition stops holding the
+    /// watermark back.
+    @discardableResult
+    public func source<T: JSONRecord>(topic: String, as type: T.Type, name: String? = nil,
+                                      eventTime: @escaping @Sendable (T) -> Millis,
+                                      outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
+                                      maxValueBytes: Int = 1 << 20) -> DataStream<T> {
+        let n = Node<T>(name: register(name ?? "source-\(topic)"))
+        let nodeName = n.name
+        sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
+            let push = n.instantiate(b)
+            let ctx = b.ctx
+            var decoder = JSONDecoding<T>(maxBytes: maxValueBytes)
+            return { (r: ConsumerRecord) throws(FormatError) -> Millis in
+                guard let value = r.value else { throw FormatError(offset: 0, "record has no value (tombstone)") }
+                let v = try value.withUnsafeReadableBytes { (raw) throws(FormatError) -> T in try decoder.decode(raw) }
+                let ts = eventTime(v)
+                guard ts > -(1 << 53) && ts < (1 << 53) else {
+                    throw FormatError(offset: 0, "event time \(ts) out of range")
+                }
+                ctx.lineage = Lineage(topic: r.topic, partition: r.partition, offset: r.offset)
+                push(v, ts)
+                return ts
+            }
+        })
+        _ = nodeName
+        return DataStream(job: self, node: n)
+    }
+
+    /// Reads a topic with a decoder of your own (CSV, Avro, a binary format): it gets the record
+    /// and returns the element and its event time, or throws FormatError (dead-letter topic).
+    @discardableResult
+    public func source<T>(topic: String, name: String? = nil, outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
+                          decode: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> DataStream<T> {
+        let n = Node<T>(name: register(name ?? "source-\(topic)"))
+        sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
+            let push = n.instantiate(b)
+            let ctx = b.ctx
+            let d = decode()
+            return { (r: ConsumerRecord) throws(FormatError) -> Millis in
+                let (v, ts) = try d(r)
+                guard ts > -(1 << 53) && ts < (1 << 53) else { throw FormatError(offset: 0, "event time \(ts) out of range") }
+                ctx.lineage = Lineage(topic: r.topic, partition: r.partition, offset: r.offset)
+                push(v, ts)
+                return ts
+            }
+        })
+        return DataStream(job: self, node: n)
+    }
+
+    func validate() throws(StreamsError) {
+        if sources.isEmpty { throw .invalidJob("job \(identity.name) has no source") }
+        if sinkTopics.isEmpty { throw .invalidJob("job \(identity.name) has no sink") }
+        if let p = problems.first { throw .invalidJob(p) }
+        for s in sources where sinkTopics.contains(s.topic) {
+            throw .invalidJob("topic \(s.topic) is both a source and a sink of the job")
+        }
+    }
+}

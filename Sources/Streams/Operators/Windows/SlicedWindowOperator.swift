@@ -1,0 +1,160 @@
+import HeapModule
+
+/// Keyed event-time windows (tumbling, hopping, cumulate) over slices, for one task.
+///
+/// State: per key, the accumulators of its slices (few: a window's worth). A window fires when
+/// the watermark reaches its end − 1, for the keys that have data in it (each key is queued
+/// once per window when its first slice in that window appears, like Flink's per-window timers).
+/// With allowed lateness a late record still updates its slices and re-fires, as an update,
+/// the windows that had already fired; past it, the record goes to the late topic.
+final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
+    struct KeySlices {
+        var starts: [Millis] = []
+        var accs: [Acc] = []
+    }
+
+    let name: String
+    let spec: WindowSpec
+    let lateness: Millis
+    let keyOf: (T) -> StreamKey
+    let add: (inout Acc, T) -> Void
+    let emit: Emit<WindowResult<Acc>>
+    let ctx: TaskContext
+    let lateTopic: String?
+
+    var keys: [StreamKey: KeySlices] = [:]
+    /// Window end → keys with data in that window, not fired yet.
+    var pending: [Millis: [StreamKey]] = [:]
+    var fireQueue = Heap<Millis>()
+    /// Time → keys whose slices may be dropped then (end of their last window + lateness).
+    var purges: [Millis: [StreamKey]] = [:]
+    var purgeQueue = Heap<Millis>()
+    var ends: [Millis] = []
+
+    init(name: String, spec: WindowSpec, lateness: Millis, lateTopic: String?, ctx: TaskContext,
+         keyOf: @escaping (T) -> StreamKey, add: @escaping (inout Acc, T) -> Void, emit: @escaping Emit<WindowResult<Acc>>) {
+        self.name = name
+        self.spec = spec
+        self.lateness = lateness
+        self.lateTopic = lateTopic
+        self.ctx = ctx
+        self.keyOf = keyOf
+        self.add = add
+        self.emit = emit
+    }
+
+    var stateKeys: Int { keys.count }
+
+    func process(_ v: T, _ ts: Millis) {
+        let w = ctx.watermark
+        let s = spec.sliceStart(ts)
+        let last = spec.lastEnd(slice: s)
+        if w != .min, last &- 1 &+ lateness <= w {
+            ctx.late(operator: name, reason: "event time \(ts) is behind the watermark \(w) by more than the allowed lateness (\(lateness) ms): window ending \(last) is closed", topic: lateTopic)
+            return
+        }
+        let k = keyOf(v)
+        withKey(k) { ks in
+            var i = ks.starts.count
+            // Slices are nearly always appended in order; search from the end.
+            while i > 0 && ks.starts[i - 1] > s { i -= 1 }
+            if i > 0 && ks.starts[i - 1] == s {
+                add(&ks.accs[i - 1], v)
+                return
+            }
+            // A new slice for this key: queue the key on each of its windows not fired yet, unless
+            // another of its slices already did.
+            spec.windowEnds(slice: s, into: &ends)
+            for e in ends where w == .min || e &- 1 > w {
+                let ws = spec.windowStart(end: e)
+                var queued = false
+                for x in ks.starts where x >= ws && x < e { queued = true; break }
+                if !queued { schedule(k, end: e) }
+            }
+            var acc = Acc()
+            add(&acc, v)
+            ks.starts.insert(s, at: i)
+            ks.accs.insert(acc, at: i)
+            schedulePurge(k, at: last &- 1 &+ lateness)
+        }
+        if w != .min && firstEnd(s) &- 1 <= w { refireFired(k, slice: s, watermark: w) }
+    }
+
+    func firstEnd(_ s: Millis) -> Millis {
+        spec.windowEnds(slice: s, into: &ends)
+        return ends.first ?? s
+    }
+
+    @inline(__always) func withKey(_ k: StreamKey, _ body: (inout KeySlices) -> Void) {
+        body(&keys[k, default: KeySlices()])
+    }
+
+    func schedule(_ k: StreamKey, end e: Millis) {
+        if pending[e] == nil {
+            pending[e] = [k]
+            fireQueue.insert(e)
+        } else {
+            pending[e]!.append(k)
+        }
+    }
+
+    func schedulePurge(_ k: StreamKey, at t: Millis) {
+        if purges[t] == nil {
+            purges[t] = [k]
+            purgeQueue.insert(t)
+        } else {
+            purges[t]!.append(k)
+        }
+    }
+
+    /// Late but within the allowed lateness: re-emit the already fired windows that hold
+    /// slice `s`, as updates.
+    func refireFired(_ k: StreamKey, slice s: Millis, watermark w: Millis) {
+        spec.windowEnds(slice: s, into: &ends)
+        let fired = ends.filter { $0 &- 1 <= w && $0 &- 1 &+ lateness > w }
+        for e in fired { fire(k, end: e, isUpdate: true) }
+    }
+
+    func fire(_ k: StreamKey, end e: Millis, isUpdate: Bool) {
+        guard let ks = keys[k] else { return }
+        let ws = spec.windowStart(end: e)
+        var acc = Acc()
+        var any = false
+        for (i, s) in ks.starts.enumerated() where s >= ws && s < e {
+            acc.merge(ks.accs[i])
+            any = true
+        }
+        guard any else { return }
+        emit(WindowResult(key: k, start: ws, end: e, value: acc, isUpdate: isUpdate), e - 1)
+    }
+
+    func advance(_ w: Millis) {
+        while let e = fireQueue.min, e &- 1 <= w {
+            _ = fireQueue.popMin()
+            guard let ks = pending.removeValue(forKey: e) else { continue }
+            for k in ks { fire(k, end: e, isUpdate: false) }
+        }
+        while let t = purgeQueue.min, t <= w {
+            _ = purgeQueue.popMin()
+            guard let ks = purges.removeValue(forKey: t) else { continue }
+            for k in ks { purge(k, watermark: w) }
+        }
+    }
+
+    func purge(_ k: StreamKey, watermark w: Millis) {
+        guard var ks = keys[k] else { return }
+        var keep = 0
+        for i in ks.starts.indices where spec.lastEnd(slice: ks.starts[i]) &- 1 &+ lateness > w {
+            ks.starts[keep] = ks.starts[i]
+            ks.accs[keep] = ks.accs[i]
+            keep += 1
+        }
+        if keep == 0 {
+            keys.removeValue(forKey: k)
+        } else if keep < ks.starts.count {
+            ks.starts.removeLast(ks.starts.count - keep)
+            ks.accs.removeLast(ks.accs.count - keep)
+            keys[k] = ks
+        }
+    }
+}

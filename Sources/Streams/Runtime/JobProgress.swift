@@ -1,0 +1,59 @@
+import Atomics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Counters of a running job shared by its workers (read by reports, progress lines, tests).
+public final class JobProgress: Sendable {
+    let recordsIn = ManagedAtomic<Int>(0)
+    let recordsOut = ManagedAtomic<Int>(0)
+    let late = ManagedAtomic<Int>(0)
+    let deadLettered = ManagedAtomic<Int>(0)
+    /// Wall-clock microseconds of the first record read and of the last result handed to the
+    /// producer (0: not yet).
+    let firstRecordMicros = ManagedAtomic<Int64>(0)
+    let lastOutputMicros = ManagedAtomic<Int64>(0)
+
+    public init() {}
+
+    static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    func add(_ c: TaskCounters, outputs: Bool) {
+        if c.sourceIn > 0 {
+            recordsIn.wrappingIncrement(by: c.sourceIn, ordering: .relaxed)
+            if firstRecordMicros.load(ordering: .relaxed) == 0 {
+                _ = firstRecordMicros.compareExchange(expected: 0, desired: Self.nowMicros(), ordering: .relaxed)
+            }
+        }
+        if c.sinkOut > 0 { recordsOut.wrappingIncrement(by: c.sinkOut, ordering: .relaxed) }
+        if c.late > 0 { late.wrappingIncrement(by: c.late, ordering: .relaxed) }
+        if c.deadLettered > 0 { deadLettered.wrappingIncrement(by: c.deadLettered, ordering: .relaxed) }
+        if outputs { lastOutputMicros.store(Self.nowMicros(), ordering: .relaxed) }
+    }
+
+    public var snapshot: JobReport {
+        JobReport(recordsIn: recordsIn.load(ordering: .relaxed), recordsOut: recordsOut.load(ordering: .relaxed),
+                  late: late.load(ordering: .relaxed), deadLettered: deadLettered.load(ordering: .relaxed),
+                  firstRecordAt: Self.seconds(firstRecordMicros.load(ordering: .relaxed)),
+                  lastOutputAt: Self.seconds(lastOutputMicros.load(ordering: .relaxed)))
+    }
+
+    static func seconds(_ us: Int64) -> Double? { us == 0 ? nil : Double(us) / 1e6 }
+}
+
+/// What a job did: records read and written (results, late records and dead letters all
+/// count as written), and when (epoch seconds).
+public struct JobReport: Sendable, Equatable {
+    public var recordsIn: Int
+    public var recordsOut: Int
+    public var late: Int
+    public var deadLettered: Int
+    public var firstRecordAt: Double?
+    public var lastOutputAt: Double?
+}

@@ -1,0 +1,72 @@
+import KafkaClient
+import KafkaProtocol
+import NIOCore
+
+/// One task of a job driven by hand, without brokers: records go in, the outbox comes out.
+/// The runtime's own code path (source entry, watermarks, operators, sinks) — for tests and
+/// for dry runs of a job over a few records.
+final class LocalPipeline {
+    let job: StreamJob
+    let ctx: TaskContext
+    var entries: [String: (ConsumerRecord) throws(FormatError) -> Millis] = [:]
+    var watermarks: [String: PartitionWatermark] = [:]
+    var offsets: [String: Int64] = [:]
+    var idle: Set<String> = []
+
+    init(job: StreamJob, partition: Int32 = 0) throws {
+        try job.validate()
+        self.job = job
+        ctx = TaskContext(job: job.identity, partition: partition, lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
+        let b = TaskBuilder(ctx: ctx)
+        for s in job.sources {
+            entries[s.topic] = s.makeEntry(b)
+            watermarks[s.topic] = PartitionWatermark(outOfOrderness: s.outOfOrderness)
+        }
+    }
+
+    /// Pushes one record; advances the watermark afterwards when `advance` (as a worker does
+    /// after each chunk).
+    func push(topic: String, value: [UInt8]?, key: [UInt8]? = nil, timestamp: Millis = 0, advance: Bool = true) {
+        guard let entry = entries[topic] else { preconditionFailure("no source on \(topic)") }
+        let off = offsets[topic, default: 0]
+        offsets[topic] = off + 1
+        let r = ConsumerRecord(topic: topic, partition: ctx.partition, offset: off, timestamp: timestamp,
+                               key: key.map { ByteBuffer(bytes: $0) }, value: value.map { ByteBuffer(bytes: $0) }, headers: [])
+        ctx.current = r
+        do {
+            let ts = try entry(r)
+            watermarks[topic]!.observe(ts)
+            idle.remove(topic)
+        } catch {
+            ctx.deadLetter(operator: "source-\(topic)", reason: error.description)
+        }
+        ctx.current = nil
+        if advance { advanceWatermark() }
+    }
+
+    func push(topic: String, json: String, advance: Bool = true) {
+        push(topic: topic, value: Array(json.utf8), advance: advance)
+    }
+
+    /// Marks a source idle (its partition stops holding time back), as the worker does after
+    /// the idle timeout.
+    func setIdle(_ topic: String) { idle.insert(topic) }
+
+    /// The combined watermark over the sources (idle ones left out unless all are idle).
+    var combinedWatermark: Millis {
+        let active = watermarks.filter { !idle.contains($0.key) }.map(\.value.watermark)
+        return (active.isEmpty ? watermarks.map(\.value.watermark) : active).min() ?? .min
+    }
+
+    func advanceWatermark() { ctx.advance(to: combinedWatermark) }
+
+    /// End of input: time runs out and every window fires.
+    func finish() { ctx.advance(to: .max) }
+
+    /// Takes what the sinks, late and dead-letter outputs produced so far.
+    func drain() -> [ProducerRecord] {
+        let out = ctx.outbox
+        ctx.outbox.removeAll()
+        return out
+    }
+}

@@ -1,0 +1,35 @@
+import KafkaClient
+import KafkaProtocol
+
+/// How a job runs: where the brokers are, how many workers, where reading starts and whether
+/// it stops at the end of what the topics hold when it starts (a bounded run: replays,
+/// backfills, benchmarks) or runs until shut down.
+public struct StreamJobConfig: Sendable {
+    public enum Start: Sendable, Equatable {
+        case earliest, latest
+    }
+
+    public var client: KafkaClientConfig
+    /// Workers (Swift tasks on the cooperative pool, so at most one per core runs at once);
+    /// partitions are spread over them, one task per partition.
+    public var parallelism = 1
+    public var start: Start = .earliest
+    public var bounded = false
+    /// While no data comes, workers wake this often to advance time and detect idleness.
+    public var tick: Duration = .milliseconds(100)
+    public var compression: CompressionCodec = .lz4
+    public var linger: Duration = .milliseconds(5)
+    public var acks: KafkaAcks = .all
+    /// Sink, late and dead-letter topics missing at start are created with this many
+    /// partitions (nil: as many as the sources have).
+    public var sinkPartitions: Int32? = nil
+    /// Fetch sizes for the sources' consumers. Read-ahead is kept small: records waiting in
+    /// the consumer are memory (decoded, ~3× their compressed size) and latency, not speed.
+    public var maxPartitionFetchBytes: Int32 = 1 << 20
+    public var consumerBufferBytes = 8 << 20
+    /// The sink producer's buffer; when full, workers wait (back-pressure to the sources).
+    public var producerBufferBytes = 32 << 20
+
+    public init(client: KafkaClientConfig) { self.client = client }
+    public init(bootstrap: String) throws { client = try KafkaClientConfig(bootstrap: bootstrap) }
+}

@@ -1,0 +1,119 @@
+import Atomics
+import KafkaClient
+import Logging
+import ServiceLifecycle
+
+/// Runs a `StreamJob`: a swift-service-lifecycle `Service` whose `run()` owns the job's
+/// workers in a task group. A graceful shutdown stops reading, lets the workers finish the
+/// batch in hand and waits for the producer to deliver what was handed to it.
+public final class StreamJobRunner: Service, Sendable {
+    public let job: StreamJob
+    public let config: StreamJobConfig
+    public let progress = JobProgress()
+    let stopping = ManagedAtomic(false)
+    let logger: Logger
+
+    public init(job: StreamJob, config: StreamJobConfig, logger: Logger = Logger(label: "riverbank.streams")) {
+        self.job = job
+        self.config = config
+        var l = logger
+        l[metadataKey: "job"] = "\(job.identity.name)"
+        self.logger = l
+    }
+
+    public func run() async throws {
+        _ = try await withGracefulShutdownHandler {
+            try await execute()
+        } onGracefulShutdown: {
+            self.stop()
+        }
+    }
+
+    /// Asks the workers to stop after their current batch.
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Runs the job to its end (bounded) or until `stop()`; returns what it did.
+    public func execute() async throws -> JobReport {
+        try job.validate()
+        let admin = KafkaAdmin(config: config.client)
+        defer { Task { await admin.close() } }
+        // Sources must be co-partitioned: task i reads partition i of each.
+        var partitions = -1
+        for s in job.sources {
+            let info: TopicInfo
+            do { info = try await admin.describeTopic(s.topic) } catch {
+                throw StreamsError.topology("source topic \(s.topic): \(error)")
+            }
+            if partitions >= 0 && info.partitionCount != partitions {
+                throw StreamsError.topology("source topics are not co-partitioned: \(s.topic) has \(info.partitionCount) partitions, others \(partitions)")
+            }
+            partitions = info.partitionCount
+        }
+        guard partitions > 0 else { throw StreamsError.topology("source topics have no partitions") }
+        let outTopics = job.sinkTopics.union([job.lateTopic, job.deadLetterTopic])
+        let created = try await admin.createTopics(outTopics.sorted().map {
+            NewTopic(name: $0, partitions: config.sinkPartitions ?? Int32(partitions), replicationFactor: 1)
+        }, ifNotExists: true)
+        if let (t, e) = created.first { throw StreamsError.topology("cannot create output topic \(t): \(e)") }
+
+        let tps = job.sources.flatMap { s in (0..<partitions).map { TopicPartition(s.topic, Int32($0)) } }
+        let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, config.start == .earliest ? OffsetSpec.earliest : .latest) }))
+        var ends: [TopicPartition: Int64] = [:]
+        if config.bounded {
+            for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })) { ends[tp] = o.offset }
+        }
+
+        var pc = KafkaProducerConfig(bootstrapServers: config.client.bootstrapServers)
+        pc.client = config.client
+        pc.client.clientID = "\(job.identity.name)-sink"
+        pc.compression = config.compression
+        pc.linger = config.linger
+        pc.acks = config.acks
+        pc.allowAutoTopicCreation = false
+        pc.bufferMemory = config.producerBufferBytes
+        let producer = try KafkaProducer(config: pc)
+        let failures = DeliveryFailures()
+
+        let board = WatermarkBoard(partitions: tps.count)
+        let workers = max(1, min(config.parallelism, partitions))
+        logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)"])
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for w in 0..<workers {
+                    let mine = stride(from: w, to: partitions, by: workers).map { Int32($0) }
+                    let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
+                                        producer: producer, failures: failures,
+                                        starts: starts.mapValues(\.offset), ends: config.bounded ? ends : nil)
+                    group.addTask { try await worker.run() }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            await producer.close()
+            throw error
+        }
+        await producer.flush()
+        await producer.close()
+        if let f = failures.first() {
+            throw StreamsError.deliveryFailed("\(failures.count.load(ordering: .relaxed)) records not delivered; first: \(f)")
+        }
+        let report = progress.snapshot
+        logger.info("finished", metadata: ["in": "\(report.recordsIn)", "out": "\(report.recordsOut)", "late": "\(report.late)", "dead-lettered": "\(report.deadLettered)"])
+        return report
+    }
+}
+
+/// Records the producer could not deliver (after its retries): the job fails rather than
+/// pretend they were written.
+final class DeliveryFailures: Sendable {
+    let count = ManagedAtomic<Int>(0)
+    let firstError = Locked<String?>(nil)
+
+    func record(_ r: DeliveryResult) {
+        if case .failure(let e) = r {
+            if count.loadThenWrappingIncrement(ordering: .relaxed) == 0 { firstError.withLock { $0 = "\(e)" } }
+        }
+    }
+
+    func first() -> String? { count.load(ordering: .relaxed) == 0 ? nil : firstError.withLock { $0 } ?? "unknown" }
+}

@@ -1,0 +1,74 @@
+import Atomics
+
+/// Milliseconds of event time. `Int64.min` means "nothing seen yet", `Int64.max` "end of input".
+public typealias Millis = Int64
+
+/// Bounded out-of-orderness for one source partition, as Flink's
+/// `WatermarkStrategy.forBoundedOutOfOrderness`: the watermark trails the largest event time
+/// seen by the bound (minus 1 ms: a watermark W promises no more events at or before W).
+struct PartitionWatermark {
+    let outOfOrderness: Millis
+    var maxEventTime: Millis = .min
+
+    init(outOfOrderness: Millis) { self.outOfOrderness = outOfOrderness }
+
+    mutating func observe(_ ts: Millis) {
+        if ts > maxEventTime { maxEventTime = ts }
+    }
+
+    var watermark: Millis {
+        maxEventTime == .min ? .min : maxEventTime &- outOfOrderness &- 1
+    }
+}
+
+/// The watermarks of every source partition of a job, shared by its tasks (each task writes
+/// its own partitions', every task reads the combination): after a keyBy every task holds keys
+/// from the whole input in Flink's model, so a window closes when *all* inputs have passed it.
+/// An idle partition (no data for the idle timeout and nothing left to read) stops holding
+/// time back; one that has data waiting never counts as idle.
+public final class WatermarkBoard: Sendable {
+    let marks: [ManagedAtomic<Int64>]
+    let idle: [ManagedAtomic<Bool>]
+
+    public init(partitions: Int) {
+        marks = (0..<partitions).map { _ in ManagedAtomic(Int64.min) }
+        idle = (0..<partitions).map { _ in ManagedAtomic(false) }
+    }
+
+    public var count: Int { marks.count }
+
+    func publish(_ slot: Int, watermark: Millis) {
+        // Monotonic per partition.
+        var cur = marks[slot].load(ordering: .relaxed)
+        while watermark > cur {
+            let (done, now) = marks[slot].compareExchange(expected: cur, desired: watermark, ordering: .relaxed)
+            if done { break }
+            cur = now
+        }
+    }
+
+    func setIdle(_ slot: Int, _ v: Bool) {
+        if idle[slot].load(ordering: .relaxed) != v { idle[slot].store(v, ordering: .relaxed) }
+    }
+
+    func isIdle(_ slot: Int) -> Bool { idle[slot].load(ordering: .relaxed) }
+
+    /// The minimum over active partitions; when every partition is idle, the minimum over all
+    /// (time does not run ahead of data that may still come).
+    public func combined() -> Millis {
+        var m = Int64.max
+        var any = false
+        var all = Int64.max
+        for i in marks.indices {
+            let w = marks[i].load(ordering: .relaxed)
+            all = min(all, w)
+            if !idle[i].load(ordering: .relaxed) {
+                m = min(m, w)
+                any = true
+            }
+        }
+        return any ? m : all
+    }
+
+    public func watermark(_ slot: Int) -> Millis { marks[slot].load(ordering: .relaxed) }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import KafkaClient
+import Logging
+import Streams
+
+struct StreamsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streams",
+        abstract: "Stream-engine tools.",
+        subcommands: [StreamsBenchCommand.self]
+    )
+}
+
+/// Runs one of the benchmark jobs (A, B, C) as a bounded job: from the start of the input
+/// topic to the end it had when the job started; the end of input closes every window.
+struct StreamsBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run benchmark job A (tumbling), B (hopping) or C (OVER) over a topic and report events/s.",
+        discussion: "Writes a JSON stats file (--stats, or $PEERS_STATS) with the keys the peers' harness uses: t0, t_first, t_last_out, n_in, n_out, t_end."
+    )
+
+    @Argument(help: "A, B or C.") var job: String
+    @Option(help: "Bootstrap servers.") var bootstrap = "127.0.0.1:9092"
+    @Option(help: "Input topic.") var topic = "tx"
+    @Option(help: "Output topic.") var output: String
+    @Option(help: "Workers.") var parallelism = 1
+    @Option(help: "Stats JSON file.") var stats: String?
+    @Flag(help: "No progress lines.") var quiet = false
+
+    func run() async throws {
+        let t0 = ProcessInfo.processInfo.environment["PEERS_T0"].flatMap(Double.init) ?? Date().timeIntervalSince1970
+        guard let job = BenchJobs.make(job.uppercased(), input: topic, output: output) else {
+            throw ValidationError("unknown job '\(job)': A, B or C")
+        }
+        var config = try StreamJobConfig(bootstrap: bootstrap)
+        config.parallelism = parallelism
+        config.bounded = true
+        var logger = Logger(label: "riverbank.streams")
+        logger.logLevel = .warning
+        let runner = StreamJobRunner(job: job, config: config, logger: logger)
+        let started = ContinuousClock.now
+        let report: JobReport = try await withThrowingTaskGroup(of: JobReport?.self) { group in
+            group.addTask { try await runner.execute() }
+            if !quiet {
+                group.addTask {
+                    var last = 0
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        let s = runner.progress.snapshot
+                        let secs = Double((ContinuousClock.now - started).components.seconds)
+                        FileHandle.standardError.write(Data("[\(Int(secs))s] in \(s.recordsIn) (+\(s.recordsIn - last)/s) out \(s.recordsOut) late \(s.late) dead-lettered \(s.deadLettered)\n".utf8))
+                        last = s.recordsIn
+                    }
+                    return nil
+                }
+            }
+            var result: JobReport? = nil
+            for try await r in group {
+                if let r {
+                    result = r
+                    group.cancelAll()
+                }
+            }
+            return result!
+        }
+        let tEnd = Date().timeIntervalSince1970
+        var out: [String: Any] = ["t0": t0, "n_in": report.recordsIn, "n_out": report.recordsOut, "t_end": tEnd,
+                                  "late": report.late, "dead_lettered": report.deadLettered, "parallelism": parallelism]
+        out["t_first"] = report.firstRecordAt
+        out["t_last_out"] = report.lastOutputAt
+        let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        if let path = stats ?? ProcessInfo.processInfo.environment["PEERS_STATS"] {
+            try json.write(to: URL(fileURLWithPath: path))
+        }
+        if let f = report.firstRecordAt, let l = report.lastOutputAt, l > f {
+            let eps = Double(report.recordsIn) / (l - f)
+            print("job \(self.job.uppercased()): \(report.recordsIn) records in, \(report.recordsOut) out, \(Int(eps)) events/s, start-up \(String(format: "%.3f", f - t0)) s")
+        } else {
+            print("job \(self.job.uppercased()): \(report.recordsIn) records in, \(report.recordsOut) out")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Broker
+import Foundation
+import KafkaClient
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+@testable import Streams
+import Testing
+
+/// Jobs against a real broker (in-process, real sockets and logs): the consumer and producer
+/// paths, bounded runs over several partitions and workers, and idleness.
+@Suite(.serialized) struct BrokerRunTests {
+    let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    func freePort() throws -> Int {
+        let s = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? s.close().wait() }
+        return s.localAddress?.port ?? 0
+    }
+
+    /// Runs `body` with a broker listening on a fresh port.
+    func withBroker(_ body: (String) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-streams-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = BrokerConfig()
+        c.dataDir = dir.path
+        c.listenPort = try freePort()
+        let broker = RiverbankBroker(config: c, logger: quiet)
+        let group = ServiceGroup(services: [broker], logger: quiet)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let port = try await broker.listening()
+            try await body("127.0.0.1:\(port)")
+            await group.triggerGracefulShutdown()
+            try await tasks.next()
+        }
+    }
+
+    func produce(_ bootstrap: String, topic: String, partitions: Int32, _ events: [(Ev, Int32)]) async throws {
+        let admin = try KafkaAdmin(bootstrap: bootstrap)
+        _ = try await admin.createTopics([NewTopic(name: topic, partitions: partitions, replicationFactor: 1)])
+        await admin.close()
+        var pc = try KafkaProducerConfig(bootstrap: bootstrap)
+        pc.client.logger = quiet
+        let p = try KafkaProducer(config: pc)
+        for (e, part) in events {
+            try await p.produce(ProducerRecord(topic: topic, key: String(e.key), value: e.json, partition: part, timestamp: e.ts))
+        }
+        await p.flush()
+        await p.close()
+    }
+
+    func readAll(_ bootstrap: String, topic: String, atLeast n: Int, within: Duration = .seconds(20)) async throws -> [ConsumerRecord] {
+        var cc = try KafkaConsumerConfig(bootstrap: bootstrap)
+        cc.autoOffsetReset = .earliest
+        cc.client.logger = quiet
+        let c = try KafkaConsumer(config: cc)
+        let admin = try KafkaAdmin(bootstrap: bootstrap)
+        let parts = try await admin.describeTopic(topic).partitionCount
+        await admin.close()
+        try await c.assign((0..<parts).map { TopicPartition(topic, Int32($0)) })
+        var out: [ConsumerRecord] = []
+        var it = c.records.makeAsyncIterator()
+        let deadline = ContinuousClock.now + within
+        while out.count < n && ContinuousClock.now < deadline {
+            if let chunk = try await it.nextChunk(until: min(deadline, .now + .milliseconds(200))) { out += chunk }
+        }
+        await c.close()
+        return out
+    }
+
+    func tumblingJob(input: String, output: String, idle: Duration? = nil) -> StreamJob {
+        let job = StreamJob(name: "it-\(output)")
+        job.source(topic: input, as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(2), idleTimeout: idle)
+            .keyBy { StreamKey($0.key) }
+            .window(.tumbling(size: 60_000)) { (a: inout Stats, e: Ev) in a.add(e.v) }
+            .sink(topic: output, key: { $0.key.bytes }) { r, w in
+                w.field("key", r.key.int); w.field("start", r.start); w.field("cnt", r.value.count); w.field("sum", r.value.sum)
+            }
+        return job
+    }
+
+    @Test func boundedRunOverFourPartitionsAndTwoWorkersMatchesTheOracle() async throws {
+        try await withBroker { bootstrap in
+            // Keys stay in one partition (key % 4), as a keyed producer does.
+            let evs = makeEvents(seed: 5, count: 20_000, keys: 200, step: 50, jitter: 2000)
+            try await produce(bootstrap, topic: "tx", partitions: 4, evs.map { ($0, Int32($0.key % 4)) })
+            var config = try StreamJobConfig(bootstrap: bootstrap)
+            config.parallelism = 2
+            config.bounded = true
+            config.client.logger = quiet
+            let report = try await StreamJobRunner(job: tumblingJob(input: "tx", output: "out"), config: config, logger: quiet).execute()
+            #expect(report.recordsIn == evs.count)
+            #expect(report.late == 0 && report.deadLettered == 0)
+
+            var expected: [String: (Int, Double)] = [:]
+            for e in evs {
+                let id = "\(e.key)/\(floorDivT(e.ts, 60_000) * 60_000)"
+                let x = expected[id, default: (0, 0)]
+                expected[id] = (x.0 + 1, x.1 + e.v)
+            }
+            let out = try await readAll(bootstrap, topic: "out", atLeast: expected.count)
+            #expect(out.count == expected.count)
+            #expect(report.recordsOut == expected.count)
+            for r in out {
+                let v = try JSONSerialization.jsonObject(with: Data(r.valueBytes!)) as! [String: Any]
+                let id = "\(v["key"]!)/\(v["start"]!)"
+                guard let x = expected[id] else { Issue.record("unexpected window \(id)"); continue }
+                #expect((v["cnt"] as! NSNumber).intValue == x.0)
+                #expect(close((v["sum"] as! NSNumber).doubleValue, x.1))
+                #expect(r.keyString == "\(v["key"]!)")
+            }
+        }
+    }
+
+    @Test func aQuietPartitionStopsHoldingTimeBackAfterTheIdleTimeout() async throws {
+        try await withBroker { bootstrap in
+            // All data in partition 0; partition 1 never gets any.
+            let evs = (0..<300).map { Ev(id: Int64($0), key: 1, ts: 1_767_225_600_000 + Int64($0) * 1000, v: 1) }
+            try await produce(bootstrap, topic: "quiet", partitions: 2, evs.map { ($0, 0) })
+
+            for idle in [nil, Duration.milliseconds(300)] {
+                let output = idle == nil ? "held" : "released"
+                var config = try StreamJobConfig(bootstrap: bootstrap)
+                config.client.logger = quiet
+                config.tick = .milliseconds(50)
+                let runner = StreamJobRunner(job: tumblingJob(input: "quiet", output: output, idle: idle), config: config, logger: quiet)
+                try await withThrowingTaskGroup(of: Void.self) { g in
+                    g.addTask { _ = try await runner.execute() }
+                    // 300 s of data: windows of minutes 0–3 can close once time may pass them.
+                    let out = try await readAll(bootstrap, topic: output, atLeast: 4, within: .seconds(idle == nil ? 3 : 15))
+                    if idle == nil {
+                        #expect(out.isEmpty, "without an idle timeout the empty partition holds every window open")
+                    } else {
+                        let starts = out.map { (try! JSONSerialization.jsonObject(with: Data($0.valueBytes!)) as! [String: Any])["start"] as! NSNumber }
+                        #expect(starts.map(\.int64Value) == [0, 1, 2, 3].map { 1_767_225_600_000 + $0 * 60_000 })
+                    }
+                    runner.stop()
+                    try await g.waitForAll()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import KafkaClient
+@testable import Streams
+import Testing
+
+@Suite struct PipelineTests {
+    func hourly(_ job: StreamJob, topic: String = "in", idle: Duration? = nil) -> DataStream<WindowResult<Stats>> {
+        job.source(topic: topic, as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(1), idleTimeout: idle)
+            .keyBy { StreamKey($0.key) }
+            .window(.tumbling(size: 10_000)) { (a: inout Stats, e: Ev) in a.add(e.v) }
+    }
+
+    @Test func badRecordsGoToTheDeadLetterTopicAndTheJobGoesOn() throws {
+        let job = StreamJob(name: "j", version: "7")
+        hourly(job).sink(topic: "out", key: { $0.key.bytes }) { r, w in w.field("cnt", r.value.count) }
+        let p = try LocalPipeline(job: job)
+        p.push(topic: "in", json: Ev(id: 0, key: 1, ts: 1000, v: 1).json)
+        p.push(topic: "in", json: #"{"id":1,"key":1,"ts":"soon","v":1}"#)
+        p.push(topic: "in", value: nil)
+        p.push(topic: "in", json: #"{"id":2,"key":1,"ts":2000,"v":1"#)
+        p.push(topic: "in", json: #"{"id":3,"key":1,"ts":99999999999999999,"v":1}"#)
+        p.push(topic: "in", json: Ev(id: 4, key: 1, ts: 3000, v: 1).json)
+        p.finish()
+        let out = p.drain()
+        let dead = out.filter { $0.topic == "j.dead-letter" }
+        #expect(dead.count == 4)
+        #expect(header(dead[0], "riverbank.dead-letter.reason") == "byte 22: field ts: expected an integer, found string")
+        #expect(header(dead[1], "riverbank.dead-letter.reason")?.contains("no value") == true)
+        #expect(header(dead[2], "riverbank.dead-letter.reason")?.contains("end of input") == true)
+        #expect(header(dead[3], "riverbank.dead-letter.reason")?.contains("out of range") == true)
+        #expect(header(dead[0], "riverbank.source") == "in/0/1")
+        #expect(header(dead[0], "riverbank.job") == "j@7")
+        #expect(dead[0].value.map { String(buffer: $0) } == #"{"id":1,"key":1,"ts":"soon","v":1}"#)  // the raw bytes
+        let results = out.filter { $0.topic == "out" }.map { decodeJSON($0)["cnt"] as! NSNumber }
+        #expect(results == [2])
+    }
+
+    @Test func anIdleSourceStopsHoldingTheWatermarkBack() throws {
+        // Two co-partitioned sources in one task: windows close only when both have passed,
+        // unless the quiet one is idle.
+        let job = StreamJob(name: "j")
+        let a = job.source(topic: "a", as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(1))
+        let b = job.source(topic: "b", as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(1))
+        a.union(b).keyBy { StreamKey($0.key) }
+            .window(.tumbling(size: 10_000)) { (acc: inout Stats, e: Ev) in acc.add(e.v) }
+            .sink(topic: "out", key: { _ in nil }) { r, w in w.field("start", r.start); w.field("cnt", r.value.count) }
+        let p = try LocalPipeline(job: job)
+        p.push(topic: "b", json: Ev(id: 100, key: 1, ts: 500, v: 1).json)
+        for i in 0..<30 { p.push(topic: "a", json: Ev(id: Int64(i), key: 1, ts: Int64(i) * 1000, v: 1).json) }
+        #expect(p.drain().isEmpty, "b holds time at 500 ms: nothing may fire")
+        p.setIdle("b")
+        p.advanceWatermark()
+        let fired = p.drain().map { (decodeJSON($0)["start"] as! NSNumber).int64Value }
+        #expect(fired == [0, 10_000], "a's watermark (27999) alone closes the first two windows")
+        // b comes back: it counts again, and time does not go backwards.
+        p.push(topic: "b", json: Ev(id: 101, key: 1, ts: 25_000, v: 1).json)
+        #expect(p.combinedWatermark == 23_999)
+        #expect(p.ctx.watermark == 27_999)
+    }
+
+    @Test func watermarkBoardIgnoresIdlePartitionsButNotWhenAllAreIdle() {
+        let board = WatermarkBoard(partitions: 3)
+        board.publish(0, watermark: 100)
+        board.publish(1, watermark: 50)
+        #expect(board.combined() == .min, "partition 2 has seen nothing")
+        board.setIdle(2, true)
+        #expect(board.combined() == 50)
+        board.publish(1, watermark: 40)
+        #expect(board.watermark(1) == 50, "per-partition watermarks never go back")
+        board.setIdle(0, true); board.setIdle(1, true)
+        #expect(board.combined() == .min, "all idle: the minimum over all holds")
+        board.setIdle(1, false)
+        #expect(board.combined() == 50)
+    }
+
+    @Test func duplicateOperatorNamesAreRefused() {
+        let job = StreamJob(name: "j")
+        let s = job.source(topic: "in", as: Ev.self, eventTime: { $0.ts })
+        s.map(name: "m") { $0 }.map(name: "m") { $0 }.sink(topic: "out", key: { _ in nil }) { _, _ in }
+        #expect(throws: StreamsError.invalidJob("operator name 'm' is used twice")) { try job.validate() }
+        let cyc = StreamJob(name: "k")
+        cyc.source(topic: "x", as: Ev.self, eventTime: { $0.ts }).sink(topic: "x", key: { _ in nil }) { _, _ in }
+        #expect(throws: StreamsError.self) { try cyc.validate() }
+    }
+}
