@@ -57,7 +57,15 @@ import Testing
         cc.client.logger = quiet
         let c = try KafkaConsumer(config: cc)
         let admin = try KafkaAdmin(bootstrap: bootstrap)
-        let parts = try await admin.describeTopic(topic).partitionCount
+        // The job creates its output topics when it starts: wait for them.
+        var parts = 0
+        let until = ContinuousClock.now + .seconds(10)
+        while parts == 0 {
+            do { parts = try await admin.describeTopic(topic).partitionCount } catch {
+                if ContinuousClock.now > until { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
         await admin.close()
         try await c.assign((0..<parts).map { TopicPartition(topic, Int32($0)) })
         var out: [ConsumerRecord] = []

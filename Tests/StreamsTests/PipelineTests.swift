@@ -58,7 +58,7 @@ import Testing
         #expect(p.ctx.watermark == 27_999)
     }
 
-    @Test func watermarkBoardIgnoresIdlePartitionsButNotWhenAllAreIdle() {
+    @Test func watermarkBoardIgnoresIdlePartitionsAndCompletesWhenAllAreIdle() {
         let board = WatermarkBoard(partitions: 3)
         board.publish(0, watermark: 100)
         board.publish(1, watermark: 50)
@@ -68,7 +68,7 @@ import Testing
         board.publish(1, watermark: 40)
         #expect(board.watermark(1) == 50, "per-partition watermarks never go back")
         board.setIdle(0, true); board.setIdle(1, true)
-        #expect(board.combined() == .min, "all idle: the minimum over all holds")
+        #expect(board.combined() == 100, "all idle: the maximum over all (what was seen completes)")
         board.setIdle(1, false)
         #expect(board.combined() == 50)
     }

@@ -51,7 +51,7 @@ public final class StreamJob: @unchecked Sendable {
                                       outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                                       maxValueBytes: Int = 1 << 20) -> DataStream<T> {
         let n = Node<T>(name: register(name ?? "source-\(topic)"))
-        let nodeName = n.name
+        let sourceIndex = Int32(sources.count)
         sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
             let push = n.instantiate(b)
             let ctx = b.ctx
@@ -63,12 +63,11 @@ public final class StreamJob: @unchecked Sendable {
                 guard ts > -(1 << 53) && ts < (1 << 53) else {
                     throw FormatError(offset: 0, "event time \(ts) out of range")
                 }
-                ctx.lineage = Lineage(topic: r.topic, partition: r.partition, offset: r.offset)
+                ctx.position = SourcePosition(source: sourceIndex, partition: r.partition, offset: r.offset)
                 push(v, ts)
                 return ts
             }
         })
-        _ = nodeName
         return DataStream(job: self, node: n)
     }
 
@@ -78,6 +77,7 @@ public final class StreamJob: @unchecked Sendable {
     public func source<T>(topic: String, name: String? = nil, outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                           decode: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> DataStream<T> {
         let n = Node<T>(name: register(name ?? "source-\(topic)"))
+        let sourceIndex = Int32(sources.count)
         sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
             let push = n.instantiate(b)
             let ctx = b.ctx
@@ -85,7 +85,7 @@ public final class StreamJob: @unchecked Sendable {
             return { (r: ConsumerRecord) throws(FormatError) -> Millis in
                 let (v, ts) = try d(r)
                 guard ts > -(1 << 53) && ts < (1 << 53) else { throw FormatError(offset: 0, "event time \(ts) out of range") }
-                ctx.lineage = Lineage(topic: r.topic, partition: r.partition, offset: r.offset)
+                ctx.position = SourcePosition(source: sourceIndex, partition: r.partition, offset: r.offset)
                 push(v, ts)
                 return ts
             }

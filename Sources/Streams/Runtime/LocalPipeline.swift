@@ -16,7 +16,8 @@ final class LocalPipeline {
     init(job: StreamJob, partition: Int32 = 0) throws {
         try job.validate()
         self.job = job
-        ctx = TaskContext(job: job.identity, partition: partition, lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
+        ctx = TaskContext(job: job.identity, partition: partition, sourceTopics: job.sources.map(\.topic),
+                          lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
         let b = TaskBuilder(ctx: ctx)
         for s in job.sources {
             entries[s.topic] = s.makeEntry(b)
@@ -32,7 +33,8 @@ final class LocalPipeline {
         offsets[topic] = off + 1
         let r = ConsumerRecord(topic: topic, partition: ctx.partition, offset: off, timestamp: timestamp,
                                key: key.map { ByteBuffer(bytes: $0) }, value: value.map { ByteBuffer(bytes: $0) }, headers: [])
-        ctx.current = r
+        ctx.chunk = [r]
+        ctx.index = 0
         do {
             let ts = try entry(r)
             watermarks[topic]!.observe(ts)
@@ -40,7 +42,8 @@ final class LocalPipeline {
         } catch {
             ctx.deadLetter(operator: "source-\(topic)", reason: error.description)
         }
-        ctx.current = nil
+        ctx.index = -1
+        ctx.chunk = []
         if advance { advanceWatermark() }
     }
 
@@ -52,10 +55,10 @@ final class LocalPipeline {
     /// the idle timeout.
     func setIdle(_ topic: String) { idle.insert(topic) }
 
-    /// The combined watermark over the sources (idle ones left out unless all are idle).
+    /// The combined watermark over the sources, as `WatermarkBoard.combined`.
     var combinedWatermark: Millis {
         let active = watermarks.filter { !idle.contains($0.key) }.map(\.value.watermark)
-        return (active.isEmpty ? watermarks.map(\.value.watermark) : active).min() ?? .min
+        return active.isEmpty ? (watermarks.map(\.value.watermark).max() ?? .min) : active.min()!
     }
 
     func advanceWatermark() { ctx.advance(to: combinedWatermark) }

@@ -5,6 +5,13 @@ import NIOCore
 /// Pushes one element with its event time to the next operator of a task.
 public typealias Emit<T> = (T, Millis) -> Void
 
+/// A source record's place, as integers: source (index in the job's sources), partition, offset.
+struct SourcePosition: Equatable {
+    var source: Int32
+    var partition: Int32
+    var offset: Int64
+}
+
 /// Where a result came from: the source record (lineage headers on sink records).
 public struct Lineage: Sendable, Equatable {
     public var topic: String
@@ -27,19 +34,28 @@ public final class TaskContext {
     /// The source partition this task owns.
     public let partition: Int32
     public internal(set) var watermark: Millis = .min
-    /// Lineage of what operators emit now: the source record being pushed, or the buffered
-    /// row an operator releases; nil for window results.
-    public internal(set) var lineage: Lineage? = nil
-    /// The raw record being pushed (what late records and dead letters carry).
-    var current: ConsumerRecord? = nil
+    /// Where what operators emit now comes from: the source record being pushed, or the
+    /// buffered row an operator releases; nil for window results. Plain integers (no
+    /// reference counting on the per-record path); `lineage` names the topic.
+    var position: SourcePosition? = nil
+    public var lineage: Lineage? {
+        position.map { Lineage(topic: sourceTopics[Int($0.source)], partition: $0.partition, offset: $0.offset) }
+    }
+    let sourceTopics: [String]
+    /// The chunk being pushed and the index of the record in it (what late records and dead
+    /// letters carry); -1: none.
+    var chunk: [ConsumerRecord] = []
+    var index = -1
+    var current: ConsumerRecord? { index >= 0 && index < chunk.count ? chunk[index] : nil }
     var outbox: [ProducerRecord] = []
     var watermarkHandlers: [(Millis) -> Void] = []
     var counters = TaskCounters()
     let lateTopic: String
     let deadLetterTopic: String
 
-    init(job: JobIdentity, partition: Int32, lateTopic: String, deadLetterTopic: String) {
+    init(job: JobIdentity, partition: Int32, sourceTopics: [String], lateTopic: String, deadLetterTopic: String) {
         self.job = job
+        self.sourceTopics = sourceTopics
         self.partition = partition
         self.lateTopic = lateTopic
         self.deadLetterTopic = deadLetterTopic
@@ -51,15 +67,15 @@ public final class TaskContext {
     func advance(to w: Millis) {
         guard w > watermark else { return }
         watermark = w
-        lineage = nil
+        position = nil
         // Registered sink-first while the pipeline was built: run them source-first.
         for h in watermarkHandlers.reversed() { h(w) }
     }
 
     func emitRecord(topic: String, key: [UInt8]?, value: [UInt8], timestamp: Millis?) {
         var headers: [RecordHeader] = []
-        if let l = lineage {
-            headers.append(RecordHeader(key: "riverbank.source", value: ByteBuffer(string: "\(l.topic)/\(l.partition)/\(l.offset)")))
+        if let l = position {
+            headers.append(RecordHeader(key: "riverbank.source", value: ByteBuffer(string: "\(sourceTopics[Int(l.source)])/\(l.partition)/\(l.offset)")))
         }
         outbox.append(ProducerRecord(topic: topic, key: key, value: value, headers: headers,
                                      timestamp: timestamp.flatMap { $0 == .max || $0 == .min ? nil : $0 }))

@@ -42,7 +42,8 @@ struct Worker: Sendable {
         var inputs: [Input] = []
         var inputIndex: [TopicPartition: Int] = [:]
         for (t, p) in partitions.enumerated() {
-            let ctx = TaskContext(job: job.identity, partition: p, lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
+            let ctx = TaskContext(job: job.identity, partition: p, sourceTopics: job.sources.map(\.topic),
+                                  lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
             let b = TaskBuilder(ctx: ctx)
             contexts.append(ctx)
             for (si, s) in job.sources.enumerated() {
@@ -134,18 +135,20 @@ struct Worker: Sendable {
         var wm = input.watermark
         let entry = input.entry
         var n = 0
-        for r in chunk {
-            if let e = input.end, r.offset >= e { break }
-            ctx.current = r
+        ctx.chunk = chunk
+        for i in chunk.indices {
+            if let e = input.end, chunk[i].offset >= e { break }
+            ctx.index = i
             do {
-                let ts = try entry(r)
+                let ts = try entry(chunk[i])
                 wm.observe(ts)
             } catch {
-                ctx.deadLetter(operator: "source-\(r.topic)", reason: error.description)
+                ctx.deadLetter(operator: "source-\(chunk[i].topic)", reason: error.description)
             }
             n += 1
         }
-        ctx.current = nil
+        ctx.index = -1
+        ctx.chunk = []
         ctx.counters.sourceIn += n
         input.watermark = wm
         input.lastData = .now

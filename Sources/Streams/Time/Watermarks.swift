@@ -53,15 +53,17 @@ public final class WatermarkBoard: Sendable {
 
     func isIdle(_ slot: Int) -> Bool { idle[slot].load(ordering: .relaxed) }
 
-    /// The minimum over active partitions; when every partition is idle, the minimum over all
-    /// (time does not run ahead of data that may still come).
+    /// The minimum over active partitions. When every partition is idle, the maximum over
+    /// all: nothing is flowing, so what has been seen can complete (Flink's watermark valve
+    /// does the same); a partition that wakes up again may then find its records late, and
+    /// they go to the late topic.
     public func combined() -> Millis {
         var m = Int64.max
         var any = false
-        var all = Int64.max
+        var all = Int64.min
         for i in marks.indices {
             let w = marks[i].load(ordering: .relaxed)
-            all = min(all, w)
+            all = max(all, w)
             if !idle[i].load(ordering: .relaxed) {
                 m = min(m, w)
                 any = true

@@ -9,15 +9,22 @@ import HeapModule
 /// placed any more: it goes to the late topic (Flink drops it). Rows with the same time and key
 /// are released together, so RANGE frames include all of them (SQL peers).
 final class OverOperator<T: Sendable> {
-    struct Pending: Comparable {
+    struct Pending {
         var ts: Millis
-        var seq: UInt64
         var key: StreamKey
         var value: T
-        var lineage: Lineage?
+        var position: SourcePosition?
+    }
 
-        static func < (a: Pending, b: Pending) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq }
-        static func == (a: Pending, b: Pending) -> Bool { a.ts == b.ts && a.seq == b.seq }
+    /// What the heap orders: plain integers, so sifting moves no reference-counted data; the
+    /// rows wait in `slab`.
+    struct Entry: Comparable {
+        var ts: Millis
+        var seq: UInt64
+        var slot: Int32
+
+        static func < (a: Entry, b: Entry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq }
+        static func == (a: Entry, b: Entry) -> Bool { a.ts == b.ts && a.seq == b.seq }
     }
 
     /// The state of one measure for one key.
@@ -39,7 +46,9 @@ final class OverOperator<T: Sendable> {
     let emit: Emit<OverRow<T>>
     let ctx: TaskContext
     let lateTopic: String?
-    var heap = Heap<Pending>()
+    var heap = Heap<Entry>()
+    var slab: [Pending?] = []
+    var freeSlots: [Int32] = []
     var seq: UInt64 = 0
     var keys: [StreamKey: KeyState] = [:]
     var batch: [Pending] = []
@@ -64,7 +73,16 @@ final class OverOperator<T: Sendable> {
             return
         }
         seq &+= 1
-        heap.insert(Pending(ts: ts, seq: seq, key: keyOf(v), value: v, lineage: ctx.lineage))
+        let p = Pending(ts: ts, key: keyOf(v), value: v, position: ctx.position)
+        let slot: Int32
+        if let f = freeSlots.popLast() {
+            slot = f
+            slab[Int(f)] = p
+        } else {
+            slot = Int32(slab.count)
+            slab.append(p)
+        }
+        heap.insert(Entry(ts: ts, seq: seq, slot: slot))
     }
 
     func advance(_ w: Millis) {
@@ -72,7 +90,11 @@ final class OverOperator<T: Sendable> {
             // Everything with this time, in arrival order; then per key.
             batch.removeAll(keepingCapacity: true)
             let t = top.ts
-            while let n = heap.min, n.ts == t { batch.append(heap.removeMin()) }
+            while let n = heap.min, n.ts == t {
+                let e = heap.removeMin()
+                batch.append(slab[Int(e.slot)].take()!)
+                freeSlots.append(e.slot)
+            }
             if batch.count == 1 {
                 release(batch[0..<1])
             } else {
@@ -138,7 +160,7 @@ final class OverOperator<T: Sendable> {
                     out[m] = spec.excludeCurrent ? Self.stats(st.frames[m].window, excludingOne: x) : st.frames[m].total
                 }
             }
-            ctx.lineage = r.lineage
+            ctx.position = r.position
             emit(OverRow(value: r.value, timestamp: t, key: k, measures: out, previous: st.previous, previousTimestamp: st.previousTs), t)
             st.previous = r.value
             st.previousTs = t

@@ -75,7 +75,9 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
             add(&acc, v)
             ks.starts.insert(s, at: i)
             ks.accs.insert(acc, at: i)
-            schedulePurge(k, at: last &- 1 &+ lateness)
+            // Without lateness a slice is dropped when its last window fires (the key is queued
+            // there); with lateness, later.
+            if lateness > 0 { schedulePurge(k, at: last &- 1 &+ lateness) }
         }
         if w != .min && firstEnd(s) &- 1 <= w { refireFired(k, slice: s, watermark: w) }
     }
@@ -132,12 +134,45 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
         while let e = fireQueue.min, e &- 1 <= w {
             _ = fireQueue.popMin()
             guard let ks = pending.removeValue(forKey: e) else { continue }
-            for k in ks { fire(k, end: e, isUpdate: false) }
+            if lateness == 0 {
+                for k in ks { fireAndPurge(k, end: e, watermark: w) }
+            } else {
+                for k in ks { fire(k, end: e, isUpdate: false) }
+            }
         }
         while let t = purgeQueue.min, t <= w {
             _ = purgeQueue.popMin()
             guard let ks = purges.removeValue(forKey: t) else { continue }
             for k in ks { purge(k, watermark: w) }
+        }
+    }
+
+    /// One lookup: merge the window's slices, emit, drop the slices no later window needs.
+    func fireAndPurge(_ k: StreamKey, end e: Millis, watermark w: Millis) {
+        guard let idx = keys.index(forKey: k) else { return }
+        let ws = spec.windowStart(end: e)
+        var acc = Acc()
+        var any = false
+        var dead = 0
+        do {
+            let ks = keys.values[idx]
+            for i in ks.starts.indices {
+                let s = ks.starts[i]
+                if s >= ws && s < e {
+                    acc.merge(ks.accs[i])
+                    any = true
+                }
+                if spec.lastEnd(slice: s) <= e { dead += 1 }
+            }
+        }
+        if any { emit(WindowResult(key: k, start: ws, end: e, value: acc, isUpdate: false), e - 1) }
+        guard dead > 0 else { return }
+        if dead == keys.values[idx].starts.count {
+            keys.remove(at: idx)
+        } else {
+            // Dead slices are the oldest: they are a prefix.
+            keys.values[idx].starts.removeFirst(dead)
+            keys.values[idx].accs.removeFirst(dead)
         }
     }
 
