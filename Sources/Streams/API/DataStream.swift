@@ -95,6 +95,13 @@ public struct KeyedStream<T> {
         let key = self.key
         let lateness = allowedLateness.millis
         return stream.chain("window", opName) { b, next in
+            if case .tumbling(let size) = spec {
+                let op = TumblingWindowOperator<T, Acc>(name: opName, size: size, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
+                                                        keyOf: key, add: add, emit: next)
+                b.ctx.onWatermark(op.advance)
+                b.stateProbes.append { op.stateKeys }
+                return op.process
+            }
             let op = SlicedWindowOperator<T, Acc>(name: opName, spec: spec, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                   keyOf: key, add: add, emit: next)
             b.ctx.onWatermark(op.advance)

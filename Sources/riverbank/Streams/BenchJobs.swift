@@ -30,6 +30,12 @@ enum BenchJobs {
         case "S":
             // Source only: read and decode every record, write nothing (the ingest ceiling).
             tx.filter { $0.customer == Int64.min }.sink(topic: output, key: { _ in nil }) { t, w in w.field("tx_id", t.txID) }
+        case "AX":
+            // Diagnostics: job A without writing its results (the cost of the sink).
+            tx.keyBy { StreamKey($0.customer) }
+                .window(.tumbling(.seconds(3600)), name: "hourly") { (acc: inout Stats, t: BenchTx) in acc.add(t.amount) }
+                .filter { $0.value.count < 0 }
+                .sink(topic: output, key: { $0.key.bytes }) { r, w in w.field("customer_id", r.key.int) }
         case "A":
             // TUMBLE 1 h per customer: COUNT, SUM, AVG.
             tx.keyBy { StreamKey($0.customer) }
