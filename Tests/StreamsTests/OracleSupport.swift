@@ -3,7 +3,12 @@ import KafkaClient
 @testable import Streams
 
 /// The test events: `{"id", "key", "ts", "v"}`.
-struct Ev: JSONRecord, Equatable {
+struct Ev: JSONRecord, Equatable, StateCodable {
+    func write(to w: inout StateWriter) { w.int(id); w.int(key); w.int(ts); w.double(v) }
+    init(from r: inout StateReader) throws(StateError) {
+        id = try r.int(); key = try r.int(); ts = try r.int(); v = try r.double()
+    }
+
     static let jsonFields = JSONFieldTable(["id", "key", "ts", "v"])
     var id: Int64
     var key: Int64

@@ -100,12 +100,14 @@ public struct KeyedStream<T> {
                                                         keyOf: key, add: add, emit: next)
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
+                b.stateful.append(op)
                 return op.process
             }
             let op = SlicedWindowOperator<T, Acc>(name: opName, spec: spec, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                   keyOf: key, add: add, emit: next)
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys }
+            b.stateful.append(op)
             return op.process
         }
     }
@@ -113,7 +115,9 @@ public struct KeyedStream<T> {
     /// Per-event aggregates over the key's history in event-time order (Flink's OVER windows):
     /// up to four measures, each with its frame; every row comes out with their values and the
     /// key's previous row.
-    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil) -> DataStream<OverRow<T>> where T: Sendable {
+    /// `T` must be `StateCodable`: rows waiting for the watermark and each key's previous
+    /// row are part of the checkpointed state.
+    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
         let job = stream.job
         if measures.isEmpty || measures.count > OverValues.capacity {
             job.problems.append("an OVER operator takes 1 to \(OverValues.capacity) measures, not \(measures.count)")
@@ -128,6 +132,7 @@ public struct KeyedStream<T> {
             let op = OverOperator<T>(name: opName, measures: measures, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys + op.buffered }
+            b.stateful.append(op)
             return op.process
         }
     }

@@ -7,6 +7,8 @@ final class TaskBuilder {
     var memo: [ObjectIdentifier: Any] = [:]
     /// Gauges of state size, read after each batch.
     var stateProbes: [() -> Int] = []
+    /// Operators whose state checkpoints carry, in pipeline order.
+    var stateful: [any CheckpointedOperator] = []
 
     init(ctx: TaskContext) { self.ctx = ctx }
 }

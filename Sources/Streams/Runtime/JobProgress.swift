@@ -15,6 +15,16 @@ public final class JobProgress: Sendable {
     /// producer (0: not yet).
     let firstRecordMicros = ManagedAtomic<Int64>(0)
     let lastOutputMicros = ManagedAtomic<Int64>(0)
+    let checkpoints = ManagedAtomic<Int>(0)
+    let checkpointMicros = ManagedAtomic<Int64>(0)
+    let checkpointBytes = ManagedAtomic<Int64>(0)
+    let restoredTasks = ManagedAtomic<Int>(0)
+
+    func checkpointed(micros: Int64, bytes: Int) {
+        checkpoints.wrappingIncrement(ordering: .relaxed)
+        checkpointMicros.wrappingIncrement(by: micros, ordering: .relaxed)
+        checkpointBytes.store(Int64(bytes), ordering: .relaxed)
+    }
 
     public init() {}
 
@@ -41,7 +51,11 @@ public final class JobProgress: Sendable {
         JobReport(recordsIn: recordsIn.load(ordering: .relaxed), recordsOut: recordsOut.load(ordering: .relaxed),
                   late: late.load(ordering: .relaxed), deadLettered: deadLettered.load(ordering: .relaxed),
                   firstRecordAt: Self.seconds(firstRecordMicros.load(ordering: .relaxed)),
-                  lastOutputAt: Self.seconds(lastOutputMicros.load(ordering: .relaxed)))
+                  lastOutputAt: Self.seconds(lastOutputMicros.load(ordering: .relaxed)),
+                  checkpoints: checkpoints.load(ordering: .relaxed),
+                  checkpointSeconds: Double(checkpointMicros.load(ordering: .relaxed)) / 1e6,
+                  lastCheckpointBytes: Int(checkpointBytes.load(ordering: .relaxed)),
+                  restoredTasks: restoredTasks.load(ordering: .relaxed))
     }
 
     static func seconds(_ us: Int64) -> Double? { us == 0 ? nil : Double(us) / 1e6 }
@@ -56,4 +70,10 @@ public struct JobReport: Sendable, Equatable {
     public var deadLettered: Int
     public var firstRecordAt: Double?
     public var lastOutputAt: Double?
+    /// Checkpoints completed (per worker), the time spent in them, the size of the last one.
+    public var checkpoints = 0
+    public var checkpointSeconds = 0.0
+    public var lastCheckpointBytes = 0
+    /// Tasks that started from a checkpoint.
+    public var restoredTasks = 0
 }

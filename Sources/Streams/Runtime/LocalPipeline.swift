@@ -12,6 +12,7 @@ final class LocalPipeline {
     var watermarks: [String: PartitionWatermark] = [:]
     var offsets: [String: Int64] = [:]
     var idle: Set<String> = []
+    let builder: TaskBuilder
 
     init(job: StreamJob, partition: Int32 = 0) throws {
         try job.validate()
@@ -19,9 +20,41 @@ final class LocalPipeline {
         ctx = TaskContext(job: job.identity, partition: partition, sourceTopics: job.sources.map(\.topic),
                           lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
         let b = TaskBuilder(ctx: ctx)
+        builder = b
         for s in job.sources {
             entries[s.topic] = s.makeEntry(b)
             watermarks[s.topic] = PartitionWatermark(outOfOrderness: s.outOfOrderness)
+        }
+    }
+
+    /// The task's state as a checkpoint would write it.
+    func snapshot(id: Int64 = 1) -> TaskSnapshot {
+        let ops = builder.stateful.map { op -> (name: String, state: [UInt8]) in
+            var w = StateWriter()
+            op.snapshot(into: &w)
+            return (op.name, w.bytes)
+        }
+        let inputs = job.sources.map {
+            TaskSnapshot.Input(topic: $0.topic, partition: ctx.partition, nextOffset: offsets[$0.topic, default: 0],
+                               maxEventTime: watermarks[$0.topic]!.maxEventTime)
+        }
+        return TaskSnapshot(job: job.identity.name, version: job.identity.version, checkpointID: id, partition: ctx.partition,
+                            watermark: ctx.watermark, inputs: inputs, operators: ops)
+    }
+
+    /// A fresh task started from a snapshot (as after a restart).
+    convenience init(job: StreamJob, restoring snap: TaskSnapshot) throws {
+        try self.init(job: job, partition: snap.partition)
+        ctx.watermark = snap.watermark
+        for i in snap.inputs {
+            offsets[i.topic] = i.nextOffset
+            watermarks[i.topic]?.maxEventTime = i.maxEventTime
+        }
+        let states = Dictionary(snap.operators.map { ($0.name, $0.state) }, uniquingKeysWith: { a, _ in a })
+        for op in builder.stateful {
+            guard let st = states[op.name] else { continue }
+            var r = StateReader(st)
+            try op.restore(from: &r)
         }
     }
 

@@ -30,6 +30,13 @@ public struct StreamJobConfig: Sendable {
     /// The sink producer's buffer; when full, workers wait (back-pressure to the sources).
     public var producerBufferBytes = 32 << 20
 
+    /// Checkpoint every this long (nil: no checkpoints; a restart starts over). Each worker
+    /// snapshots its tasks between batches, waits for the sink's records to be acknowledged,
+    /// then writes the snapshots to `<job>.checkpoints`.
+    public var checkpointInterval: Duration? = nil
+    /// A local copy of the latest checkpoints, for a fast restart on this machine.
+    public var stateDirectory: String? = nil
+
     public init(client: KafkaClientConfig) { self.client = client }
     public init(bootstrap: String) throws { client = try KafkaClientConfig(bootstrap: bootstrap) }
 }

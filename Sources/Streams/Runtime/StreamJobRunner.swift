@@ -74,6 +74,21 @@ public final class StreamJobRunner: Service, Sendable {
         let producer = try KafkaProducer(config: pc)
         let failures = DeliveryFailures()
 
+        var store: CheckpointStore? = nil
+        var restored: [Int32: TaskSnapshot] = [:]
+        if config.checkpointInterval != nil {
+            try await CheckpointStore.createTopic(job: job.identity.name, admin: admin)
+            let s = try CheckpointStore(job: job.identity.name, client: config.client, localDirectory: config.stateDirectory, logger: logger)
+            let t0 = ContinuousClock.now
+            let (snaps, local) = try await s.load()
+            restored = snaps
+            store = s
+            if !snaps.isEmpty {
+                logger.info("restoring from checkpoints", metadata: ["tasks": "\(snaps.count)", "from-local-copy": "\(local)",
+                                                                    "read-ms": "\((ContinuousClock.now - t0).millis)"])
+            }
+            try Self.checkCompatible(snaps, job: job)
+        }
         let board = WatermarkBoard(partitions: tps.count)
         let workers = max(1, min(config.parallelism, partitions))
         logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)"])
@@ -82,7 +97,8 @@ public final class StreamJobRunner: Service, Sendable {
                 for w in 0..<workers {
                     let mine = stride(from: w, to: partitions, by: workers).map { Int32($0) }
                     let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
-                                        producer: producer, failures: failures,
+                                        producer: producer, failures: failures, store: store,
+                                        restored: restored.filter { mine.contains($0.key) },
                                         starts: starts.mapValues(\.offset), ends: config.bounded ? ends : nil)
                     group.addTask { try await worker.run() }
                 }
@@ -90,16 +106,34 @@ public final class StreamJobRunner: Service, Sendable {
             }
         } catch {
             await producer.close()
+            await store?.close()
             throw error
         }
         await producer.flush()
         await producer.close()
+        await store?.close()
         if let f = failures.first() {
             throw StreamsError.deliveryFailed("\(failures.count.load(ordering: .relaxed)) records not delivered; first: \(f)")
         }
         let report = progress.snapshot
         logger.info("finished", metadata: ["in": "\(report.recordsIn)", "out": "\(report.recordsOut)", "late": "\(report.late)", "dead-lettered": "\(report.deadLettered)"])
         return report
+    }
+}
+
+extension StreamJobRunner {
+    /// A checkpoint from another version of the job must name only operators this version has
+    /// (state is bound to operator names): said before anything runs.
+    static func checkCompatible(_ snaps: [Int32: TaskSnapshot], job: StreamJob) throws {
+        guard let any = snaps.values.first else { return }
+        let probe = TaskBuilder(ctx: TaskContext(job: job.identity, partition: 0, sourceTopics: job.sources.map(\.topic),
+                                                 lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic))
+        for s in job.sources { _ = s.makeEntry(probe) }
+        let names = Set(probe.stateful.map(\.name))
+        let orphans = any.operators.map(\.name).filter { !names.contains($0) }
+        if !orphans.isEmpty {
+            throw StreamsError.invalidJob("the checkpoint (job \(any.job) version \(any.version)) holds state of operators this job does not have: \(orphans.joined(separator: ", ")); rename them back or start without the checkpoint")
+        }
     }
 }
 

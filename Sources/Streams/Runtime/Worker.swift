@@ -14,6 +14,9 @@ struct Worker: Sendable {
     let board: WatermarkBoard
     let producer: KafkaProducer
     let failures: DeliveryFailures
+    let store: CheckpointStore?
+    /// Snapshots of this worker's tasks to start from.
+    let restored: [Int32: TaskSnapshot]
     let starts: [TopicPartition: Int64]
     /// Bounded run: stop at these offsets.
     let ends: [TopicPartition: Int64]?
@@ -29,6 +32,8 @@ struct Worker: Sendable {
         var lastData = ContinuousClock.now
         var finished = false
         let end: Int64?
+        /// Offset after the last record pushed (what a checkpoint records).
+        var nextOffset: Int64 = 0
     }
 
     func run() async throws {
@@ -39,6 +44,7 @@ struct Worker: Sendable {
 
         // Tasks: one per partition, the whole graph instantiated for each.
         var contexts: [TaskContext] = []
+        var builders: [TaskBuilder] = []
         var inputs: [Input] = []
         var inputIndex: [TopicPartition: Int] = [:]
         for (t, p) in partitions.enumerated() {
@@ -46,6 +52,7 @@ struct Worker: Sendable {
                                   lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
             let b = TaskBuilder(ctx: ctx)
             contexts.append(ctx)
+            builders.append(b)
             for (si, s) in job.sources.enumerated() {
                 let tp = TopicPartition(s.topic, p)
                 inputIndex[tp] = inputs.count
@@ -66,10 +73,18 @@ struct Worker: Sendable {
         let consumer = try KafkaConsumer(config: cc)
         defer { Task { await consumer.close() } }
 
+        var checkpointID: Int64 = 0
+        for (t, p) in partitions.enumerated() {
+            guard let snap = restored[p] else { continue }
+            try restore(snap, contexts[t], builders[t], &inputs)
+            checkpointID = max(checkpointID, snap.checkpointID)
+            runner.progress.restoredTasks.wrappingIncrement(ordering: .relaxed)
+        }
         var offsets: [TopicPartition: Int64] = [:]
         for i in inputs.indices {
             let tp = inputs[i].tp
-            let start = starts[tp] ?? 0
+            let start = restored[tp.partition] != nil ? inputs[i].nextOffset : (starts[tp] ?? 0)
+            inputs[i].nextOffset = start
             offsets[tp] = start
             if let e = inputs[i].end, e <= start { finish(&inputs[i]) }
         }
@@ -81,6 +96,7 @@ struct Worker: Sendable {
         var it = consumer.records.makeAsyncIterator()
         var combined = Millis.min
         let bounded = ends != nil
+        var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
 
         while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
@@ -119,8 +135,63 @@ struct Worker: Sendable {
                 for ctx in contexts { ctx.advance(to: w) }
             }
             try await drain(contexts, onDelivery)
+            if let due = nextCheckpoint, ContinuousClock.now >= due, let store {
+                checkpointID += 1
+                try await checkpoint(checkpointID, contexts, builders, inputs, store)
+                nextCheckpoint = ContinuousClock.now + config.checkpointInterval!
+            }
         }
         logger.debug("worker done", metadata: ["watermark": "\(combined)"])
+    }
+
+    /// Snapshots every task between batches, waits until the sink's records so far are
+    /// acknowledged (what the snapshot's offsets promise is then on the broker), and stores
+    /// the snapshots. The worker reads nothing meanwhile: a checkpoint completes under
+    /// back-pressure, it does not wait for it to clear.
+    func checkpoint(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input], _ store: CheckpointStore) async throws {
+        let t0 = ContinuousClock.now
+        var snaps: [TaskSnapshot] = []
+        var bytes = 0
+        for (t, ctx) in contexts.enumerated() {
+            var ops: [(name: String, state: [UInt8])] = []
+            for op in builders[t].stateful {
+                var w = StateWriter()
+                op.snapshot(into: &w)
+                ops.append((op.name, w.bytes))
+                bytes += w.bytes.count
+            }
+            let ins = inputs.filter { $0.task == t }.map {
+                TaskSnapshot.Input(topic: $0.tp.topic, partition: $0.tp.partition, nextOffset: $0.nextOffset, maxEventTime: $0.watermark.maxEventTime)
+            }
+            snaps.append(TaskSnapshot(job: runner.job.identity.name, version: runner.job.identity.version, checkpointID: id,
+                                      partition: ctx.partition, watermark: ctx.watermark, inputs: ins, operators: ops))
+        }
+        await producer.flush()
+        if let f = failures.first() { throw StreamsError.deliveryFailed("sink: \(f)") }
+        try await store.save(snaps)
+        let us = (ContinuousClock.now - t0).micros
+        runner.progress.checkpointed(micros: us, bytes: bytes)
+        runner.logger.debug("checkpoint", metadata: ["id": "\(id)", "worker": "\(index)", "bytes": "\(bytes)", "ms": "\(us / 1000)"])
+    }
+
+    func restore(_ snap: TaskSnapshot, _ ctx: TaskContext, _ b: TaskBuilder, _ inputs: inout [Input]) throws {
+        ctx.watermark = snap.watermark
+        for i in inputs.indices {
+            guard let si = snap.inputs.first(where: { $0.topic == inputs[i].tp.topic && $0.partition == inputs[i].tp.partition }) else { continue }
+            inputs[i].nextOffset = si.nextOffset
+            inputs[i].watermark.maxEventTime = si.maxEventTime
+            board.publish(inputs[i].slot, watermark: inputs[i].watermark.watermark)
+        }
+        let states = Dictionary(snap.operators.map { ($0.name, $0.state) }, uniquingKeysWith: { a, _ in a })
+        for op in b.stateful {
+            guard let st = states[op.name] else { continue }  // an operator new in this version starts empty
+            var r = StateReader(st)
+            do {
+                try op.restore(from: &r)
+            } catch {
+                throw StreamsError.invalidJob("state of operator \(op.name) in checkpoint \(snap.checkpointID) (partition \(snap.partition)) cannot be read: \(error)")
+            }
+        }
     }
 
     func finish(_ input: inout Input) {
@@ -149,6 +220,7 @@ struct Worker: Sendable {
         }
         ctx.index = -1
         ctx.chunk = []
+        if n > 0 { input.nextOffset = chunk[n - 1].offset + 1 }
         ctx.counters.sourceIn += n
         input.watermark = wm
         input.lastData = .now

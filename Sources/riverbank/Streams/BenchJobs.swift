@@ -2,7 +2,15 @@ import Streams
 
 /// The benchmark rows of ../shared/bench (same as the Flink and peer jobs):
 /// `{"tx_id", "customer_id", "amount", "lat", "lon", "ts_ms"}`.
-struct BenchTx: JSONRecord {
+struct BenchTx: JSONRecord, StateCodable {
+    func write(to w: inout StateWriter) {
+        w.int(txID); w.int(customer); w.double(amount); w.double(lat); w.double(lon); w.int(ts)
+    }
+
+    init(from r: inout StateReader) throws(StateError) {
+        txID = try r.int(); customer = try r.int(); amount = try r.double(); lat = try r.double(); lon = try r.double(); ts = try r.int()
+    }
+
     static let jsonFields = JSONFieldTable(["tx_id", "customer_id", "amount", "lat", "lon", "ts_ms"])
     var txID: Int64
     var customer: Int64
@@ -24,7 +32,9 @@ struct BenchTx: JSONRecord {
 /// Jobs A, B and C of the Streams benchmark, written against the Swift API.
 enum BenchJobs {
     static func make(_ id: String, input: String, output: String) -> StreamJob? {
-        let job = StreamJob(name: "bench-\(id.lowercased())")
+        // Named after its output: a rerun with the same output resumes from its checkpoint,
+        // another run starts fresh.
+        let job = StreamJob(name: "bench-\(id.lowercased())-\(output)")
         let tx = job.source(topic: input, as: BenchTx.self, eventTime: { $0.ts }, outOfOrderness: .seconds(5))
         switch id {
         case "S":

@@ -27,6 +27,8 @@ struct StreamsBenchCommand: AsyncParsableCommand {
     @Option(help: "Output topic.") var output: String
     @Option(help: "Workers.") var parallelism = 1
     @Option(help: "Stats JSON file.") var stats: String?
+    @Option(help: "Checkpoint every this many milliseconds (0: none). A rerun resumes from the last checkpoint.") var checkpointIntervalMs = 0
+    @Option(help: "Local copy of the checkpoints (fast restart on this machine).") var stateDir: String?
     @Flag(help: "No progress lines.") var quiet = false
 
     func run() async throws {
@@ -37,6 +39,8 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         var config = try StreamJobConfig(bootstrap: bootstrap)
         config.parallelism = parallelism
         config.bounded = true
+        if checkpointIntervalMs > 0 { config.checkpointInterval = .milliseconds(checkpointIntervalMs) }
+        config.stateDirectory = stateDir
         var logger = Logger(label: "riverbank.streams")
         logger.logLevel = .warning
         let runner = StreamJobRunner(job: job, config: config, logger: logger)
@@ -67,7 +71,9 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         }
         let tEnd = Date().timeIntervalSince1970
         var out: [String: Any] = ["t0": t0, "n_in": report.recordsIn, "n_out": report.recordsOut, "t_end": tEnd,
-                                  "late": report.late, "dead_lettered": report.deadLettered, "parallelism": parallelism]
+                                  "late": report.late, "dead_lettered": report.deadLettered, "parallelism": parallelism,
+                                  "checkpoints": report.checkpoints, "checkpoint_s": report.checkpointSeconds,
+                                  "last_checkpoint_bytes": report.lastCheckpointBytes, "restored_tasks": report.restoredTasks]
         out["t_first"] = report.firstRecordAt
         out["t_last_out"] = report.lastOutputAt
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])

@@ -8,7 +8,7 @@ import HeapModule
 /// Flink's OVER on a rowtime attribute. A row at or behind the watermark on arrival cannot be
 /// placed any more: it goes to the late topic (Flink drops it). Rows with the same time and key
 /// are released together, so RANGE frames include all of them (SQL peers).
-final class OverOperator<T: Sendable> {
+final class OverOperator<T: Sendable & StateCodable> {
     struct Pending {
         var ts: Millis
         var key: StreamKey
@@ -182,4 +182,74 @@ final class OverOperator<T: Sendable> {
         }
         return s
     }
+
+    func snapshot(into w: inout StateWriter) {
+        w.uint(seq)
+        w.int(keys.count)
+        for (k, st) in keys {
+            w.key(k)
+            w.int(st.frames.count)
+            for f in st.frames {
+                w.stats(f.total)
+                w.int(f.window.count)
+                for (t, x) in f.window { w.int(t); w.double(x) }
+            }
+            w.bool(st.previous != nil)
+            if let p = st.previous { p.write(to: &w); w.int(st.previousTs ?? 0) }
+        }
+        // Rows still waiting for the watermark, in their order.
+        let waiting = heap.unordered.sorted()
+        w.int(waiting.count)
+        for e in waiting {
+            let p = slab[Int(e.slot)]!
+            w.int(e.ts); w.uint(e.seq); w.key(p.key)
+            p.value.write(to: &w)
+            w.bool(p.position != nil)
+            if let pos = p.position { w.int(Int64(pos.source)); w.int(Int64(pos.partition)); w.int(pos.offset) }
+        }
+    }
+
+    func restore(from r: inout StateReader) throws(StateError) {
+        keys = [:]
+        heap = Heap()
+        slab = []
+        freeSlots = []
+        seq = try r.uint()
+        let n = try r.count()
+        for _ in 0..<n {
+            let k = try r.key()
+            let nf = try r.count(max: 64)
+            guard nf == measures.count else { throw StateError("OVER operator \(name) has \(measures.count) measures, its state \(nf)") }
+            var frames: [FrameState] = []
+            for _ in 0..<nf {
+                var f = FrameState()
+                f.total = try r.stats()
+                let m = try r.count()
+                for _ in 0..<m { f.window.append((try r.int(), try r.double())) }
+                frames.append(f)
+            }
+            var st = KeyState(frames: frames, previous: nil, previousTs: nil)
+            if try r.bool() {
+                st.previous = try T(from: &r)
+                st.previousTs = try r.int()
+            }
+            keys[k] = st
+        }
+        let m = try r.count()
+        for _ in 0..<m {
+            let ts = try r.int()
+            let sq = try r.uint()
+            let k = try r.key()
+            let v = try T(from: &r)
+            var pos: SourcePosition? = nil
+            if try r.bool() {
+                pos = SourcePosition(source: Int32(truncatingIfNeeded: try r.int()), partition: Int32(truncatingIfNeeded: try r.int()), offset: try r.int())
+            }
+            slab.append(Pending(ts: ts, key: k, value: v, position: pos))
+            heap.insert(Entry(ts: ts, seq: sq, slot: Int32(slab.count - 1)))
+        }
+    }
 }
+
+extension OverOperator: CheckpointedOperator {}
+

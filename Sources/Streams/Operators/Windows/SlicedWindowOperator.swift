@@ -192,4 +192,49 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
             keys[k] = ks
         }
     }
+
+    func snapshot(into w: inout StateWriter) {
+        w.int(keys.count)
+        for (k, ks) in keys {
+            w.key(k)
+            w.int(ks.starts.count)
+            for i in ks.starts.indices {
+                w.int(ks.starts[i])
+                ks.accs[i].write(to: &w)
+            }
+        }
+    }
+
+    /// Rebuilds the firing and purge queues from the slices and the restored watermark.
+    func restore(from r: inout StateReader) throws(StateError) {
+        keys = [:]
+        pending = [:]
+        fireQueue = Heap()
+        purges = [:]
+        purgeQueue = Heap()
+        let w = ctx.watermark
+        let n = try r.count()
+        for _ in 0..<n {
+            let k = try r.key()
+            var ks = KeySlices()
+            let m = try r.count()
+            for _ in 0..<m {
+                ks.starts.append(try r.int())
+                ks.accs.append(try Acc(from: &r))
+            }
+            var queued = Set<Millis>()
+            for s in ks.starts {
+                spec.windowEnds(slice: s, into: &ends)
+                for e in ends where (w == .min || e &- 1 > w) && !queued.contains(e) {
+                    queued.insert(e)
+                    schedule(k, end: e)
+                }
+                if lateness > 0 { schedulePurge(k, at: spec.lastEnd(slice: s) &- 1 &+ lateness) }
+            }
+            keys[k] = ks
+        }
+    }
 }
+
+extension SlicedWindowOperator: CheckpointedOperator {}
+

@@ -109,4 +109,40 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
             for k in ks { windows.removeValue(forKey: WindowKey(key: k, start: start)) }
         }
     }
+
+    /// Pending firings and purges follow from the windows and the watermark: only the
+    /// windows are written.
+    func snapshot(into w: inout StateWriter) {
+        w.int(windows.count)
+        for (wk, slot) in windows {
+            w.key(wk.key)
+            w.int(wk.start)
+            slot.acc.write(to: &w)
+        }
+    }
+
+    func restore(from r: inout StateReader) throws(StateError) {
+        windows = [:]
+        pending = [:]
+        fireQueue = Heap()
+        purges = [:]
+        purgeQueue = Heap()
+        let n = try r.count()
+        windows.reserveCapacity(n)
+        let w = ctx.watermark
+        for _ in 0..<n {
+            let k = try r.key()
+            let start = try r.int()
+            let acc = try Acc(from: &r)
+            windows[WindowKey(key: k, start: start)] = Slot(acc: acc, fresh: false)
+            let end = start + size
+            if w == .min || end &- 1 > w {
+                if pending[end] == nil { pending[end] = [k]; fireQueue.insert(end) } else { pending[end]!.append(k) }
+            }
+            if lateness > 0 { schedulePurge(k, end: end) }
+        }
+    }
 }
+
+extension TumblingWindowOperator: CheckpointedOperator {}
+

@@ -9,8 +9,8 @@ public struct WindowResult<Acc: Sendable>: Sendable {
 }
 
 /// What a window aggregates: an accumulator that starts empty and merges (slices of a sliding
-/// window are merged into the window's result).
-public protocol WindowAccumulator: Sendable {
+/// window are merged into the window's result), and that checkpoints can write and read.
+public protocol WindowAccumulator: Sendable, StateCodable {
     init()
     mutating func merge(_ other: Self)
 }

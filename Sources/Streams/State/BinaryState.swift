@@ -1,0 +1,112 @@
+/// The byte format of checkpointed state: little-endian fixed-width integers and doubles,
+/// length-prefixed strings and byte strings. Readers check every length against what is
+/// left (a checkpoint read back from a topic or a disk is input like any other).
+public struct StateWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func int(_ v: Int) { int(Int64(v)) }
+    public mutating func uint(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func double(_ v: Double) { uint(v.bitPattern) }
+    public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+
+    public mutating func string(_ s: String) {
+        let u = Array(s.utf8)
+        int(u.count)
+        bytes.append(contentsOf: u)
+    }
+
+    public mutating func blob(_ b: [UInt8]) {
+        int(b.count)
+        bytes.append(contentsOf: b)
+    }
+
+    public mutating func key(_ k: StreamKey) {
+        if let s = k.string {
+            bytes.append(1)
+            string(s)
+        } else {
+            bytes.append(0)
+            int(k.int)
+        }
+    }
+
+    public mutating func stats(_ s: Stats) {
+        int(s.count); double(s.sum); double(s.min); double(s.max)
+    }
+}
+
+/// Why state could not be read back.
+public struct StateError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+public struct StateReader {
+    let bytes: [UInt8]
+    var pos = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public var atEnd: Bool { pos == bytes.count }
+
+    mutating func take(_ n: Int) throws(StateError) -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - pos else { throw StateError("state truncated at byte \(pos) (wanted \(n) more)") }
+        defer { pos += n }
+        return bytes[pos..<(pos + n)]
+    }
+
+    public mutating func uint() throws(StateError) -> UInt64 {
+        let s = try take(8)
+        var v: UInt64 = 0
+        for (i, b) in s.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
+        return v
+    }
+
+    public mutating func int() throws(StateError) -> Int64 { Int64(bitPattern: try uint()) }
+    public mutating func count(max: Int = 1 << 31) throws(StateError) -> Int {
+        let v = try int()
+        guard v >= 0, v <= max, v <= Int64(bytes.count - pos) * 64 + 64 else { throw StateError("implausible count \(v) at byte \(pos - 8)") }
+        return Int(v)
+    }
+    public mutating func double() throws(StateError) -> Double { Double(bitPattern: try uint()) }
+    public mutating func bool() throws(StateError) -> Bool { try take(1).first! != 0 }
+
+    public mutating func string() throws(StateError) -> String {
+        let n = try count()
+        return String(decoding: try take(n), as: UTF8.self)
+    }
+
+    public mutating func blob() throws(StateError) -> [UInt8] {
+        let n = try count()
+        return Array(try take(n))
+    }
+
+    public mutating func key() throws(StateError) -> StreamKey {
+        switch try take(1).first! {
+        case 0: return StreamKey(try int())
+        case 1: return StreamKey(try string())
+        case let t: throw StateError("bad key tag \(t) at byte \(pos - 1)")
+        }
+    }
+
+    public mutating func stats() throws(StateError) -> Stats {
+        var s = Stats()
+        s.count = try int(); s.sum = try double(); s.min = try double(); s.max = try double()
+        return s
+    }
+}
+
+/// A value that operators keep in checkpointed state (window accumulators, buffered rows).
+/// Write and read the same fields in the same order.
+public protocol StateCodable {
+    func write(to w: inout StateWriter)
+    init(from r: inout StateReader) throws(StateError)
+}
+
+extension Stats: StateCodable {
+    public func write(to w: inout StateWriter) { w.stats(self) }
+    public init(from r: inout StateReader) throws(StateError) { self = try r.stats() }
+}

@@ -1,0 +1,188 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import KafkaClient
+import Logging
+import NIOCore
+
+/// Where checkpoints live: a compacted topic `<job>.checkpoints` (any machine can restore
+/// from it) and, when configured, a local directory (a restart on the same machine reads it
+/// instead of the topic when it holds the same checkpoint).
+///
+/// A task's snapshot is cut into chunks (keys `task/P/chunk/I`) followed by a manifest (key
+/// `task/P`: checkpoint id, chunk count, length, checksum), written only once every chunk is
+/// acknowledged: a manifest always describes complete chunks, and compaction keeps the latest.
+final class CheckpointStore: Sendable {
+    static let chunkBytes = 512 * 1024
+
+    let topic: String
+    let localDirectory: String?
+    let producer: KafkaProducer
+    let client: KafkaClientConfig
+    let logger: Logger
+
+    struct Manifest: Equatable {
+        var checkpointID: Int64
+        var chunks: Int
+        var length: Int
+        var checksum: UInt64
+
+        func encode() -> [UInt8] {
+            var w = StateWriter()
+            w.int(checkpointID); w.int(chunks); w.int(length); w.uint(checksum)
+            return w.bytes
+        }
+
+        init(checkpointID: Int64, chunks: Int, length: Int, checksum: UInt64) {
+            self.checkpointID = checkpointID
+            self.chunks = chunks
+            self.length = length
+            self.checksum = checksum
+        }
+
+        init(_ b: [UInt8]) throws(StateError) {
+            var r = StateReader(b)
+            checkpointID = try r.int(); chunks = try r.count(); length = try r.count(); checksum = try r.uint()
+        }
+    }
+
+    init(job: String, client: KafkaClientConfig, localDirectory: String?, logger: Logger) throws {
+        topic = "\(job).checkpoints"
+        self.client = client
+        self.localDirectory = localDirectory.map { "\($0)/\(job)" }
+        self.logger = logger
+        var pc = KafkaProducerConfig(bootstrapServers: client.bootstrapServers)
+        pc.client = client
+        pc.client.clientID = "\(job)-checkpoints"
+        pc.acks = .all
+        pc.enableIdempotence = true
+        pc.linger = .zero
+        pc.compression = .lz4
+        pc.maxRequestSize = 4 << 20
+        producer = try KafkaProducer(config: pc)
+    }
+
+    func close() async { await producer.close() }
+
+    static func createTopic(job: String, admin: KafkaAdmin) async throws {
+        let errs = try await admin.createTopics([NewTopic(name: "\(job).checkpoints", partitions: 1, replicationFactor: 1,
+                                                          configs: ["cleanup.policy": "compact", "segment.bytes": "67108864"])],
+                                                ifNotExists: true)
+        if let (t, e) = errs.first { throw StreamsError.topology("cannot create checkpoint topic \(t): \(e)") }
+    }
+
+    /// Writes the snapshots; returns when they are durable in the topic (and written locally).
+    func save(_ snapshots: [TaskSnapshot]) async throws {
+        let failures = DeliveryFailures()
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { failures.record($0) }
+        var local: [(TaskSnapshot, [UInt8], Manifest)] = []
+        for s in snapshots {
+            let bytes = s.encode()
+            let chunks = max(1, (bytes.count + Self.chunkBytes - 1) / Self.chunkBytes)
+            for i in 0..<chunks {
+                let part = Array(bytes[(i * Self.chunkBytes)..<min(bytes.count, (i + 1) * Self.chunkBytes)])
+                try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)/chunk/\(i)".utf8), value: part, partition: 0), onDelivery: onDelivery)
+            }
+            local.append((s, bytes, Manifest(checkpointID: s.checkpointID, chunks: chunks, length: bytes.count, checksum: fnv1a(bytes))))
+        }
+        await producer.flush()
+        if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint chunks: \(e)") }
+        for (s, _, m) in local {
+            try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(), partition: 0), onDelivery: onDelivery)
+        }
+        await producer.flush()
+        if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint manifest: \(e)") }
+        if let dir = localDirectory {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            for (s, bytes, m) in local { try Self.writeAtomically(bytes + m.encode(), to: "\(dir)/task-\(s.partition).ckpt") }
+        }
+    }
+
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
+        guard fd >= 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
+        defer { Glibc.close(fd) }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
+            off += n
+        }
+        guard fsync(fd) == 0, rename(tmp, path) == 0 else { throw StreamsError.deliveryFailed("cannot commit \(path): errno \(errno)") }
+    }
+
+    /// The latest complete snapshot of each task: from the local copy when it matches the
+    /// topic's manifest, else from the topic's chunks. Corrupt or incomplete ones are
+    /// reported and skipped (the task then starts from nothing, loudly).
+    func load() async throws -> (snapshots: [Int32: TaskSnapshot], fromLocal: Int) {
+        let latest = try await readTopic()
+        var out: [Int32: TaskSnapshot] = [:]
+        var fromLocal = 0
+        for (key, value) in latest where key.hasPrefix("task/") && !key.contains("/chunk/") {
+            guard let p = Int32(key.dropFirst(5)), let value else { continue }
+            let m: Manifest
+            do { m = try Manifest(value) } catch { logger.error("bad checkpoint manifest", metadata: ["key": "\(key)", "error": "\(error)"]); continue }
+            if let dir = localDirectory, let data = FileManager.default.contents(atPath: "\(dir)/task-\(p).ckpt") {
+                let b = [UInt8](data)
+                let tail = m.encode().count
+                if b.count == m.length + tail, Array(b[m.length...]) == m.encode() {
+                    let body = Array(b[..<m.length])
+                    if fnv1a(body) == m.checksum, let s = try? TaskSnapshot(decoding: body) {
+                        out[p] = s
+                        fromLocal += 1
+                        continue
+                    }
+                }
+            }
+            var body: [UInt8] = []
+            body.reserveCapacity(m.length)
+            var complete = true
+            for i in 0..<m.chunks {
+                guard let c = latest["task/\(p)/chunk/\(i)"] ?? nil else { complete = false; break }
+                body += c
+            }
+            guard complete, body.count == m.length, fnv1a(body) == m.checksum else {
+                logger.error("checkpoint of task \(p) is incomplete or corrupt: ignored", metadata: ["checkpoint": "\(m.checkpointID)"])
+                continue
+            }
+            do { out[p] = try TaskSnapshot(decoding: body) } catch {
+                logger.error("checkpoint of task \(p) cannot be read: ignored", metadata: ["error": "\(error)"])
+            }
+        }
+        return (out, fromLocal)
+    }
+
+    /// The topic read to its end: latest value per key (nil: tombstone).
+    func readTopic() async throws -> [String: [UInt8]?] {
+        let admin = KafkaAdmin(config: client)
+        let tp = TopicPartition(topic, 0)
+        let end = try await admin.listOffsets([tp: .latest])[tp]?.offset ?? 0
+        let start = try await admin.listOffsets([tp: .earliest])[tp]?.offset ?? 0
+        await admin.close()
+        var latest: [String: [UInt8]?] = [:]
+        guard end > start else { return latest }
+        var cc = KafkaConsumerConfig(bootstrapServers: client.bootstrapServers)
+        cc.client = client
+        cc.enableAutoCommit = false
+        cc.maxPartitionFetchBytes = 8 << 20
+        let consumer = try KafkaConsumer(config: cc)
+        try await consumer.assign(offsets: [tp: start])
+        var it = consumer.records.makeAsyncIterator()
+        var pos = start
+        while pos < end {
+            guard let chunk = try await it.nextChunk(until: .now + .seconds(30)) else { break }
+            if chunk.isEmpty {
+                if let p = await consumer.position(tp), p >= end { break }
+                continue
+            }
+            for r in chunk where r.offset < end {
+                if let k = r.keyString { latest.updateValue(r.valueBytes, forKey: k) }
+            }
+            pos = (chunk.last?.offset ?? pos) + 1
+        }
+        await consumer.close()
+        return latest
+    }
+}

@@ -1,0 +1,72 @@
+/// One task's checkpoint: where each of its source partitions is (next offset, largest event
+/// time seen), its watermark, and each stateful operator's state by name.
+struct TaskSnapshot: Equatable {
+    static let magic: UInt64 = 0x5242_434B_5054_0001  // "RBCKPT" v1
+
+    struct Input: Equatable {
+        var topic: String
+        var partition: Int32
+        var nextOffset: Int64
+        var maxEventTime: Millis
+    }
+
+    var job: String
+    var version: String
+    var checkpointID: Int64
+    var partition: Int32
+    var watermark: Millis
+    var inputs: [Input]
+    var operators: [(name: String, state: [UInt8])]
+
+    static func == (a: TaskSnapshot, b: TaskSnapshot) -> Bool {
+        a.job == b.job && a.version == b.version && a.checkpointID == b.checkpointID && a.partition == b.partition
+            && a.watermark == b.watermark && a.inputs == b.inputs
+            && a.operators.map(\.name) == b.operators.map(\.name) && a.operators.map(\.state) == b.operators.map(\.state)
+    }
+
+    func encode() -> [UInt8] {
+        var w = StateWriter()
+        w.uint(Self.magic)
+        w.string(job); w.string(version)
+        w.int(checkpointID); w.int(Int64(partition)); w.int(watermark)
+        w.int(inputs.count)
+        for i in inputs { w.string(i.topic); w.int(Int64(i.partition)); w.int(i.nextOffset); w.int(i.maxEventTime) }
+        w.int(operators.count)
+        for o in operators { w.string(o.name); w.blob(o.state) }
+        return w.bytes
+    }
+
+    init(job: String, version: String, checkpointID: Int64, partition: Int32, watermark: Millis, inputs: [Input], operators: [(name: String, state: [UInt8])]) {
+        self.job = job
+        self.version = version
+        self.checkpointID = checkpointID
+        self.partition = partition
+        self.watermark = watermark
+        self.inputs = inputs
+        self.operators = operators
+    }
+
+    init(decoding bytes: [UInt8]) throws(StateError) {
+        var r = StateReader(bytes)
+        guard try r.uint() == Self.magic else { throw StateError("not a Riverbank task checkpoint (bad magic)") }
+        job = try r.string(); version = try r.string()
+        checkpointID = try r.int()
+        partition = Int32(truncatingIfNeeded: try r.int())
+        watermark = try r.int()
+        inputs = []
+        for _ in 0..<(try r.count(max: 1 << 16)) {
+            inputs.append(Input(topic: try r.string(), partition: Int32(truncatingIfNeeded: try r.int()), nextOffset: try r.int(), maxEventTime: try r.int()))
+        }
+        operators = []
+        for _ in 0..<(try r.count(max: 1 << 16)) { operators.append((try r.string(), try r.blob())) }
+        guard r.atEnd else { throw StateError("trailing bytes after the checkpoint") }
+    }
+}
+
+/// FNV-1a, 64 bits: a checksum that is the same in every process (Swift's Hasher is seeded
+/// per process).
+func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}
