@@ -36,13 +36,86 @@ final class Node<T>: @unchecked Sendable {
     }
 }
 
-/// A source as the runtime sees it: a topic, and per task a function that decodes one record
-/// and pushes it into the pipeline (or reports why it cannot).
+/// Decoded records of one chunk, on their way from a worker's reader to its processor.
+class AnyDecodedBatch: @unchecked Sendable {
+    /// Chunk indexes of records that could not be decoded, with the reason (dead letters).
+    var failures: [(index: Int32, reason: String)] = []
+    var maxEventTime: Millis = .min
+    var count: Int { 0 }
+}
+
+final class DecodedBatch<T>: AnyDecodedBatch, @unchecked Sendable {
+    var values: [T] = []
+    var times: [Millis] = []
+    var indexes: [Int32] = []
+    override var count: Int { values.count }
+}
+
+/// A source as the runtime sees it: a topic; a decoder (made once per reader: it may keep
+/// buffers) turning a chunk into elements with event times; and per task a pusher feeding
+/// decoded elements into that task's pipeline. Decoding runs in the worker's reader task,
+/// pushing in its processor: two cores at parallelism 1.
 struct SourcePlan: Sendable {
+    var index: Int32
     var topic: String
     var outOfOrderness: Millis
     var idleTimeout: Duration?
-    /// Makes the task's entry point: decode + timestamp + push. Throws FormatError for input
-    /// that goes to the dead-letter topic.
-    var makeEntry: @Sendable (TaskBuilder) -> (ConsumerRecord) throws(FormatError) -> Millis
+    var makeDecoder: @Sendable () -> ([ConsumerRecord]) -> AnyDecodedBatch
+    var makePusher: @Sendable (TaskBuilder) -> (AnyDecodedBatch, [ConsumerRecord]) -> Void
+}
+
+/// Builds the plan of a source from its element decoder.
+func sourcePlan<T>(index: Int32, topic: String, node: Node<T>, outOfOrderness: Duration, idleTimeout: Duration?,
+                   decoder: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> SourcePlan {
+    SourcePlan(index: index, topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout, makeDecoder: {
+        let decode = decoder()
+        return { chunk in
+            let b = DecodedBatch<T>()
+            b.values.reserveCapacity(chunk.count)
+            b.times.reserveCapacity(chunk.count)
+            b.indexes.reserveCapacity(chunk.count)
+            var maxTs = Millis.min
+            for i in chunk.indices {
+                do throws(FormatError) {
+                    let (v, ts) = try decode(chunk[i])
+                    guard ts > -(1 << 53) && ts < (1 << 53) else { throw FormatError(offset: 0, "event time \(ts) out of range") }
+                    b.values.append(v)
+                    b.times.append(ts)
+                    b.indexes.append(Int32(i))
+                    if ts > maxTs { maxTs = ts }
+                } catch {
+                    b.failures.append((Int32(i), error.description))
+                }
+            }
+            b.maxEventTime = maxTs
+            return b
+        }
+    }, makePusher: { builder in
+        let push = node.instantiate(builder)
+        let ctx = builder.ctx
+        let opName = "source-\(topic)"
+        return { any, chunk in
+            let b = any as! DecodedBatch<T>
+            ctx.chunk = chunk
+            var f = 0
+            for j in b.values.indices {
+                let i = b.indexes[j]
+                while f < b.failures.count && b.failures[f].index < i {
+                    ctx.index = Int(b.failures[f].index)
+                    ctx.deadLetter(operator: opName, reason: b.failures[f].reason)
+                    f += 1
+                }
+                ctx.index = Int(i)
+                ctx.position = SourcePosition(source: index, partition: chunk[Int(i)].partition, offset: chunk[Int(i)].offset)
+                push(b.values[j], b.times[j])
+            }
+            while f < b.failures.count {
+                ctx.index = Int(b.failures[f].index)
+                ctx.deadLetter(operator: opName, reason: b.failures[f].reason)
+                f += 1
+            }
+            ctx.index = -1
+            ctx.chunk = []
+        }
+    })
 }

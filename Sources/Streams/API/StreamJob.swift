@@ -50,46 +50,25 @@ public final class StreamJob: @unchecked Sendable {
                                       eventTime: @escaping @Sendable (T) -> Millis,
                                       outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                                       maxValueBytes: Int = 1 << 20) -> DataStream<T> {
-        let n = Node<T>(name: register(name ?? "source-\(topic)"))
-        let sourceIndex = Int32(sources.count)
-        sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
-            let push = n.instantiate(b)
-            let ctx = b.ctx
+        source(topic: topic, name: name, outOfOrderness: outOfOrderness, idleTimeout: idleTimeout) {
             var decoder = JSONDecoding<T>(maxBytes: maxValueBytes)
-            return { (r: ConsumerRecord) throws(FormatError) -> Millis in
+            return { (r: ConsumerRecord) throws(FormatError) -> (T, Millis) in
                 guard let value = r.value else { throw FormatError(offset: 0, "record has no value (tombstone)") }
                 let v = try value.withUnsafeReadableBytes { (raw) throws(FormatError) -> T in try decoder.decode(raw) }
-                let ts = eventTime(v)
-                guard ts > -(1 << 53) && ts < (1 << 53) else {
-                    throw FormatError(offset: 0, "event time \(ts) out of range")
-                }
-                ctx.position = SourcePosition(source: sourceIndex, partition: r.partition, offset: r.offset)
-                push(v, ts)
-                return ts
+                return (v, eventTime(v))
             }
-        })
-        return DataStream(job: self, node: n)
+        }
     }
 
     /// Reads a topic with a decoder of your own (CSV, Avro, a binary format): it gets the record
     /// and returns the element and its event time, or throws FormatError (dead-letter topic).
+    /// `decode` makes one decoder per reader, which may keep buffers between records.
     @discardableResult
     public func source<T>(topic: String, name: String? = nil, outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                           decode: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> DataStream<T> {
         let n = Node<T>(name: register(name ?? "source-\(topic)"))
-        let sourceIndex = Int32(sources.count)
-        sources.append(SourcePlan(topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout) { b in
-            let push = n.instantiate(b)
-            let ctx = b.ctx
-            let d = decode()
-            return { (r: ConsumerRecord) throws(FormatError) -> Millis in
-                let (v, ts) = try d(r)
-                guard ts > -(1 << 53) && ts < (1 << 53) else { throw FormatError(offset: 0, "event time \(ts) out of range") }
-                ctx.position = SourcePosition(source: sourceIndex, partition: r.partition, offset: r.offset)
-                push(v, ts)
-                return ts
-            }
-        })
+        sources.append(sourcePlan(index: Int32(sources.count), topic: topic, node: n, outOfOrderness: outOfOrderness,
+                                  idleTimeout: idleTimeout, decoder: decode))
         return DataStream(job: self, node: n)
     }
 

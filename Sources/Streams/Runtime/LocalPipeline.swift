@@ -8,7 +8,8 @@ import NIOCore
 final class LocalPipeline {
     let job: StreamJob
     let ctx: TaskContext
-    var entries: [String: (ConsumerRecord) throws(FormatError) -> Millis] = [:]
+    var decoders: [String: ([ConsumerRecord]) -> AnyDecodedBatch] = [:]
+    var pushers: [String: (AnyDecodedBatch, [ConsumerRecord]) -> Void] = [:]
     var watermarks: [String: PartitionWatermark] = [:]
     var offsets: [String: Int64] = [:]
     var idle: Set<String> = []
@@ -22,7 +23,8 @@ final class LocalPipeline {
         let b = TaskBuilder(ctx: ctx)
         builder = b
         for s in job.sources {
-            entries[s.topic] = s.makeEntry(b)
+            decoders[s.topic] = s.makeDecoder()
+            pushers[s.topic] = s.makePusher(b)
             watermarks[s.topic] = PartitionWatermark(outOfOrderness: s.outOfOrderness)
         }
     }
@@ -61,22 +63,17 @@ final class LocalPipeline {
     /// Pushes one record; advances the watermark afterwards when `advance` (as a worker does
     /// after each chunk).
     func push(topic: String, value: [UInt8]?, key: [UInt8]? = nil, timestamp: Millis = 0, advance: Bool = true) {
-        guard let entry = entries[topic] else { preconditionFailure("no source on \(topic)") }
+        guard let decode = decoders[topic], let push = pushers[topic] else { preconditionFailure("no source on \(topic)") }
         let off = offsets[topic, default: 0]
         offsets[topic] = off + 1
         let r = ConsumerRecord(topic: topic, partition: ctx.partition, offset: off, timestamp: timestamp,
                                key: key.map { ByteBuffer(bytes: $0) }, value: value.map { ByteBuffer(bytes: $0) }, headers: [])
-        ctx.chunk = [r]
-        ctx.index = 0
-        do {
-            let ts = try entry(r)
-            watermarks[topic]!.observe(ts)
+        let batch = decode([r])
+        push(batch, [r])
+        if batch.count > 0 {
+            watermarks[topic]!.observe(batch.maxEventTime)
             idle.remove(topic)
-        } catch {
-            ctx.deadLetter(operator: "source-\(topic)", reason: error.description)
         }
-        ctx.index = -1
-        ctx.chunk = []
         if advance { advanceWatermark() }
     }
 

@@ -128,7 +128,7 @@ extension StreamJobRunner {
         guard let any = snaps.values.first else { return }
         let probe = TaskBuilder(ctx: TaskContext(job: job.identity, partition: 0, sourceTopics: job.sources.map(\.topic),
                                                  lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic))
-        for s in job.sources { _ = s.makeEntry(probe) }
+        for s in job.sources { _ = s.makePusher(probe) }
         let names = Set(probe.stateful.map(\.name))
         let orphans = any.operators.map(\.name).filter { !names.contains($0) }
         if !orphans.isEmpty {

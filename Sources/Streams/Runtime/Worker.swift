@@ -1,11 +1,14 @@
+import Atomics
 import KafkaClient
 import Logging
 
 /// One worker: a consumer assigned the partitions of its tasks, and the tasks (one per
-/// partition, each with its own operators and state). It reads a chunk (one partition's
-/// records), pushes it through that partition's task, publishes the partition's watermark,
-/// advances every task to the job's combined watermark, then hands the outbox to the producer —
-/// awaiting it when its buffer is full, which is how a slow sink slows the sources.
+/// partition, each with its own operators and state), in two child tasks joined by a bounded
+/// channel. The reader fetches chunks (one partition's records each), decodes them and tracks
+/// the ends of bounded inputs and idleness; the processor pushes decoded chunks through their
+/// task, publishes the partition's watermark, advances every task to the job's combined
+/// watermark, hands the outbox to the producer — awaiting it when its buffer is full, which
+/// through the full channel is how a slow sink slows the consumer — and checkpoints.
 struct Worker: Sendable {
     let index: Int
     let partitions: [Int32]
@@ -21,32 +24,47 @@ struct Worker: Sendable {
     /// Bounded run: stop at these offsets.
     let ends: [TopicPartition: Int64]?
 
-    /// A source partition as this worker tracks it.
+    /// What the reader sends the processor.
+    enum Event: Sendable {
+        case batch(input: Int, chunk: [ConsumerRecord], decoded: AnyDecodedBatch)
+        /// A bounded input has nothing more (sent after its last batch).
+        case finished(input: Int)
+    }
+
+    /// A source partition as the processor tracks it.
     struct Input {
         let tp: TopicPartition
         let slot: Int
         let task: Int
-        let entry: (ConsumerRecord) throws(FormatError) -> Millis
+        let source: Int
+        let push: (AnyDecodedBatch, [ConsumerRecord]) -> Void
         var watermark: PartitionWatermark
         let idleTimeout: Duration?
-        var lastData = ContinuousClock.now
         var finished = false
         let end: Int64?
         /// Offset after the last record pushed (what a checkpoint records).
         var nextOffset: Int64 = 0
     }
 
+    /// What the reader knows of an input.
+    struct ReaderInput: Sendable {
+        let tp: TopicPartition
+        let slot: Int
+        let source: Int
+        let idleTimeout: Duration?
+        let end: Int64?
+        var finished: Bool
+        var lastData = ContinuousClock.now
+    }
+
     func run() async throws {
         let job = runner.job
         let config = runner.config
-        var logger = runner.logger
-        logger[metadataKey: "worker"] = "\(index)"
 
         // Tasks: one per partition, the whole graph instantiated for each.
         var contexts: [TaskContext] = []
         var builders: [TaskBuilder] = []
         var inputs: [Input] = []
-        var inputIndex: [TopicPartition: Int] = [:]
         for (t, p) in partitions.enumerated() {
             let ctx = TaskContext(job: job.identity, partition: p, sourceTopics: job.sources.map(\.topic),
                                   lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
@@ -55,24 +73,11 @@ struct Worker: Sendable {
             builders.append(b)
             for (si, s) in job.sources.enumerated() {
                 let tp = TopicPartition(s.topic, p)
-                inputIndex[tp] = inputs.count
-                inputs.append(Input(tp: tp, slot: si * partitionCount + Int(p), task: t, entry: s.makeEntry(b),
+                inputs.append(Input(tp: tp, slot: si * partitionCount + Int(p), task: t, source: si, push: s.makePusher(b),
                                     watermark: PartitionWatermark(outOfOrderness: s.outOfOrderness),
                                     idleTimeout: s.idleTimeout, end: ends?[tp]))
             }
         }
-
-        var cc = KafkaConsumerConfig(bootstrapServers: config.client.bootstrapServers)
-        cc.client = config.client
-        cc.client.clientID = "\(job.identity.name)-worker-\(index)"
-        cc.autoOffsetReset = config.start == .earliest ? .earliest : .latest
-        cc.enableAutoCommit = false
-        cc.maxPartitionFetchBytes = config.maxPartitionFetchBytes
-        cc.maxBufferedBytes = config.consumerBufferBytes
-        cc.fetchMaxWait = .milliseconds(100)
-        let consumer = try KafkaConsumer(config: cc)
-        defer { Task { await consumer.close() } }
-
         var checkpointID: Int64 = 0
         for (t, p) in partitions.enumerated() {
             guard let snap = restored[p] else { continue }
@@ -88,47 +93,126 @@ struct Worker: Sendable {
             offsets[tp] = start
             if let e = inputs[i].end, e <= start { finish(&inputs[i]) }
         }
+        let readerInputs = inputs.map {
+            ReaderInput(tp: $0.tp, slot: $0.slot, source: $0.source, idleTimeout: $0.idleTimeout, end: $0.end, finished: $0.finished)
+        }
+
+        var cc = KafkaConsumerConfig(bootstrapServers: config.client.bootstrapServers)
+        cc.client = config.client
+        cc.client.clientID = "\(job.identity.name)-worker-\(index)"
+        cc.autoOffsetReset = config.start == .earliest ? .earliest : .latest
+        cc.enableAutoCommit = false
+        cc.maxPartitionFetchBytes = config.maxPartitionFetchBytes
+        cc.maxBufferedBytes = config.consumerBufferBytes
+        cc.fetchMaxWait = .milliseconds(100)
+        let consumer = try KafkaConsumer(config: cc)
         try await consumer.assign(offsets: offsets)
-        let paused = inputs.filter(\.finished).map(\.tp)
+        let paused = readerInputs.filter(\.finished).map(\.tp)
         if !paused.isEmpty { await consumer.pause(paused) }
 
-        let onDelivery: @Sendable (DeliveryResult) -> Void = { [failures] r in failures.record(r) }
+        let channel = BoundedChannel<Event>(capacity: 4)
+        // Batches handed to the processor and not yet pushed, per input: a partition with some
+        // is not idle, however long ago they were read.
+        let inFlight = InFlightCounts(inputs.count)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { channel.close() }
+                    try await read(consumer, readerInputs, channel, inFlight)
+                }
+                defer { channel.close() }
+                try await process(channel, inFlight, contexts, builders, &inputs, &checkpointID)
+                group.cancelAll()
+            }
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+    }
+
+    /// The reader: fetch, decode, hand over; ends of bounded inputs; idleness.
+    func read(_ consumer: KafkaConsumer, _ start: [ReaderInput], _ channel: BoundedChannel<Event>, _ inFlight: InFlightCounts) async throws {
+        let config = runner.config
+        var inputs = start
+        var index: [TopicPartition: Int] = [:]
+        for (i, x) in inputs.enumerated() { index[x.tp] = i }
+        let decoders = runner.job.sources.map { $0.makeDecoder() }
         var it = consumer.records.makeAsyncIterator()
+        while !Task.isCancelled && !runner.stopping.load(ordering: .relaxed) {
+            if inputs.allSatisfy(\.finished) { return }
+            guard let chunk = try await it.nextChunk(until: .now + config.tick) else { return }
+            if let first = chunk.first, let i = index[first.topicPartition] {
+                inputs[i].lastData = .now
+                // It has data: it counts again (its old watermark holds time back until pushed).
+                if board.isIdle(inputs[i].slot) { board.setIdle(inputs[i].slot, false) }
+                let decoded = decoders[inputs[i].source](chunk)
+                inFlight.add(i, 1)
+                guard await channel.send(.batch(input: i, chunk: chunk, decoded: decoded)) else { return }
+                if let e = inputs[i].end, !inputs[i].finished {
+                    let pos = chunk.last!.offset + 1 >= e ? e : (await consumer.position(inputs[i].tp) ?? 0)
+                    if pos >= e {
+                        inputs[i].finished = true
+                        await consumer.pause([inputs[i].tp])
+                        guard await channel.send(.finished(input: i)) else { return }
+                    }
+                }
+            } else if chunk.isEmpty {
+                // Offsets can end in a gap (compaction, transaction markers): go by position.
+                for i in inputs.indices where !inputs[i].finished {
+                    if let e = inputs[i].end, (await consumer.position(inputs[i].tp) ?? 0) >= e {
+                        inputs[i].finished = true
+                        await consumer.pause([inputs[i].tp])
+                        guard await channel.send(.finished(input: i)) else { return }
+                    }
+                }
+            }
+            await detectIdleness(&inputs, consumer, inFlight)
+        }
+    }
+
+    /// A partition with no data for its idle timeout, nothing waiting on the broker for it
+    /// (lag 0) and nothing waiting in the channel stops holding the watermark back. One that is
+    /// behind is back-pressured, not idle.
+    func detectIdleness(_ inputs: inout [ReaderInput], _ consumer: KafkaConsumer, _ inFlight: InFlightCounts) async {
+        let now = ContinuousClock.now
+        for i in inputs.indices {
+            guard let t = inputs[i].idleTimeout, !inputs[i].finished, !board.isIdle(inputs[i].slot),
+                  now - inputs[i].lastData >= t, inFlight.get(i) == 0 else { continue }
+            let lag = await consumer.lag(inputs[i].tp)
+            if lag == 0 || (lag == nil && now - inputs[i].lastData >= t * 2) {
+                board.setIdle(inputs[i].slot, true)
+                runner.logger.debug("partition idle", metadata: ["partition": "\(inputs[i].tp)"])
+            }
+        }
+    }
+
+    /// The processor: push, watermarks, outbox, checkpoints.
+    func process(_ channel: BoundedChannel<Event>, _ inFlight: InFlightCounts, _ contexts: [TaskContext], _ builders: [TaskBuilder],
+                 _ inputs: inout [Input], _ checkpointID: inout Int64) async throws {
+        let config = runner.config
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { [failures] r in failures.record(r) }
         var combined = Millis.min
         let bounded = ends != nil
         var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
-
         while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
             if allMineDone && combined == .max { break }
             let deadline = ContinuousClock.now + (allMineDone ? .milliseconds(5) : config.tick)
-            let chunk: [ConsumerRecord]
-            if allMineDone {
-                try await Task.sleep(until: deadline)
-                chunk = []
-            } else {
-                guard let c = try await it.nextChunk(until: deadline) else { break }
-                chunk = c
+            switch await channel.receive(until: deadline) {
+            case .batch(let i, let chunk, let decoded):
+                let ctx = contexts[inputs[i].task]
+                inputs[i].push(decoded, chunk)
+                ctx.counters.sourceIn += chunk.count
+                inputs[i].watermark.observe(decoded.maxEventTime)
+                if let last = chunk.last { inputs[i].nextOffset = last.offset + 1 }
+                if !inputs[i].finished { board.publish(inputs[i].slot, watermark: inputs[i].watermark.watermark) }
+                inFlight.add(i, -1)
+            case .finished(let i):
+                finish(&inputs[i])
+            case nil:
+                if !bounded && channel.isClosed { return }
             }
-            if let first = chunk.first, let ii = inputIndex[first.topicPartition] {
-                process(chunk, &inputs[ii], contexts[inputs[ii].task])
-                if let e = inputs[ii].end, !inputs[ii].finished {
-                    let pos = chunk.last!.offset + 1 >= e ? e : (await consumer.position(inputs[ii].tp) ?? 0)
-                    if pos >= e {
-                        finish(&inputs[ii])
-                        await consumer.pause([inputs[ii].tp])
-                    }
-                }
-            } else if chunk.isEmpty && bounded {
-                // Offsets can end in a gap (compaction, transaction markers): go by position.
-                for i in inputs.indices where !inputs[i].finished {
-                    if let e = inputs[i].end, (await consumer.position(inputs[i].tp) ?? 0) >= e {
-                        finish(&inputs[i])
-                        await consumer.pause([inputs[i].tp])
-                    }
-                }
-            }
-            try await detectIdleness(&inputs, consumer)
             let w = board.combined()
             if w > combined {
                 combined = w
@@ -141,7 +225,7 @@ struct Worker: Sendable {
                 nextCheckpoint = ContinuousClock.now + config.checkpointInterval!
             }
         }
-        logger.debug("worker done", metadata: ["watermark": "\(combined)"])
+        runner.logger.debug("worker done", metadata: ["worker": "\(index)", "watermark": "\(combined)"])
     }
 
     /// Snapshots every task between batches, waits until the sink's records so far are
@@ -202,48 +286,6 @@ struct Worker: Sendable {
         board.setIdle(input.slot, false)
     }
 
-    func process(_ chunk: [ConsumerRecord], _ input: inout Input, _ ctx: TaskContext) {
-        var wm = input.watermark
-        let entry = input.entry
-        var n = 0
-        ctx.chunk = chunk
-        for i in chunk.indices {
-            if let e = input.end, chunk[i].offset >= e { break }
-            ctx.index = i
-            do {
-                let ts = try entry(chunk[i])
-                wm.observe(ts)
-            } catch {
-                ctx.deadLetter(operator: "source-\(chunk[i].topic)", reason: error.description)
-            }
-            n += 1
-        }
-        ctx.index = -1
-        ctx.chunk = []
-        if n > 0 { input.nextOffset = chunk[n - 1].offset + 1 }
-        ctx.counters.sourceIn += n
-        input.watermark = wm
-        input.lastData = .now
-        if board.isIdle(input.slot) { board.setIdle(input.slot, false) }
-        if !input.finished { board.publish(input.slot, watermark: wm.watermark) }
-    }
-
-    /// A partition with no data for its idle timeout, and nothing waiting on the broker for
-    /// it, stops holding the watermark back. One that is behind (lag > 0) is back-pressured,
-    /// not idle.
-    func detectIdleness(_ inputs: inout [Input], _ consumer: KafkaConsumer) async throws {
-        let now = ContinuousClock.now
-        for i in inputs.indices {
-            guard let t = inputs[i].idleTimeout, !inputs[i].finished, !board.isIdle(inputs[i].slot),
-                  now - inputs[i].lastData >= t else { continue }
-            let lag = await consumer.lag(inputs[i].tp)
-            if lag == 0 || (lag == nil && now - inputs[i].lastData >= t * 2) {
-                board.setIdle(inputs[i].slot, true)
-                runner.logger.debug("partition idle", metadata: ["partition": "\(inputs[i].tp)"])
-            }
-        }
-    }
-
     func drain(_ contexts: [TaskContext], _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         for ctx in contexts {
             let any = !ctx.outbox.isEmpty
@@ -258,4 +300,12 @@ struct Worker: Sendable {
             ctx.counters = TaskCounters()
         }
     }
+}
+
+/// Per-input counters shared by a worker's reader and processor.
+final class InFlightCounts: Sendable {
+    let counts: [ManagedAtomic<Int>]
+    init(_ n: Int) { counts = (0..<n).map { _ in ManagedAtomic(0) } }
+    func add(_ i: Int, _ d: Int) { counts[i].wrappingIncrement(by: d, ordering: .relaxed) }
+    func get(_ i: Int) -> Int { counts[i].load(ordering: .relaxed) }
 }
