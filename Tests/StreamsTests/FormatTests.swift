@@ -144,3 +144,27 @@ struct Card: JSONRecord {
         #expect(t.localHour == 2)
     }
 }
+
+@Suite struct WriterNumberTests {
+    /// Every double written reads back as the same double (amounts, sums with float error,
+    /// tiny and huge values), and is valid JSON.
+    @Test func doublesRoundTrip() throws {
+        var rng = SplitMix(seed: 3)
+        var values: [Double] = [0.1, 0.2 + 0.1, 1640.0500000000002, -12.5, 1e-7, 123456789.123, 5e300, -0.001, 99.99, 1e9 + 0.5]
+        for _ in 0..<20_000 {
+            values.append(Double(Int.random(in: -10_000_000...10_000_000, using: &rng)) / 100)
+            values.append(Double.random(in: -1e6...1e6, using: &rng))
+        }
+        var w = JSONWriter()
+        for v in values {
+            w.begin()
+            w.field("v", v)
+            w.end()
+            // Swift's own correctly rounded parser (Foundation's JSON parser rounds long decimals).
+            let text = String(decoding: w.bytes, as: UTF8.self)
+            let number = text.dropFirst(5).dropLast()
+            #expect(Double(number) == v, "\(v) written as \(text)")
+            #expect(try JSONSerialization.jsonObject(with: Data(w.bytes)) is [String: Any])
+        }
+    }
+}

@@ -18,6 +18,11 @@ public struct StreamKey: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { string ?? String(int) }
 
-    /// The bytes a sink writes as the Kafka key.
-    public var bytes: [UInt8] { Array(description.utf8) }
+    /// The bytes a sink writes as the Kafka key (integers without going through a String).
+    public var bytes: [UInt8] {
+        if let string { return Array(string.utf8) }
+        var w = JSONWriter(capacity: 20)
+        w.appendInt(int)
+        return w.bytes
+    }
 }

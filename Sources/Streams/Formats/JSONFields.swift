@@ -5,35 +5,76 @@ import Darwin
 #endif
 
 /// The fields a record type reads from a JSON object, as dotted paths (`location.lat` reads a
-/// member of a nested object). Built once per type; decoding looks keys up in it without
-/// allocating.
-public final class JSONFieldTable: Sendable {
-    struct Node: Sendable {
-        var name: [UInt8]
+/// member of a nested object). Built once per type into flat, pointer-addressed tables, so
+/// decoding looks keys up without allocating or reference counting.
+public final class JSONFieldTable: @unchecked Sendable {
+    /// A node of the field tree; siblings are contiguous, children start at `childStart`.
+    struct FlatNode {
+        var nameOffset: Int32
+        var nameLength: Int32
         /// The slot a leaf's value span is stored in; -1 for an inner node.
-        var slot: Int
-        var children: [Node]
+        var slot: Int32
+        var childStart: Int32
+        var childCount: Int32
     }
 
-    let root: [Node]
+    private struct TreeNode {
+        var name: [UInt8]
+        var slot: Int
+        var children: [TreeNode]
+    }
+
+    let nodes: UnsafeMutableBufferPointer<FlatNode>
+    let names: UnsafeMutableBufferPointer<UInt8>
+    let rootCount: Int32
     public let paths: [String]
 
     public init(_ paths: [String]) {
         self.paths = paths
-        var root: [Node] = []
+        var root: [TreeNode] = []
         for (slot, path) in paths.enumerated() {
             JSONFieldTable.insert(path.split(separator: ".").map { Array($0.utf8) }, slot: slot, into: &root)
         }
-        self.root = root
+        // Breadth-first: each node's children are contiguous.
+        var flat: [FlatNode] = []
+        var blob: [UInt8] = []
+        var queue: [(TreeNode, Int)] = []  // node, index of its flat entry
+        for n in root {
+            flat.append(FlatNode(nameOffset: Int32(blob.count), nameLength: Int32(n.name.count), slot: Int32(n.slot), childStart: 0, childCount: 0))
+            blob += n.name
+            queue.append((n, flat.count - 1))
+        }
+        var qi = 0
+        while qi < queue.count {
+            let (n, at) = queue[qi]
+            qi += 1
+            flat[at].childStart = Int32(flat.count)
+            flat[at].childCount = Int32(n.children.count)
+            for c in n.children {
+                flat.append(FlatNode(nameOffset: Int32(blob.count), nameLength: Int32(c.name.count), slot: Int32(c.slot), childStart: 0, childCount: 0))
+                blob += c.name
+                queue.append((c, flat.count - 1))
+            }
+        }
+        nodes = .allocate(capacity: max(1, flat.count))
+        _ = nodes.initialize(from: flat)
+        names = .allocate(capacity: max(1, blob.count))
+        _ = names.initialize(from: blob)
+        rootCount = Int32(root.count)
     }
 
-    private static func insert(_ parts: [[UInt8]], slot: Int, into nodes: inout [Node]) {
+    deinit {
+        nodes.deallocate()
+        names.deallocate()
+    }
+
+    private static func insert(_ parts: [[UInt8]], slot: Int, into nodes: inout [TreeNode]) {
         guard let first = parts.first else { return }
         let rest = Array(parts.dropFirst())
         if let i = nodes.firstIndex(where: { $0.name == first }) {
             if rest.isEmpty { nodes[i].slot = slot } else { insert(rest, slot: slot, into: &nodes[i].children) }
         } else {
-            var n = Node(name: first, slot: rest.isEmpty ? slot : -1, children: [])
+            var n = TreeNode(name: first, slot: rest.isEmpty ? slot : -1, children: [])
             if !rest.isEmpty { insert(rest, slot: slot, into: &n.children) }
             nodes.append(n)
         }
@@ -43,20 +84,31 @@ public final class JSONFieldTable: Sendable {
 }
 
 /// Where each wanted field's value lies in the bytes being decoded. Reused across records (one
-/// per task), so decoding allocates nothing.
-struct JSONSpans {
-    var start: [Int32]
-    var end: [Int32]
-    var kind: [JSONKind]
+/// per decoder), so decoding allocates nothing.
+final class JSONSpans {
+    let count: Int
+    let start: UnsafeMutablePointer<Int32>
+    let end: UnsafeMutablePointer<Int32>
+    let kind: UnsafeMutablePointer<JSONKind>
 
     init(count: Int) {
-        start = Array(repeating: 0, count: count)
-        end = Array(repeating: 0, count: count)
-        kind = Array(repeating: .missing, count: count)
+        self.count = count
+        start = .allocate(capacity: max(1, count))
+        start.initialize(repeating: 0, count: max(1, count))
+        end = .allocate(capacity: max(1, count))
+        end.initialize(repeating: 0, count: max(1, count))
+        kind = .allocate(capacity: max(1, count))
+        kind.initialize(repeating: .missing, count: max(1, count))
     }
 
-    mutating func reset() {
-        for i in kind.indices { kind[i] = .missing }
+    deinit {
+        start.deallocate()
+        end.deallocate()
+        kind.deallocate()
+    }
+
+    @inline(__always) func reset() {
+        for i in 0..<count { kind[i] = .missing }
     }
 }
 
@@ -64,20 +116,24 @@ struct JSONSpans {
 /// index of the path in the type's `JSONFieldTable`). Valid only inside that call.
 public struct JSONFields {
     let base: UnsafePointer<UInt8>
-    let spans: UnsafePointer<JSONSpans>
+    let start: UnsafeMutablePointer<Int32>
+    let end: UnsafeMutablePointer<Int32>
+    let kinds: UnsafeMutablePointer<JSONKind>
     let table: JSONFieldTable
 
-    init(base: UnsafePointer<UInt8>, spans: UnsafePointer<JSONSpans>, table: JSONFieldTable) {
+    init(base: UnsafePointer<UInt8>, spans: JSONSpans, table: JSONFieldTable) {
         self.base = base
-        self.spans = spans
+        self.start = spans.start
+        self.end = spans.end
+        self.kinds = spans.kind
         self.table = table
     }
 
-    @inline(__always) func kind(_ slot: Int) -> JSONKind { spans.pointee.kind[slot] }
+    @inline(__always) func kind(_ slot: Int) -> JSONKind { kinds[slot] }
     func name(_ slot: Int) -> String { table.paths[slot] }
 
     func typeError(_ slot: Int, _ want: String) -> FormatError {
-        FormatError(offset: Int(spans.pointee.start[slot]),
+        FormatError(offset: Int(start[slot]),
                     "field \(name(slot)): expected \(want), found \(kind(slot).name)")
     }
 
@@ -95,7 +151,7 @@ public struct JSONFields {
     public func int64OrNil(_ slot: Int) throws(FormatError) -> Int64? {
         let k = kind(slot)
         if k == .missing || k == .null { return nil }
-        let s = Int(spans.pointee.start[slot]), e = Int(spans.pointee.end[slot])
+        let s = Int(start[slot]), e = Int(end[slot])
         guard k == .number || k == .string else { throw typeError(slot, "an integer") }
         guard let v = JSONNumbers.parseInt64(base + s, e - s) else {
             if k == .string { throw typeError(slot, "an integer") }
@@ -115,7 +171,7 @@ public struct JSONFields {
     public func doubleOrNil(_ slot: Int) throws(FormatError) -> Double? {
         let k = kind(slot)
         if k == .missing || k == .null { return nil }
-        let s = Int(spans.pointee.start[slot]), e = Int(spans.pointee.end[slot])
+        let s = Int(start[slot]), e = Int(end[slot])
         // Decimal amounts are sometimes sent as strings ("12.50"): accepted.
         guard k == .number || k == .string, let v = JSONNumbers.parseDouble(base + s, e - s), v.isFinite else {
             throw typeError(slot, "a number")
@@ -130,7 +186,7 @@ public struct JSONFields {
 
     public func stringOrNil(_ slot: Int) throws(FormatError) -> String? {
         let k = kind(slot)
-        let s = Int(spans.pointee.start[slot]), e = Int(spans.pointee.end[slot])
+        let s = Int(start[slot]), e = Int(end[slot])
         switch k {
         case .missing, .null: return nil
         case .string: return String(decoding: UnsafeBufferPointer(start: base + s, count: e - s), as: UTF8.self)
@@ -144,14 +200,14 @@ public struct JSONFields {
 
     public func bool(_ slot: Int) throws(FormatError) -> Bool {
         guard kind(slot) == .bool else { throw typeError(slot, "a boolean") }
-        return base[Int(spans.pointee.start[slot])] == 0x74
+        return base[Int(start[slot])] == 0x74
     }
 
     /// An event time: epoch milliseconds as a number, or an ISO-8601 string with a UTC offset
     /// (`2026-03-01T23:15:00+01:00`, `…Z`, fractional seconds allowed).
     public func timestamp(_ slot: Int) throws(FormatError) -> EventTime {
         let k = kind(slot)
-        let s = Int(spans.pointee.start[slot]), e = Int(spans.pointee.end[slot])
+        let s = Int(start[slot]), e = Int(end[slot])
         switch k {
         case .number:
             guard let v = JSONNumbers.parseInt64(base + s, e - s) else {
@@ -208,7 +264,34 @@ enum JSONNumbers {
         return v
     }
 
-    static let pow10: [Double] = (0...22).map { Double(sign: .plus, exponent: 0, significand: 1) * pow(10.0, Double($0)) }
+    /// Exact powers of ten up to 1e22 (a switch: no global-initialisation check per call).
+    @inline(__always) static func pow10(_ e: Int) -> Double {
+        switch e {
+        case 0: return 1
+        case 1: return 1e1
+        case 2: return 1e2
+        case 3: return 1e3
+        case 4: return 1e4
+        case 5: return 1e5
+        case 6: return 1e6
+        case 7: return 1e7
+        case 8: return 1e8
+        case 9: return 1e9
+        case 10: return 1e10
+        case 11: return 1e11
+        case 12: return 1e12
+        case 13: return 1e13
+        case 14: return 1e14
+        case 15: return 1e15
+        case 16: return 1e16
+        case 17: return 1e17
+        case 18: return 1e18
+        case 19: return 1e19
+        case 20: return 1e20
+        case 21: return 1e21
+        default: return 1e22
+        }
+    }
 
     /// Clinger's fast path (exact when the digits fit in 2^53 and the power of ten is ≤ 22),
     /// strtod otherwise.
@@ -232,7 +315,7 @@ enum JSONNumbers {
         }
         guard sawDigit else { return nil }
         if i == n && digits <= 15 && scale <= 22 {
-            let v = Double(mant) / pow10[scale]
+            let v = Double(mant) / pow10(scale)
             return neg ? -v : v
         }
         return slowDouble(p, n)

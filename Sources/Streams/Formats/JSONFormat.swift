@@ -24,7 +24,7 @@ public protocol JSONRecord: Sendable {
 /// Decodes JSON objects into `T`, reusing its span buffer (one decoder per task; not shared).
 public struct JSONDecoding<T: JSONRecord> {
     let table: JSONFieldTable
-    var spans: JSONSpans
+    let spans: JSONSpans
     /// Largest value accepted; bigger ones go to the dead-letter topic.
     public var maxBytes: Int
 
@@ -41,22 +41,23 @@ public struct JSONDecoding<T: JSONRecord> {
         sc.skipSpace()
         guard sc.pos < sc.end else { throw FormatError(offset: 0, "empty value, expected a JSON object") }
         guard sc.byte(sc.pos) == 0x7B else { throw sc.fail("expected a JSON object, found \(sc.describe(sc.byte(sc.pos)))") }
-        try JSONDecoding.scanObject(&sc, table.root, &spans, depth: 0)
+        try JSONDecoding.scanObject(&sc, table, 0, table.rootCount, spans, depth: 0)
         sc.skipSpace()
         guard sc.pos == sc.end else { throw sc.fail("unexpected data after the JSON object") }
-        let base = sc.base
-        return try withUnsafePointer(to: &spans) { (sp) throws(FormatError) -> T in
-            try T(json: JSONFields(base: base, spans: sp, table: table))
-        }
+        return try T(json: JSONFields(base: sc.base, spans: spans, table: table))
     }
 
-    /// Scans an object whose '{' is at `sc.pos`, storing the spans of the fields in `nodes`.
-    static func scanObject(_ sc: inout JSONScanner, _ nodes: [JSONFieldTable.Node], _ spans: inout JSONSpans, depth: Int) throws(FormatError) {
+    /// Scans an object whose '{' is at `sc.pos`, storing the spans of the fields among the
+    /// `count` nodes starting at `first`.
+    static func scanObject(_ sc: inout JSONScanner, _ table: JSONFieldTable, _ first: Int32, _ count: Int32, _ spans: JSONSpans,
+                           depth: Int) throws(FormatError) {
         guard depth < JSONScanner.maxDepth else { throw sc.fail("nesting deeper than \(JSONScanner.maxDepth)") }
         sc.pos += 1
         sc.skipSpace()
         if sc.pos < sc.end && sc.byte(sc.pos) == 0x7D { sc.pos += 1; return }
-        var hint = 0
+        let nodes = table.nodes.baseAddress!
+        let names = table.names.baseAddress!
+        var hint: Int32 = 0
         while true {
             sc.skipSpace()
             guard sc.pos < sc.end, sc.byte(sc.pos) == 0x22 else { throw sc.fail("expected a field name") }
@@ -64,25 +65,28 @@ public struct JSONDecoding<T: JSONRecord> {
             try sc.expect(0x3A, "':' after the field name")
             sc.skipSpace()
             // Fields usually come in the same order: try the one after the last match first.
-            var match = -1
+            var match: Int32 = -1
             if !key.escaped {
-                let n = key.end - key.start
-                if hint < nodes.count, nodes[hint].name.count == n, eq(sc.base + key.start, nodes[hint].name) {
+                let n = Int32(key.end - key.start)
+                let kp = sc.base + key.start
+                if hint < count, nodes[Int(first + hint)].nameLength == n, eq(kp, names + Int(nodes[Int(first + hint)].nameOffset), Int(n)) {
                     match = hint
                 } else {
-                    for (i, node) in nodes.enumerated() where node.name.count == n && eq(sc.base + key.start, node.name) {
-                        match = i
-                        break
+                    var i: Int32 = 0
+                    while i < count {
+                        let node = nodes[Int(first + i)]
+                        if node.nameLength == n && eq(kp, names + Int(node.nameOffset), Int(n)) { match = i; break }
+                        i += 1
                     }
                 }
             }
             if match >= 0 {
                 hint = match + 1
-                let node = nodes[match]
+                let node = nodes[Int(first + match)]
                 guard sc.pos < sc.end else { throw sc.fail("unexpected end of input, expected a value") }
                 if node.slot < 0 {
                     if sc.byte(sc.pos) == 0x7B {
-                        try scanObject(&sc, node.children, &spans, depth: depth + 1)
+                        try scanObject(&sc, table, node.childStart, node.childCount, spans, depth: depth + 1)
                     } else {
                         _ = try sc.skipValue(depth: depth + 1)  // not an object: its members stay missing
                     }
@@ -90,14 +94,15 @@ public struct JSONDecoding<T: JSONRecord> {
                     let c = sc.byte(sc.pos)
                     let start = sc.pos
                     let kind = try sc.skipValue(depth: depth + 1)
+                    let slot = Int(node.slot)
                     if c == 0x22 {
-                        spans.start[node.slot] = Int32(start + 1)
-                        spans.end[node.slot] = Int32(sc.pos - 1)
+                        spans.start[slot] = Int32(start + 1)
+                        spans.end[slot] = Int32(sc.pos - 1)
                     } else {
-                        spans.start[node.slot] = Int32(start)
-                        spans.end[node.slot] = Int32(sc.pos)
+                        spans.start[slot] = Int32(start)
+                        spans.end[slot] = Int32(sc.pos)
                     }
-                    spans.kind[node.slot] = kind
+                    spans.kind[slot] = kind
                 }
             } else {
                 _ = try sc.skipValue(depth: depth + 1)
@@ -111,7 +116,13 @@ public struct JSONDecoding<T: JSONRecord> {
         }
     }
 
-    @inline(__always) static func eq(_ p: UnsafePointer<UInt8>, _ name: [UInt8]) -> Bool {
-        name.withUnsafeBufferPointer { b in memcmp(p, b.baseAddress!, b.count) == 0 }
+    /// Short keys: a byte loop beats a call to memcmp.
+    @inline(__always) static func eq(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
     }
 }

@@ -95,6 +95,31 @@ public struct JSONWriter {
             bytes.append(0x2E); bytes.append(0x30)
             return
         }
+        // Few decimals (amounts): digits written directly, when they read back exactly as v.
+        if abs(v) < 1e9 {
+            var scale = 10.0
+            for k in 1...6 {
+                let scaled = (v * scale).rounded()
+                if scaled / scale == v {
+                    let m = Int64(scaled)
+                    let neg = m < 0
+                    let digits = m.magnitude
+                    let p = UInt64(scale)
+                    if neg { bytes.append(0x2D) }
+                    appendInt(Int64(digits / p))
+                    bytes.append(0x2E)
+                    var frac = digits % p
+                    var div = p / 10
+                    for _ in 0..<k {
+                        bytes.append(UInt8(frac / div) + 0x30)
+                        frac %= div
+                        div /= 10
+                    }
+                    return
+                }
+                scale *= 10
+            }
+        }
         bytes.append(contentsOf: v.description.utf8)
     }
 

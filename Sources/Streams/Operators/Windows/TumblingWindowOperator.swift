@@ -1,17 +1,17 @@
 import HeapModule
 
-/// Keyed tumbling windows, for one task: one accumulator per (key, window) in a single hash
-/// map, so a record costs one lookup. (Sliding and cumulating windows, whose windows share
-/// slices, use `SlicedWindowOperator`.) Same firing, lateness and late-topic rules.
+/// Keyed tumbling windows, for one task: per window, one map from key to accumulator. A record
+/// costs one lookup in its window's map (the current window is kept at hand); a window fires
+/// by walking its map. (Sliding and cumulating windows, whose windows share slices, use
+/// `SlicedWindowOperator`.) Same firing, lateness and late-topic rules.
 final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
-    struct Slot {
-        var acc = Acc()
-        var fresh = true
-    }
-
-    struct WindowKey: Hashable {
-        var key: StreamKey
-        var start: Millis
+    /// One window's state (a class: the operator keeps the current one at hand and updates it
+    /// in place).
+    final class Window {
+        let start: Millis
+        var accs: [StreamKey: Acc] = [:]
+        var fired = false
+        init(start: Millis) { self.start = start }
     }
 
     let name: String
@@ -23,13 +23,11 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
     let ctx: TaskContext
     let lateTopic: String?
 
-    var windows: [WindowKey: Slot] = [:]
-    /// Window end → keys with data in it, not fired yet.
-    var pending: [Millis: [StreamKey]] = [:]
+    var windows: [Millis: Window] = [:]
+    /// Starts of windows not fired yet / fired and kept for lateness, by firing time.
     var fireQueue = Heap<Millis>()
-    /// With lateness: time → windows (by end) whose state may be dropped then.
-    var purges: [Millis: [StreamKey]] = [:]
     var purgeQueue = Heap<Millis>()
+    var current: Window? = nil
 
     init(name: String, size: Millis, lateness: Millis, lateTopic: String?, ctx: TaskContext,
          keyOf: @escaping (T) -> StreamKey, add: @escaping (inout Acc, T) -> Void, emit: @escaping Emit<WindowResult<Acc>>) {
@@ -43,106 +41,100 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
         self.emit = emit
     }
 
-    var stateKeys: Int { windows.count }
+    var stateKeys: Int { windows.values.reduce(0) { $0 + $1.accs.count } }
 
     func process(_ v: T, _ ts: Millis) {
-        let w = ctx.watermark
         let start = floorDiv(ts, size) * size
-        let end = start + size
-        let fired = w != .min && end &- 1 <= w
-        if fired && end &- 1 &+ lateness <= w {
-            ctx.late(operator: name, reason: "event time \(ts) is behind the watermark \(w) by more than the allowed lateness (\(lateness) ms): window ending \(end) is closed", topic: lateTopic)
-            return
+        let win: Window
+        if let c = current, c.start == start {
+            win = c
+        } else {
+            let w = ctx.watermark
+            let end = start + size
+            if w != .min && end &- 1 &+ lateness <= w {
+                ctx.late(operator: name, reason: "event time \(ts) is behind the watermark \(w) by more than the allowed lateness (\(lateness) ms): window ending \(end) is closed", topic: lateTopic)
+                return
+            }
+            if let existing = windows[start] {
+                win = existing
+            } else {
+                win = Window(start: start)
+                windows[start] = win
+                if w != .min && end &- 1 <= w {
+                    win.fired = true  // only late data for it: it fires record by record below
+                } else {
+                    fireQueue.insert(start)
+                }
+                if lateness > 0 { purgeQueue.insert(start) }
+            }
+            current = win
         }
         let k = keyOf(v)
-        let wk = WindowKey(key: k, start: start)
-        var created = false
-        update(&windows[wk, default: Slot()], v, &created)
-        if created && !fired {
-            if pending[end] == nil {
-                pending[end] = [k]
-                fireQueue.insert(end)
-            } else {
-                pending[end]!.append(k)
-            }
-        }
-        if created && lateness > 0 { schedulePurge(k, end: end) }
-        if fired, let s = windows[wk] {
+        add(&win.accs[k, default: Acc()], v)
+        if win.fired, let acc = win.accs[k] {
             // Late within the allowed lateness: the window fired already; emit it again.
-            emit(WindowResult(key: k, start: start, end: end, value: s.acc, isUpdate: true), end - 1)
-        }
-    }
-
-    @inline(__always) func update(_ slot: inout Slot, _ v: T, _ created: inout Bool) {
-        if slot.fresh {
-            slot.fresh = false
-            created = true
-        }
-        add(&slot.acc, v)
-    }
-
-    func schedulePurge(_ k: StreamKey, end: Millis) {
-        let t = end &- 1 &+ lateness
-        if purges[t] == nil {
-            purges[t] = [k]
-            purgeQueue.insert(t)
-        } else {
-            purges[t]!.append(k)
+            emit(WindowResult(key: k, start: start, end: start + size, value: acc, isUpdate: true), start + size - 1)
         }
     }
 
     func advance(_ w: Millis) {
-        while let e = fireQueue.min, e &- 1 <= w {
+        while let s = fireQueue.min, s + size &- 1 <= w {
             _ = fireQueue.popMin()
-            guard let ks = pending.removeValue(forKey: e) else { continue }
-            let start = e - size
-            for k in ks {
-                let wk = WindowKey(key: k, start: start)
-                let s = lateness == 0 ? windows.removeValue(forKey: wk) : windows[wk]
-                if let s { emit(WindowResult(key: k, start: start, end: e, value: s.acc, isUpdate: false), e - 1) }
+            guard let win = windows[s] else { continue }
+            win.fired = true
+            if lateness == 0 {
+                windows.removeValue(forKey: s)
+                if current === win { current = nil }
             }
+            let end = s + size
+            for (k, acc) in win.accs {
+                emit(WindowResult(key: k, start: s, end: end, value: acc, isUpdate: false), end - 1)
+            }
+            if lateness == 0 { win.accs = [:] }
         }
-        while let t = purgeQueue.min, t <= w {
+        while let s = purgeQueue.min, s + size &- 1 &+ lateness <= w {
             _ = purgeQueue.popMin()
-            guard let ks = purges.removeValue(forKey: t) else { continue }
-            let start = t &- lateness &+ 1 - size
-            for k in ks { windows.removeValue(forKey: WindowKey(key: k, start: start)) }
+            if let win = windows.removeValue(forKey: s), current === win { current = nil }
         }
+        // A fired window must not take late records through the fast path unchecked.
+        if let c = current, c.start + size &- 1 &+ lateness <= w { current = nil }
     }
 
-    /// Pending firings and purges follow from the windows and the watermark: only the
-    /// windows are written.
+    /// Pending firings follow from the windows and the watermark: only the windows are written.
     func snapshot(into w: inout StateWriter) {
         w.int(windows.count)
-        for (wk, slot) in windows {
-            w.key(wk.key)
-            w.int(wk.start)
-            slot.acc.write(to: &w)
+        for (start, win) in windows.sorted(by: { $0.key < $1.key }) {
+            w.int(start)
+            w.bool(win.fired)
+            w.int(win.accs.count)
+            for (k, acc) in win.accs {
+                w.key(k)
+                acc.write(to: &w)
+            }
         }
     }
 
     func restore(from r: inout StateReader) throws(StateError) {
         windows = [:]
-        pending = [:]
         fireQueue = Heap()
-        purges = [:]
         purgeQueue = Heap()
+        current = nil
         let n = try r.count()
-        windows.reserveCapacity(n)
-        let w = ctx.watermark
         for _ in 0..<n {
-            let k = try r.key()
             let start = try r.int()
-            let acc = try Acc(from: &r)
-            windows[WindowKey(key: k, start: start)] = Slot(acc: acc, fresh: false)
-            let end = start + size
-            if w == .min || end &- 1 > w {
-                if pending[end] == nil { pending[end] = [k]; fireQueue.insert(end) } else { pending[end]!.append(k) }
+            let win = Window(start: start)
+            win.fired = try r.bool()
+            let m = try r.count()
+            win.accs.reserveCapacity(m)
+            for _ in 0..<m {
+                let k = try r.key()
+                win.accs[k] = try Acc(from: &r)
             }
-            if lateness > 0 { schedulePurge(k, end: end) }
+            windows[start] = win
+            if !win.fired { fireQueue.insert(start) }
+            if lateness > 0 { purgeQueue.insert(start) }
         }
     }
 }
 
 extension TumblingWindowOperator: CheckpointedOperator {}
-
