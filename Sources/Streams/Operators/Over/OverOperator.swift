@@ -27,15 +27,11 @@ final class OverOperator<T: Sendable & StateCodable> {
         static func == (a: Entry, b: Entry) -> Bool { a.ts == b.ts && a.seq == b.seq }
     }
 
-    /// The state of one measure for one key.
-    struct FrameState {
-        var total = Stats()
-        /// Bounded frames: the rows inside the frame (time, value), oldest first.
-        var window = Deque<(Millis, Double)>()
-    }
-
+    /// One key's history: per measure the running aggregate over its frame, the rows inside
+    /// bounded frames (none are kept for unbounded ones), and the previous row.
     struct KeyState {
-        var frames: [FrameState]
+        var totals: OverValues
+        var windows: [Deque<(Millis, Double)>]
         var previous: T?
         var previousTs: Millis?
     }
@@ -52,6 +48,10 @@ final class OverOperator<T: Sendable & StateCodable> {
     var seq: UInt64 = 0
     var keys: [StreamKey: KeyState] = [:]
     var batch: [Pending] = []
+    /// Per measure: 0 unbounded, 1 ROWS n, 2 RANGE d; and their bounds.
+    let kinds: [UInt8]
+    let bounds: [Int64]
+    let bounded: Bool
 
     init(name: String, measures: [OverMeasure<T>], lateTopic: String?, ctx: TaskContext,
          keyOf: @escaping (T) -> StreamKey, emit: @escaping Emit<OverRow<T>>) {
@@ -61,6 +61,26 @@ final class OverOperator<T: Sendable & StateCodable> {
         self.ctx = ctx
         self.keyOf = keyOf
         self.emit = emit
+        kinds = measures.map {
+            switch $0.frame {
+            case .unbounded: return 0
+            case .rows: return 1
+            case .range: return 2
+            }
+        }
+        bounds = measures.map {
+            switch $0.frame {
+            case .unbounded: return 0
+            case .rows(let n): return Int64(n)
+            case .range(let d): return d
+            }
+        }
+        bounded = kinds.contains { $0 != 0 }
+    }
+
+    func newKeyState() -> KeyState {
+        KeyState(totals: OverValues(count: measures.count),
+                 windows: bounded ? Array(repeating: Deque(), count: measures.count) : [], previous: nil, previousTs: nil)
     }
 
     var stateKeys: Int { keys.count }
@@ -87,77 +107,79 @@ final class OverOperator<T: Sendable & StateCodable> {
 
     func advance(_ w: Millis) {
         while let top = heap.min, top.ts <= w {
-            // Everything with this time, in arrival order; then per key.
-            batch.removeAll(keepingCapacity: true)
-            let t = top.ts
-            while let n = heap.min, n.ts == t {
-                let e = heap.removeMin()
-                batch.append(slab[Int(e.slot)].take()!)
-                freeSlots.append(e.slot)
+            let e = heap.removeMin()
+            let p = slab[Int(e.slot)].take()!
+            freeSlots.append(e.slot)
+            guard let n = heap.min, n.ts == e.ts else {
+                // The usual case: no other row has this time.
+                apply(&keys[p.key, default: newKeyState()], CollectionOfOne(p), p.key, p.ts)
+                continue
             }
-            if batch.count == 1 {
-                release(batch[0..<1])
-            } else {
-                var done = [Bool](repeating: false, count: batch.count)
-                for i in batch.indices where !done[i] {
-                    var group: [Pending] = []
-                    for j in i..<batch.count where !done[j] && batch[j].key == batch[i].key {
-                        group.append(batch[j])
-                        done[j] = true
-                    }
-                    release(group[...])
+            // Rows with the same time, in arrival order; then per key.
+            batch.removeAll(keepingCapacity: true)
+            batch.append(p)
+            while let n = heap.min, n.ts == e.ts {
+                let x = heap.removeMin()
+                batch.append(slab[Int(x.slot)].take()!)
+                freeSlots.append(x.slot)
+            }
+            var done = [Bool](repeating: false, count: batch.count)
+            for i in batch.indices where !done[i] {
+                var group: [Pending] = []
+                for j in i..<batch.count where !done[j] && batch[j].key == batch[i].key {
+                    group.append(batch[j])
+                    done[j] = true
                 }
+                apply(&keys[group[0].key, default: newKeyState()], group, group[0].key, e.ts)
             }
         }
     }
 
-    /// Applies rows of one key with one event time.
-    func release(_ rows: ArraySlice<Pending>) {
-        let first = rows[rows.startIndex]
-        let k = first.key
-        let fresh = measures.count
-        // Mutated in place in the dictionary (a copy would duplicate the frames on every row).
-        apply(&keys[k, default: KeyState(frames: Array(repeating: FrameState(), count: fresh), previous: nil, previousTs: nil)], rows, k, first.ts)
-    }
-
-    private func apply(_ st: inout KeyState, _ rows: ArraySlice<Pending>, _ k: StreamKey, _ t: Millis) {
+    /// Applies rows of one key with one event time (mutating the key's state in place: a copy
+    /// would duplicate its frames on every row).
+    private func apply<C: Collection>(_ st: inout KeyState, _ rows: C, _ k: StreamKey, _ t: Millis) where C.Element == Pending {
+        let count = measures.count
         // RANGE frames see all peers: add them all before computing.
-        for (m, spec) in measures.enumerated() {
-            guard case .range(let d) = spec.frame else { continue }
-            for r in rows {
-                let x = spec.value(r.value)
-                st.frames[m].window.append((t, x))
-                st.frames[m].total.add(x)
+        if bounded {
+            for m in 0..<count where kinds[m] == 2 {
+                let d = bounds[m]
+                for r in rows {
+                    let x = measures[m].value(r.value)
+                    st.windows[m].append((t, x))
+                    st.totals[m].add(x)
+                }
+                var evicted = false
+                while let (ot, _) = st.windows[m].first, ot < t &- d {
+                    st.windows[m].removeFirst()
+                    evicted = true
+                }
+                // Re-added after eviction: subtracting would drift (and min/max cannot be subtracted).
+                if evicted { st.totals[m] = Self.stats(st.windows[m]) }
             }
-            var evicted = false
-            while let (ot, _) = st.frames[m].window.first, ot < t &- d {
-                st.frames[m].window.removeFirst()
-                evicted = true
-            }
-            // Sums are kept by re-adding after eviction: subtracting would drift (and min/max
-            // cannot be subtracted).
-            if evicted { st.frames[m].total = Self.stats(st.frames[m].window) }
         }
         for r in rows {
-            var out = OverValues(count: measures.count)
-            for (m, spec) in measures.enumerated() {
-                let x = spec.value(r.value)
-                switch spec.frame {
-                case .unbounded:
+            var out = OverValues(count: count)
+            for m in 0..<count {
+                let spec = measures[m]
+                switch kinds[m] {
+                case 0:
+                    let x = spec.value(r.value)
                     if spec.excludeCurrent {
-                        out[m] = st.frames[m].total
-                        st.frames[m].total.add(x)
+                        out[m] = st.totals[m]
+                        st.totals[m].add(x)
                     } else {
-                        st.frames[m].total.add(x)
-                        out[m] = st.frames[m].total
+                        st.totals[m].add(x)
+                        out[m] = st.totals[m]
                     }
-                case .rows(let n):
-                    if spec.excludeCurrent { out[m] = Self.stats(st.frames[m].window.suffix(n)) }
-                    st.frames[m].window.append((t, x))
-                    while st.frames[m].window.count > n + 1 { st.frames[m].window.removeFirst() }
-                    if !spec.excludeCurrent { out[m] = Self.stats(st.frames[m].window) }
-                case .range:
-                    out[m] = spec.excludeCurrent ? Self.stats(st.frames[m].window, excludingOne: x) : st.frames[m].total
+                case 1:
+                    let x = spec.value(r.value)
+                    let n = Int(bounds[m])
+                    if spec.excludeCurrent { out[m] = Self.stats(st.windows[m].suffix(n)) }
+                    st.windows[m].append((t, x))
+                    while st.windows[m].count > n + 1 { st.windows[m].removeFirst() }
+                    if !spec.excludeCurrent { out[m] = Self.stats(st.windows[m]) }
+                default:
+                    out[m] = spec.excludeCurrent ? Self.stats(st.windows[m], excludingOne: spec.value(r.value)) : st.totals[m]
                 }
             }
             ctx.position = r.position
@@ -188,11 +210,12 @@ final class OverOperator<T: Sendable & StateCodable> {
         w.int(keys.count)
         for (k, st) in keys {
             w.key(k)
-            w.int(st.frames.count)
-            for f in st.frames {
-                w.stats(f.total)
-                w.int(f.window.count)
-                for (t, x) in f.window { w.int(t); w.double(x) }
+            w.int(measures.count)
+            for m in 0..<measures.count {
+                w.stats(st.totals[m])
+                let win = bounded ? st.windows[m] : Deque()
+                w.int(win.count)
+                for (t, x) in win { w.int(t); w.double(x) }
             }
             w.bool(st.previous != nil)
             if let p = st.previous { p.write(to: &w); w.int(st.previousTs ?? 0) }
@@ -220,15 +243,16 @@ final class OverOperator<T: Sendable & StateCodable> {
             let k = try r.key()
             let nf = try r.count(max: 64)
             guard nf == measures.count else { throw StateError("OVER operator \(name) has \(measures.count) measures, its state \(nf)") }
-            var frames: [FrameState] = []
-            for _ in 0..<nf {
-                var f = FrameState()
-                f.total = try r.stats()
+            var st = newKeyState()
+            for i in 0..<nf {
+                st.totals[i] = try r.stats()
                 let m = try r.count()
-                for _ in 0..<m { f.window.append((try r.int(), try r.double())) }
-                frames.append(f)
+                for _ in 0..<m {
+                    let entry = (try r.int(), try r.double())
+                    guard bounded else { throw StateError("OVER operator \(name): rows kept for an unbounded frame") }
+                    st.windows[i].append(entry)
+                }
             }
-            var st = KeyState(frames: frames, previous: nil, previousTs: nil)
             if try r.bool() {
                 st.previous = try T(from: &r)
                 st.previousTs = try r.int()
