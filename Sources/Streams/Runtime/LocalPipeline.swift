@@ -98,8 +98,6 @@ final class LocalPipeline {
 
     /// Takes what the sinks, late and dead-letter outputs produced so far.
     func drain() -> [ProducerRecord] {
-        let out = ctx.outbox
-        ctx.outbox.removeAll()
-        return out
+        ctx.takeOutput()
     }
 }

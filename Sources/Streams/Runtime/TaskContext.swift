@@ -47,7 +47,13 @@ public final class TaskContext {
     var chunk: [ConsumerRecord] = []
     var index = -1
     var current: ConsumerRecord? { index >= 0 && index < chunk.count ? chunk[index] : nil }
-    var outbox: [ProducerRecord] = []
+    /// Results waiting for the producer: their bytes in one buffer (one allocation per batch
+    /// of results, not two per record), described by `outs`.
+    var slab = ByteBuffer()
+    var outs: [PendingOutput] = []
+    /// Late records and dead letters (rare).
+    var sideOutbox: [ProducerRecord] = []
+    var hasOutput: Bool { !outs.isEmpty || !sideOutbox.isEmpty }
     var watermarkHandlers: [(Millis) -> Void] = []
     var counters = TaskCounters()
     let lateTopic: String
@@ -77,9 +83,31 @@ public final class TaskContext {
         if let l = position {
             headers.append(RecordHeader(key: "riverbank.source", value: ByteBuffer(string: "\(sourceTopics[Int(l.source)])/\(l.partition)/\(l.offset)")))
         }
-        outbox.append(ProducerRecord(topic: topic, key: key, value: value, headers: headers,
-                                     timestamp: timestamp.flatMap { $0 == .max || $0 == .min ? nil : $0 }))
+        if slab.capacity == 0 { slab.reserveCapacity(256 << 10) }
+        let keyAt = slab.writerIndex
+        if let key { slab.writeBytes(key) }
+        let valueAt = slab.writerIndex
+        slab.writeBytes(value)
+        outs.append(PendingOutput(topic: topic, keyAt: Int32(keyAt), keyLength: key.map { Int32($0.count) } ?? -1,
+                                  valueAt: Int32(valueAt), valueLength: Int32(value.count), headers: headers,
+                                  timestamp: timestamp.flatMap { $0 == .max || $0 == .min ? nil : $0 }))
         counters.sinkOut += 1
+    }
+
+    /// Hands out what is waiting as producer records (slices of one buffer) and starts over.
+    func takeOutput() -> [ProducerRecord] {
+        var out = sideOutbox
+        sideOutbox.removeAll(keepingCapacity: true)
+        out.reserveCapacity(out.count + outs.count)
+        for o in outs {
+            let key = o.keyLength < 0 ? nil : slab.getSlice(at: Int(o.keyAt), length: Int(o.keyLength))
+            out.append(ProducerRecord(topic: o.topic, key: key, value: slab.getSlice(at: Int(o.valueAt), length: Int(o.valueLength)),
+                                      headers: o.headers, timestamp: o.timestamp))
+        }
+        outs.removeAll(keepingCapacity: true)
+        // The slices keep the old storage alive until the producer has copied them.
+        slab = ByteBuffer()
+        return out
     }
 
     /// Routes the record being processed to the late topic, with the reason.
@@ -101,8 +129,19 @@ public final class TaskContext {
         headers.append(RecordHeader(key: "riverbank.\(kind).operator", value: ByteBuffer(string: operatorName)))
         headers.append(RecordHeader(key: "riverbank.source", value: ByteBuffer(string: "\(r.topic)/\(r.partition)/\(r.offset)")))
         headers.append(RecordHeader(key: "riverbank.job", value: ByteBuffer(string: "\(job.name)@\(job.version)")))
-        outbox.append(ProducerRecord(topic: topic, key: r.key, value: r.value, headers: headers, timestamp: r.timestamp))
+        sideOutbox.append(ProducerRecord(topic: topic, key: r.key, value: r.value, headers: headers, timestamp: r.timestamp))
     }
+}
+
+/// A result in the task's output buffer.
+struct PendingOutput {
+    var topic: String
+    var keyAt: Int32
+    var keyLength: Int32
+    var valueAt: Int32
+    var valueLength: Int32
+    var headers: [RecordHeader]
+    var timestamp: Int64?
 }
 
 /// Counts a task keeps without atomics; the worker adds them to the metrics after each batch.

@@ -288,11 +288,9 @@ struct Worker: Sendable {
 
     func drain(_ contexts: [TaskContext], _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         for ctx in contexts {
-            let any = !ctx.outbox.isEmpty
+            let any = ctx.hasOutput
             if any {
-                let out = ctx.outbox
-                ctx.outbox.removeAll(keepingCapacity: true)
-                for r in out where try !producer.tryProduce(r, onDelivery: onDelivery) {
+                for r in ctx.takeOutput() where try !producer.tryProduce(r, onDelivery: onDelivery) {
                     try await producer.produce(r, onDelivery: onDelivery)
                 }
             }

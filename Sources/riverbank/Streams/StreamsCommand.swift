@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaClient
+import KafkaProtocol
 import Logging
 import Streams
 
@@ -29,6 +30,7 @@ struct StreamsBenchCommand: AsyncParsableCommand {
     @Option(help: "Stats JSON file.") var stats: String?
     @Option(help: "Checkpoint every this many milliseconds (0: none). A rerun resumes from the last checkpoint.") var checkpointIntervalMs = 0
     @Option(help: "Local copy of the checkpoints (fast restart on this machine).") var stateDir: String?
+    @Option(help: "Compression of the results: none, gzip, snappy, lz4, zstd.") var compression = "lz4"
     @Flag(help: "No progress lines.") var quiet = false
 
     func run() async throws {
@@ -41,6 +43,10 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         config.bounded = true
         if checkpointIntervalMs > 0 { config.checkpointInterval = .milliseconds(checkpointIntervalMs) }
         config.stateDirectory = stateDir
+        guard let codec = CompressionCodec.allCases.first(where: { "\($0)" == compression }) else {
+            throw ValidationError("unknown compression '\(compression)'")
+        }
+        config.compression = codec
         var logger = Logger(label: "riverbank.streams")
         logger.logLevel = .warning
         let runner = StreamJobRunner(job: job, config: config, logger: logger)
