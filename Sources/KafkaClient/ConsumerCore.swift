@@ -592,7 +592,9 @@ actor ConsumerCore {
             }
             if readCommitted && header.isTransactional && abortedProducers.contains(header.producerId) { return }
             if header.lastOffset < fetchOffset { return }
-            for rec in try RecordBatch.records(ofBatch: batch, header: header) where rec.offset >= fetchOffset {
+            let recs = try RecordBatch.records(ofBatch: batch, header: header)
+            records.reserveCapacity(records.count + recs.count)
+            for rec in recs where rec.offset >= fetchOffset {
                 records.append(ConsumerRecord(topic: topic, partition: tp.partition, offset: rec.offset, timestamp: rec.timestamp,
                                               key: rec.key, value: rec.value, headers: rec.headers))
             }

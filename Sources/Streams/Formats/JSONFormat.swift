@@ -35,7 +35,7 @@ public struct JSONDecoding<T: JSONRecord> {
     }
 
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> T {
-        guard bytes.count <= maxBytes else { throw FormatError(offset: 0, "value of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit") }
+        guard bytes.count <= maxBytes, bytes.count < Int(Int32.max) else { throw FormatError(offset: 0, "value of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit") }
         spans.reset()
         var sc = JSONScanner(bytes)
         sc.skipSpace()
@@ -90,6 +90,17 @@ public struct JSONDecoding<T: JSONRecord> {
                     } else {
                         _ = try sc.skipValue(depth: depth + 1)  // not an object: its members stay missing
                     }
+                } else if case let c = sc.byte(sc.pos), c == 0x2D || (c >= 0x30 && c <= 0x39) {
+                    // Numbers are parsed while scanned (the accessors need not read them again).
+                    let start = sc.pos
+                    let n = try sc.scanNumberValue()
+                    let slot = Int(node.slot)
+                    spans.start[slot] = Int32(start)
+                    spans.end[slot] = Int32(sc.pos)
+                    spans.kind[slot] = .number
+                    spans.mantissa[slot] = n.mantissa
+                    spans.scale[slot] = n.simple && n.digits <= 19 ? n.scale : -1
+                    spans.negative[slot] = n.negative
                 } else {
                     let c = sc.byte(sc.pos)
                     let start = sc.pos

@@ -115,6 +115,49 @@ struct JSONScanner {
         }
     }
 
+    /// `scanNumber` that also accumulates the value: the decimal digits as an integer, how
+    /// many of them follow the point, and whether the fast conversions apply (no exponent, at
+    /// most 19 digits).
+    @inline(__always)
+    mutating func scanNumberValue() throws(FormatError) -> (mantissa: UInt64, digits: Int32, scale: Int32, negative: Bool, simple: Bool) {
+        let start = pos
+        var neg = false
+        if pos < end && base[pos] == 0x2D { neg = true; pos += 1 }
+        guard pos < end, base[pos] >= 0x30 && base[pos] <= 0x39 else { throw fail("invalid number") }
+        var mant: UInt64 = 0
+        var digits: Int32 = 0
+        var scale: Int32 = 0
+        if base[pos] == 0x30 {
+            pos += 1
+            if pos < end && base[pos] >= 0x30 && base[pos] <= 0x39 { throw FormatError(offset: start, "leading zero in number") }
+        } else {
+            while pos < end, case let d = base[pos] &- 0x30, d <= 9 {
+                mant = mant &* 10 &+ UInt64(d)
+                digits += 1
+                pos += 1
+            }
+        }
+        if pos < end && base[pos] == 0x2E {
+            pos += 1
+            guard pos < end, base[pos] >= 0x30 && base[pos] <= 0x39 else { throw fail("digit expected after '.'") }
+            while pos < end, case let d = base[pos] &- 0x30, d <= 9 {
+                mant = mant &* 10 &+ UInt64(d)
+                digits += 1
+                scale += 1
+                pos += 1
+            }
+        }
+        var simple = digits <= 19
+        if pos < end && (base[pos] == 0x65 || base[pos] == 0x45) {
+            simple = false
+            pos += 1
+            if pos < end && (base[pos] == 0x2B || base[pos] == 0x2D) { pos += 1 }
+            guard pos < end, base[pos] >= 0x30 && base[pos] <= 0x39 else { throw fail("digit expected in exponent") }
+            while pos < end && base[pos] >= 0x30 && base[pos] <= 0x39 { pos += 1 }
+        }
+        return (mant, digits, scale, neg, simple)
+    }
+
     mutating func scanLiteral(_ word: StaticString) throws(FormatError) {
         let n = word.utf8CodeUnitCount
         guard pos + n <= end else { throw fail("invalid literal") }
