@@ -1,6 +1,17 @@
 import DequeModule
 import HeapModule
 
+/// What an OVER operator's heap orders: plain integers, so sifting moves no reference-counted
+/// data (the rows wait in a slab). Not nested in the generic operator, so comparisons inline.
+struct OverHeapEntry: Comparable {
+    var ts: Millis
+    var seq: UInt64
+    var slot: Int32
+
+    @inline(__always) static func < (a: OverHeapEntry, b: OverHeapEntry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq }
+    @inline(__always) static func == (a: OverHeapEntry, b: OverHeapEntry) -> Bool { a.ts == b.ts && a.seq == b.seq }
+}
+
 /// Per-event aggregates over each key's history in event-time order, for one task.
 ///
 /// Rows wait in a heap ordered by (event time, arrival) until the watermark passes them, then
@@ -16,16 +27,7 @@ final class OverOperator<T: Sendable & StateCodable> {
         var position: SourcePosition?
     }
 
-    /// What the heap orders: plain integers, so sifting moves no reference-counted data; the
-    /// rows wait in `slab`.
-    struct Entry: Comparable {
-        var ts: Millis
-        var seq: UInt64
-        var slot: Int32
-
-        static func < (a: Entry, b: Entry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq }
-        static func == (a: Entry, b: Entry) -> Bool { a.ts == b.ts && a.seq == b.seq }
-    }
+    typealias Entry = OverHeapEntry
 
     /// One key's history: per measure the running aggregate over its frame, the rows inside
     /// bounded frames (none are kept for unbounded ones), and the previous row.
