@@ -240,6 +240,27 @@ def main():
               f"`{json.dumps({k: x for k, x in v.items() if k not in ('dir',)})[:400]}`")
         w("")
 
+    # checkpoint overhead: the same job with checkpoints (section ckpt) against the plain runs
+    ck = [(k, g) for k, g in groups.items() if k[1] == "riverbank" and k[5] == "ckpt"]
+    if ck:
+        w("## Checkpoint overhead\n")
+        w("The same Riverbank runs with `--checkpoint-interval-ms` (snapshots of every task's state, "
+          "the sink flushed, written to the job's compacted checkpoint topic) against the runs without.\n")
+        w("| job | p | rows | interval ms | events/s with | without | overhead | checkpoints | time in them s | last size bytes | verified |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        for k, g in sorted(ck, key=lambda kg: (kg[0][2], kg[0][3])):
+            base = g_of("riverbank", "riverbank", k[2], k[3], rows=k[4], section="main")
+            st = (g.runs[0].get("stats") or {})
+            over = "–"
+            if g.ok and base is not None and base.ok and base.m("eps") and g.m("eps"):
+                over = f"{(1 - g.m('eps') / base.m('eps')) * 100:.1f} %"
+                targets.append(("checkpoints cost < 5 % of events/s", k[2], k[3], over,
+                                (1 - g.m("eps") / base.m("eps")) < 0.05))
+            w(f"| {k[2]} | {k[3]} | {k[4]:,} | {g.runs[0].get('checkpoint_interval_ms', '?')} | {g.cell('eps')} | "
+              f"{base.cell('eps') if base else '–'} | {over} | {st.get('checkpoints', '?')} | "
+              f"{st.get('checkpoint_s', '?')} | {st.get('last_checkpoint_bytes', '?')} | {verify_cell(g, 'rb')} |")
+        w("")
+
     # peers on job A
     peer_groups = [(k, g) for k, g in groups.items() if k[2] == "A" and
                    (k[0] == "peer" or (k[1] == "riverbank" and k[3] == 1))]

@@ -316,6 +316,8 @@ def run_riverbank(a, s, job, p, rows, topic, rep, section="main"):
     with open(os.path.join(RB_RUNS, f"{name}.log"), "a") as f:
         f.write("\n--- stderr ---\n" + (err or ""))
     rec = base_rec(s, "riverbank", "riverbank", job, p, rows, rep, section, source=f"kafka:{topic}")
+    if a.checkpoint_interval_ms:
+        rec["checkpoint_interval_ms"] = a.checkpoint_interval_ms
     rec.update({"name": name, "output_topic": out_topic, "rc": rc, "timed_out": timed_out,
                 "wall_s": round(t_end - t0, 3), "cmd": cmd, **time_v(err)})
     rec["broker_cpu_s"] = round(cpu_b1 - cpu_b0, 2) if cpu_b0 is not None and cpu_b1 is not None else None
@@ -516,7 +518,10 @@ def main():
                 for job in a.jobs:
                     rows = a.rows_b if job == "B" else a.rows_ac
                     for p in a.parallelisms:
-                        run_riverbank(a, s, job, p, rows, topic_name(rows), rep)
+                        # With checkpoints the runs form their own section: the report sets
+                        # them beside the plain runs as the checkpoint overhead.
+                        run_riverbank(a, s, job, p, rows, topic_name(rows), rep,
+                                      section="ckpt" if a.checkpoint_interval_ms else "main")
             if "flink" in a.only:
                 for job in a.jobs:
                     rows = a.rows_b if job == "B" else a.rows_ac
