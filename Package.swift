@@ -125,6 +125,7 @@ let package = Package(
         .testTarget(name: "DefinitionsTests", dependencies: ["Definitions"]),
         .testTarget(name: "StreamsTests", dependencies: [
             "Streams", "KafkaClient", "Broker",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "KafkaClientTests", dependencies: [

@@ -2,6 +2,7 @@ import Broker
 import Foundation
 import KafkaClient
 import Logging
+import MetricsTestKit
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -98,9 +99,21 @@ import Testing
             config.parallelism = 2
             config.bounded = true
             config.client.logger = quiet
+            let metrics = TestMetrics()
+            config.metricsFactory = metrics
             let report = try await StreamJobRunner(job: tumblingJob(input: "tx", output: "out"), config: config, logger: quiet).execute()
             #expect(report.recordsIn == evs.count)
             #expect(report.late == 0 && report.deadLettered == 0)
+            // Per task and per operator, through swift-metrics.
+            var inTotal: Int64 = 0, windowIn: Int64 = 0
+            for p in 0..<4 {
+                let d = [("job", "it-out"), ("partition", "\(p)")]
+                inTotal += try metrics.expectCounter("riverbank_streams_records_in_total", d).totalValue
+                windowIn += try metrics.expectCounter("riverbank_streams_operator_records_in_total", d + [("operator", "window-1")]).totalValue
+                #expect(try metrics.expectGauge("riverbank_streams_state_entries", d).lastValue == 0, "every window fired and dropped")
+            }
+            #expect(inTotal == Int64(evs.count))
+            #expect(windowIn == Int64(evs.count))
 
             var expected: [String: (Int, Double)] = [:]
             for e in evs {
@@ -150,4 +163,60 @@ import Testing
             }
         }
     }
+
+    @Test func stopWritesACheckpointAndANewVersionContinuesFromIt() async throws {
+        try await withBroker { bootstrap in
+            let evs = makeEvents(seed: 8, count: 6000, keys: 40, step: 100, jitter: 1000)
+            try await produce(bootstrap, topic: "up", partitions: 2, evs.map { ($0, Int32($0.key % 2)) })
+            func job(version: String, extraFilter: Bool = false, window: WindowSpec = .tumbling(size: 60_000)) -> StreamJob {
+                let j = StreamJob(name: "upgrade", version: version)
+                var s = j.source(topic: "up", as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(2))
+                if extraFilter { s = s.filter(name: "new-filter") { _ in true } }
+                s.keyBy { StreamKey($0.key) }
+                    .window(window, name: "spend") { (a: inout Stats, e: Ev) in a.add(e.v) }
+                    .sink(topic: "up-out", key: { $0.key.bytes }) { r, w in
+                        w.field("key", r.key.int); w.field("start", r.start); w.field("cnt", r.value.count)
+                    }
+                return j
+            }
+            var config = try StreamJobConfig(bootstrap: bootstrap)
+            config.client.logger = quiet
+            config.checkpointInterval = .seconds(60)  // only the stop writes one
+            config.tick = .milliseconds(20)
+            // Version 1 reads everything there is, then is stopped: its open windows go into
+            // the checkpoint (not to the sink).
+            let v1 = StreamJobRunner(job: job(version: "1"), config: config, logger: quiet)
+            try await withThrowingTaskGroup(of: JobReport.self) { g in
+                g.addTask { try await v1.execute() }
+                let deadline = ContinuousClock.now + .seconds(20)
+                while v1.progress.snapshot.recordsIn < evs.count && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                v1.stop()
+                let r = try await g.next()!
+                #expect(r.recordsIn == evs.count)
+                #expect(r.checkpoints >= 1)
+            }
+            // An incompatible version (the operator keeps another kind of state under the same
+            // name) is refused before it reads anything.
+            let bad = StreamJobRunner(job: job(version: "3", window: .hopping(size: 60_000, slide: 30_000)), config: config, logger: quiet)
+            await #expect(throws: StreamsError.self) { _ = try await bad.execute() }
+            #expect(bad.progress.snapshot.recordsIn == 0)
+            // Version 2 adds an operator; it restores "spend" and, bounded, finishes the windows.
+            config.bounded = true
+            let v2 = try await StreamJobRunner(job: job(version: "2", extraFilter: true), config: config, logger: quiet).execute()
+            #expect(v2.restoredTasks == 2)
+            #expect(v2.recordsIn == 0, "nothing is read twice")
+            var expected: [String: Int] = [:]
+            for e in evs { expected["\(e.key)/\(floorDivT(e.ts, 60_000) * 60_000)", default: 0] += 1 }
+            let out = try await readAll(bootstrap, topic: "up-out", atLeast: expected.count)
+            var got: [String: Int] = [:]
+            for r in out {
+                let v = try JSONSerialization.jsonObject(with: Data(r.valueBytes!)) as! [String: Any]
+                let id = "\(v["key"]!)/\(v["start"]!)"
+                #expect(got[id] == nil, "window \(id) emitted twice")
+                got[id] = (v["cnt"] as! NSNumber).intValue
+            }
+            #expect(got == expected)
+        }
+    }
 }
+

@@ -42,7 +42,12 @@ def produce_rows(bootstrap, topic, rows, partitions=2, extra=()):
     p = Producer({"bootstrap.servers": bootstrap, "compression.type": "lz4", "linger.ms": 10,
                   "enable.idempotence": True})
     for r in rows:
-        p.produce(topic, value=json.dumps(r).encode(), key=str(r["customer_id"]).encode(), timestamp=r["ts_ms"])
+        while True:
+            try:
+                p.produce(topic, value=json.dumps(r).encode(), key=str(r["customer_id"]).encode(), timestamp=r["ts_ms"])
+                break
+            except BufferError:  # librdkafka's queue is full: let it send
+                p.poll(0.05)
         p.poll(0)
     for key, value in extra:
         p.produce(topic, value=value, key=key)
@@ -207,29 +212,50 @@ def test_malformed_records_go_to_the_dead_letter_topic_and_the_job_goes_on(broke
 
 
 def test_kill9_at_random_moments_loses_and_double_counts_nothing(broker):
-    rows = make_rows(120_000, 3_000, seed=23)
+    rows = make_rows(300_000, 3_000, seed=23)
     topic = unique_topic("tx")
     produce_rows(broker.bootstrap, topic, rows)
     out = unique_topic("a")
+    stats = broker.workdir / f"{out}.stats.json"
     cmd = [str(riverbank_binary().absolute()), "streams", "bench", "A", "--bootstrap", broker.bootstrap,
-           "--topic", topic, "--output", out, "--quiet", "--checkpoint-interval-ms", "100"]
+           "--topic", topic, "--output", out, "--quiet", "--checkpoint-interval-ms", "100", "--stats", str(stats)]
     rnd = random.Random(7)
     kills = 0
-    for attempt in range(20):
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    ck_topic = f"bench-a-{out}.checkpoints"
+    probe = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique_topic("probe")})
+
+    def checkpoint_records():
         try:
-            # Late enough for a checkpoint or two to complete (debug builds start slowly),
-            # early enough to interrupt the run several times.
-            proc.wait(timeout=rnd.uniform(0.8, 2.0) if kills < 4 else 120)
+            return probe.get_watermark_offsets(TopicPartition(ck_topic, 0), timeout=5)[1]
+        except Exception:  # noqa: BLE001 — the topic does not exist before the first run
+            return 0
+
+    for attempt in range(20):
+        before = checkpoint_records()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        if kills >= 4:
+            proc.wait(timeout=300)
+            break
+        # Kill at a random moment after this run has written two checkpoints (4 records each:
+        # a chunk and a manifest per task), so that every restart has progress to resume.
+        deadline = time.time() + 60
+        while checkpoint_records() < before + 8 and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rnd.uniform(0, 0.4))
+        if proc.poll() is not None:
             break  # finished before the kill
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            kills += 1
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills += 1
     else:
         pytest.fail("the job never finished")
+    probe.close()
     assert proc.returncode == 0, proc.stderr.read()[-2000:]
     assert kills >= 2, "too few kills to mean anything (the job is faster than the kill delays)"
+    # The last run started from a checkpoint (it did not just redo everything) and read less.
+    st = json.loads(stats.read_text())
+    assert st["restored_tasks"] == 2, st
+    assert st["n_in"] < len(rows), st
     check_a(read_topic(broker.bootstrap, out), rows)
     # The checkpoint topic holds what a fresh machine would restore from.
     ck = read_topic(broker.bootstrap, f"bench-a-{out}.checkpoints")

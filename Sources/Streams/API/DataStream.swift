@@ -7,7 +7,21 @@ public struct DataStream<T> {
 
     func chain<U>(_ kind: String, _ name: String?, _ make: @escaping @Sendable (TaskBuilder, @escaping Emit<U>) -> Emit<T>) -> DataStream<U> {
         let n = Node<U>(name: job.register(name ?? job.autoName(kind)))
-        node.outputs.append { b in make(b, n.instantiate(b)) }
+        let opName = n.name
+        node.outputs.append { b in
+            // Records in and out of the operator, for its metrics (plain integers here).
+            let counters = b.counters
+            let i = counters.register(opName)
+            let next = n.instantiate(b)
+            let stage = make(b) { u, ts in
+                counters.outCounts[i] &+= 1
+                next(u, ts)
+            }
+            return { v, ts in
+                counters.inCounts[i] &+= 1
+                stage(v, ts)
+            }
+        }
         return DataStream<U>(job: job, node: n)
     }
 
@@ -136,4 +150,54 @@ public struct KeyedStream<T> {
             return op.process
         }
     }
+
+    /// A keyed process function: per-key state `S` (a struct of values, arrays and
+    /// dictionaries; nil until set), event-time and processing-time timers, and an optional
+    /// state TTL in event time. `onElement` gets each element, `onTimer` each timer; both
+    /// emit through the context. State and timers are checkpointed under the operator's name.
+    public func process<S: StateCodable, U>(name: String, state: S.Type, ttl: Duration? = nil,
+                                            onElement: @escaping @Sendable (T, inout ProcessContext<S, U>) -> Void,
+                                            onTimer: (@Sendable (Millis, TimeDomain, inout ProcessContext<S, U>) -> Void)? = nil) -> DataStream<U> {
+        let key = self.key
+        let ttlMillis = ttl?.millis
+        return stream.chain("process", name) { b, next in
+            let op = KeyedProcessOperator<T, S, U>(name: name, ttl: ttlMillis, ctx: b.ctx, keyOf: key,
+                                                   onElement: onElement, onTimer: onTimer, emit: next)
+            b.ctx.onWatermark(op.advance)
+            b.ctx.onProcessingTime(op.advanceProcessingTime)
+            b.stateProbes.append { op.stateKeys }
+            b.stateful.append(op)
+            return op.process
+        }
+    }
+
+    /// Joins each element with the version of a table row that was current at its event time
+    /// (the table: `keyBy` of a source over a compacted topic, co-partitioned with this one).
+    /// Elements wait for the watermark, so a table update that is late in arriving but early in
+    /// event time is still seen; give the table source an idle timeout, or a quiet table holds
+    /// time back. `join` returns nil to drop an element (an inner join: `{ l, r in r.map { … } }`).
+    public func join<R: StateCodable, U>(_ table: KeyedStream<R>, name: String, lateTopic: String? = nil,
+                                         _ join: @escaping @Sendable (T, R?) -> U?) -> DataStream<U> where T: StateCodable {
+        let job = stream.job
+        let n = Node<U>(name: job.register(name))
+        let leftKey = self.key
+        let rightKey = table.key
+        let token = MemoToken()
+        let make: @Sendable (TaskBuilder) -> TableJoinOperator<T, R, U> = { b in
+            // One operator per task, fed by both inputs.
+            let id = ObjectIdentifier(token)
+            if let op = b.memo[id] as? TableJoinOperator<T, R, U> { return op }
+            let op = TableJoinOperator<T, R, U>(name: name, lateTopic: lateTopic, ctx: b.ctx, leftKey: leftKey, rightKey: rightKey,
+                                                join: join, emit: n.instantiate(b))
+            b.memo[id] = op
+            b.ctx.onWatermark(op.advance)
+            b.stateProbes.append { op.stateKeys }
+            b.stateful.append(op)
+            return op
+        }
+        stream.node.outputs.append { b in make(b).processLeft }
+        table.stream.node.outputs.append { b in make(b).update }
+        return DataStream(job: job, node: n)
+    }
 }
+

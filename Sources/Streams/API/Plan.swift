@@ -9,9 +9,13 @@ final class TaskBuilder {
     var stateProbes: [() -> Int] = []
     /// Operators whose state checkpoints carry, in pipeline order.
     var stateful: [any CheckpointedOperator] = []
+    let counters = OperatorCounters()
 
     init(ctx: TaskContext) { self.ctx = ctx }
 }
+
+/// An identity for what a task builds once and several inputs share (a join operator).
+final class MemoToken: Sendable {}
 
 /// A node of the job graph carrying elements of type T; its outputs make the downstream
 /// operators of one task. Mutated only while the job is defined, then read by every task.

@@ -7,10 +7,13 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible, Equatable {
     case topology(String)
     /// The sink could not deliver records after the producer's own retries.
     case deliveryFailed(String)
+    /// A checkpoint exists but cannot be read: the job does not start over on its own (it
+    /// would re-read and re-emit everything, or miss what retention has deleted).
+    case checkpoint(String)
 
     public var isRetriable: Bool {
         switch self {
-        case .invalidJob, .topology: return false
+        case .invalidJob, .topology, .checkpoint: return false
         case .deliveryFailed: return true
         }
     }
@@ -20,6 +23,7 @@ public enum StreamsError: Error, Sendable, CustomStringConvertible, Equatable {
         case .invalidJob(let s): return "invalid job: \(s)"
         case .topology(let s): return "topology: \(s)"
         case .deliveryFailed(let s): return "delivery failed: \(s)"
+        case .checkpoint(let s): return "checkpoint: \(s)"
         }
     }
 }

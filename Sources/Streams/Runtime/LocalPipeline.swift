@@ -31,10 +31,10 @@ final class LocalPipeline {
 
     /// The task's state as a checkpoint would write it.
     func snapshot(id: Int64 = 1) -> TaskSnapshot {
-        let ops = builder.stateful.map { op -> (name: String, state: [UInt8]) in
+        let ops = builder.stateful.map { op -> (name: String, kind: String, state: [UInt8]) in
             var w = StateWriter()
             op.snapshot(into: &w)
-            return (op.name, w.bytes)
+            return (op.name, op.stateKind, w.bytes)
         }
         let inputs = job.sources.map {
             TaskSnapshot.Input(topic: $0.topic, partition: ctx.partition, nextOffset: offsets[$0.topic, default: 0],
@@ -92,6 +92,9 @@ final class LocalPipeline {
     }
 
     func advanceWatermark() { ctx.advance(to: combinedWatermark) }
+
+    /// Processing time passes (fires processing-time timers due by `now`).
+    func advanceProcessingTime(to now: Millis) { ctx.advanceProcessingTime(to: now) }
 
     /// End of input: time runs out and every window fires.
     func finish() { ctx.advance(to: .max) }

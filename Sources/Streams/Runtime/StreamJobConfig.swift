@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaClient
 import KafkaProtocol
 
@@ -36,6 +37,9 @@ public struct StreamJobConfig: Sendable {
     public var checkpointInterval: Duration? = nil
     /// A local copy of the latest checkpoints, for a fast restart on this machine.
     public var stateDirectory: String? = nil
+
+    /// Where metrics go (nil: the process's bootstrapped MetricsSystem).
+    public var metricsFactory: (any MetricsFactory)? = nil
 
     public init(client: KafkaClientConfig) { self.client = client }
     public init(bootstrap: String) throws { client = try KafkaClientConfig(bootstrap: bootstrap) }

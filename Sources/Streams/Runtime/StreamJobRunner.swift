@@ -1,4 +1,5 @@
 import Atomics
+import CoreMetrics
 import KafkaClient
 import Logging
 import ServiceLifecycle
@@ -63,6 +64,28 @@ public final class StreamJobRunner: Service, Sendable {
             for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })) { ends[tp] = o.offset }
         }
 
+        var store: CheckpointStore? = nil
+        var restored: [Int32: TaskSnapshot] = [:]
+        if config.checkpointInterval != nil {
+            try await CheckpointStore.createTopic(job: job.identity.name, admin: admin)
+            let s = try CheckpointStore(job: job.identity.name, client: config.client, localDirectory: config.stateDirectory, logger: logger)
+            let t0 = ContinuousClock.now
+            let snaps: [Int32: TaskSnapshot], local: Int
+            do {
+                (snaps, local) = try await s.load()
+                // Refused before anything runs: state that this version cannot take.
+                try Self.checkCompatible(snaps, job: job)
+            } catch {
+                await s.close()
+                throw error
+            }
+            restored = snaps
+            store = s
+            if !snaps.isEmpty {
+                logger.info("restoring from checkpoints", metadata: ["tasks": "\(snaps.count)", "from-local-copy": "\(local)",
+                                                                    "read-ms": "\((ContinuousClock.now - t0).millis)"])
+            }
+        }
         var pc = KafkaProducerConfig(bootstrapServers: config.client.bootstrapServers)
         pc.client = config.client
         pc.client.clientID = "\(job.identity.name)-sink"
@@ -74,22 +97,8 @@ public final class StreamJobRunner: Service, Sendable {
         let producer = try KafkaProducer(config: pc)
         let failures = DeliveryFailures()
 
-        var store: CheckpointStore? = nil
-        var restored: [Int32: TaskSnapshot] = [:]
-        if config.checkpointInterval != nil {
-            try await CheckpointStore.createTopic(job: job.identity.name, admin: admin)
-            let s = try CheckpointStore(job: job.identity.name, client: config.client, localDirectory: config.stateDirectory, logger: logger)
-            let t0 = ContinuousClock.now
-            let (snaps, local) = try await s.load()
-            restored = snaps
-            store = s
-            if !snaps.isEmpty {
-                logger.info("restoring from checkpoints", metadata: ["tasks": "\(snaps.count)", "from-local-copy": "\(local)",
-                                                                    "read-ms": "\((ContinuousClock.now - t0).millis)"])
-            }
-            try Self.checkCompatible(snaps, job: job)
-        }
         let board = WatermarkBoard(partitions: tps.count)
+        let jobMetrics = JobMetrics(job: job.identity.name, factory: config.metricsFactory ?? MetricsSystem.factory)
         let workers = max(1, min(config.parallelism, partitions))
         logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)"])
         do {
@@ -97,7 +106,7 @@ public final class StreamJobRunner: Service, Sendable {
                 for w in 0..<workers {
                     let mine = stride(from: w, to: partitions, by: workers).map { Int32($0) }
                     let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
-                                        producer: producer, failures: failures, store: store,
+                                        producer: producer, failures: failures, store: store, metrics: jobMetrics,
                                         restored: restored.filter { mine.contains($0.key) },
                                         starts: starts.mapValues(\.offset), ends: config.bounded ? ends : nil)
                     group.addTask { try await worker.run() }
@@ -129,10 +138,14 @@ extension StreamJobRunner {
         let probe = TaskBuilder(ctx: TaskContext(job: job.identity, partition: 0, sourceTopics: job.sources.map(\.topic),
                                                  lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic))
         for s in job.sources { _ = s.makePusher(probe) }
-        let names = Set(probe.stateful.map(\.name))
-        let orphans = any.operators.map(\.name).filter { !names.contains($0) }
+        let kinds = Dictionary(probe.stateful.map { ($0.name, $0.stateKind) }, uniquingKeysWith: { a, _ in a })
+        let orphans = any.operators.map(\.name).filter { kinds[$0] == nil }
         if !orphans.isEmpty {
             throw StreamsError.invalidJob("the checkpoint (job \(any.job) version \(any.version)) holds state of operators this job does not have: \(orphans.joined(separator: ", ")); rename them back or start without the checkpoint")
+        }
+        let changed = any.operators.filter { kinds[$0.name] != $0.kind }
+        if let c = changed.first {
+            throw StreamsError.invalidJob("operator \(c.name) keeps \(kinds[c.name]!) in this job, but its state in the checkpoint (version \(any.version)) is \(c.kind): give the changed operator a new name to start it empty")
         }
     }
 }

@@ -55,6 +55,7 @@ public final class TaskContext {
     var sideOutbox: [ProducerRecord] = []
     var hasOutput: Bool { !outs.isEmpty || !sideOutbox.isEmpty }
     var watermarkHandlers: [(Millis) -> Void] = []
+    var processingTimeHandlers: [(Millis) -> Void] = []
     var counters = TaskCounters()
     let lateTopic: String
     let deadLetterTopic: String
@@ -69,6 +70,15 @@ public final class TaskContext {
 
     /// Operators that react to time register here; called in pipeline order (sources first).
     func onWatermark(_ h: @escaping (Millis) -> Void) { watermarkHandlers.append(h) }
+
+    func onProcessingTime(_ h: @escaping (Millis) -> Void) { processingTimeHandlers.append(h) }
+
+    /// Fires processing-time timers due at `now` (wall-clock milliseconds).
+    func advanceProcessingTime(to now: Millis) {
+        guard !processingTimeHandlers.isEmpty else { return }
+        position = nil
+        for h in processingTimeHandlers.reversed() { h(now) }
+    }
 
     func advance(to w: Millis) {
         guard w > watermark else { return }

@@ -1,4 +1,5 @@
 import Atomics
+import CoreMetrics
 import KafkaClient
 import Logging
 
@@ -18,6 +19,7 @@ struct Worker: Sendable {
     let producer: KafkaProducer
     let failures: DeliveryFailures
     let store: CheckpointStore?
+    let metrics: JobMetrics
     /// Snapshots of this worker's tasks to start from.
     let restored: [Int32: TaskSnapshot]
     let starts: [TopicPartition: Int64]
@@ -78,12 +80,17 @@ struct Worker: Sendable {
                                     idleTimeout: s.idleTimeout, end: ends?[tp]))
             }
         }
+        let factory = config.metricsFactory ?? MetricsSystem.factory
+        let taskMetrics = zip(contexts, builders).map {
+            TaskMetrics(job: job.identity.name, partition: $0.0.partition, operators: $0.1.counters.names, factory: factory)
+        }
         var checkpointID: Int64 = 0
         for (t, p) in partitions.enumerated() {
             guard let snap = restored[p] else { continue }
             try restore(snap, contexts[t], builders[t], &inputs)
             checkpointID = max(checkpointID, snap.checkpointID)
             runner.progress.restoredTasks.wrappingIncrement(ordering: .relaxed)
+            metrics.restoredTasks.increment()
         }
         var offsets: [TopicPartition: Int64] = [:]
         for i in inputs.indices {
@@ -121,7 +128,7 @@ struct Worker: Sendable {
                     try await read(consumer, readerInputs, channel, inFlight)
                 }
                 defer { channel.close() }
-                try await process(channel, inFlight, contexts, builders, &inputs, &checkpointID)
+                try await process(channel, inFlight, contexts, builders, taskMetrics, &inputs, &checkpointID)
                 group.cancelAll()
             }
         } catch {
@@ -148,7 +155,10 @@ struct Worker: Sendable {
                 if board.isIdle(inputs[i].slot) { board.setIdle(inputs[i].slot, false) }
                 let decoded = decoders[inputs[i].source](chunk)
                 inFlight.add(i, 1)
+                let t0 = ContinuousClock.now
                 guard await channel.send(.batch(input: i, chunk: chunk, decoded: decoded)) else { return }
+                let waited = ContinuousClock.now - t0
+                if waited > .microseconds(50) { metrics.backpressureSeconds.increment(by: Double(waited.micros) / 1e6) }
                 if let e = inputs[i].end, !inputs[i].finished {
                     let pos = chunk.last!.offset + 1 >= e ? e : (await consumer.position(inputs[i].tp) ?? 0)
                     if pos >= e {
@@ -189,7 +199,7 @@ struct Worker: Sendable {
 
     /// The processor: push, watermarks, outbox, checkpoints.
     func process(_ channel: BoundedChannel<Event>, _ inFlight: InFlightCounts, _ contexts: [TaskContext], _ builders: [TaskBuilder],
-                 _ inputs: inout [Input], _ checkpointID: inout Int64) async throws {
+                 _ taskMetrics: [TaskMetrics], _ inputs: inout [Input], _ checkpointID: inout Int64) async throws {
         let config = runner.config
         let onDelivery: @Sendable (DeliveryResult) -> Void = { [failures] r in failures.record(r) }
         var combined = Millis.min
@@ -218,12 +228,29 @@ struct Worker: Sendable {
                 combined = w
                 for ctx in contexts { ctx.advance(to: w) }
             }
-            try await drain(contexts, onDelivery)
+            let now = JobProgress.nowMicros() / 1000
+            for ctx in contexts { ctx.advanceProcessingTime(to: now) }
+            try await drain(contexts, builders, taskMetrics, onDelivery)
             if let due = nextCheckpoint, ContinuousClock.now >= due, let store {
                 checkpointID += 1
-                try await checkpoint(checkpointID, contexts, builders, inputs, store)
+                do {
+                    try await checkpoint(checkpointID, contexts, builders, inputs, store)
+                } catch let e as StreamsError where e.isRetriable {
+                    // The state is still here: the next interval tries again.
+                    metrics.checkpointFailures.increment()
+                    runner.logger.error("checkpoint failed", metadata: ["id": "\(checkpointID)", "error": "\(e)"])
+                }
                 nextCheckpoint = ContinuousClock.now + config.checkpointInterval!
             }
+        }
+        // Stopped (not at the end of a bounded input): a last checkpoint, so that a restart —
+        // of this version or an upgraded one — continues exactly here (Flink's stop with a
+        // savepoint).
+        if runner.stopping.load(ordering: .relaxed), let store {
+            try await drain(contexts, builders, taskMetrics, onDelivery)
+            checkpointID += 1
+            try await checkpoint(checkpointID, contexts, builders, inputs, store)
+            runner.logger.info("stopped with a checkpoint", metadata: ["worker": "\(index)", "id": "\(checkpointID)"])
         }
         runner.logger.debug("worker done", metadata: ["worker": "\(index)", "watermark": "\(combined)"])
     }
@@ -237,11 +264,11 @@ struct Worker: Sendable {
         var snaps: [TaskSnapshot] = []
         var bytes = 0
         for (t, ctx) in contexts.enumerated() {
-            var ops: [(name: String, state: [UInt8])] = []
+            var ops: [(name: String, kind: String, state: [UInt8])] = []
             for op in builders[t].stateful {
                 var w = StateWriter()
                 op.snapshot(into: &w)
-                ops.append((op.name, w.bytes))
+                ops.append((op.name, op.stateKind, w.bytes))
                 bytes += w.bytes.count
             }
             let ins = inputs.filter { $0.task == t }.map {
@@ -255,6 +282,8 @@ struct Worker: Sendable {
         try await store.save(snaps)
         let us = (ContinuousClock.now - t0).micros
         runner.progress.checkpointed(micros: us, bytes: bytes)
+        metrics.checkpointDuration.recordMicroseconds(us)
+        metrics.checkpointBytes.record(bytes)
         runner.logger.debug("checkpoint", metadata: ["id": "\(id)", "worker": "\(index)", "bytes": "\(bytes)", "ms": "\(us / 1000)"])
     }
 
@@ -286,15 +315,22 @@ struct Worker: Sendable {
         board.setIdle(input.slot, false)
     }
 
-    func drain(_ contexts: [TaskContext], _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
-        for ctx in contexts {
+    func drain(_ contexts: [TaskContext], _ builders: [TaskBuilder], _ taskMetrics: [TaskMetrics],
+               _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
+        let now = JobProgress.nowMicros() / 1000
+        for (t, ctx) in contexts.enumerated() {
             let any = ctx.hasOutput
             if any {
                 for r in ctx.takeOutput() where try !producer.tryProduce(r, onDelivery: onDelivery) {
+                    // The producer's buffer is full: the sink is slower than the sources.
+                    let t0 = ContinuousClock.now
                     try await producer.produce(r, onDelivery: onDelivery)
+                    metrics.backpressureSeconds.increment(by: Double((ContinuousClock.now - t0).micros) / 1e6)
                 }
             }
             runner.progress.add(ctx.counters, outputs: any)
+            taskMetrics[t].flush(ctx.counters, builders[t].counters, ctx: ctx,
+                                 state: builders[t].stateProbes.reduce(0) { $0 + $1() }, nowMillis: now)
             ctx.counters = TaskCounters()
         }
     }

@@ -43,7 +43,14 @@ final class CheckpointStore: Sendable {
 
         init(_ b: [UInt8]) throws(StateError) {
             var r = StateReader(b)
-            checkpointID = try r.int(); chunks = try r.count(); length = try r.count(); checksum = try r.uint()
+            checkpointID = try r.int()
+            let c = try r.int(), l = try r.int()
+            guard c >= 0, c <= 1 << 24, l >= 0, l <= Int64(c) * Int64(CheckpointStore.chunkBytes) else {
+                throw StateError("manifest: implausible chunk count \(c) or length \(l)")
+            }
+            chunks = Int(c)
+            length = Int(l)
+            checksum = try r.uint()
         }
     }
 
@@ -114,8 +121,8 @@ final class CheckpointStore: Sendable {
     }
 
     /// The latest complete snapshot of each task: from the local copy when it matches the
-    /// topic's manifest, else from the topic's chunks. Corrupt or incomplete ones are
-    /// reported and skipped (the task then starts from nothing, loudly).
+    /// topic's manifest, else from the topic's chunks. A corrupt or incomplete one stops the
+    /// job with the reason (delete the checkpoint topic to start over on purpose).
     func load() async throws -> (snapshots: [Int32: TaskSnapshot], fromLocal: Int) {
         let latest = try await readTopic()
         var out: [Int32: TaskSnapshot] = [:]
@@ -123,7 +130,9 @@ final class CheckpointStore: Sendable {
         for (key, value) in latest where key.hasPrefix("task/") && !key.contains("/chunk/") {
             guard let p = Int32(key.dropFirst(5)), let value else { continue }
             let m: Manifest
-            do { m = try Manifest(value) } catch { logger.error("bad checkpoint manifest", metadata: ["key": "\(key)", "error": "\(error)"]); continue }
+            do { m = try Manifest(value) } catch {
+                throw StreamsError.checkpoint("the manifest of task \(p) in \(topic) cannot be read: \(error)")
+            }
             if let dir = localDirectory, let data = FileManager.default.contents(atPath: "\(dir)/task-\(p).ckpt") {
                 let b = [UInt8](data)
                 let tail = m.encode().count
@@ -144,11 +153,10 @@ final class CheckpointStore: Sendable {
                 body += c
             }
             guard complete, body.count == m.length, fnv1a(body) == m.checksum else {
-                logger.error("checkpoint of task \(p) is incomplete or corrupt: ignored", metadata: ["checkpoint": "\(m.checkpointID)"])
-                continue
+                throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) is incomplete or fails its checksum")
             }
             do { out[p] = try TaskSnapshot(decoding: body) } catch {
-                logger.error("checkpoint of task \(p) cannot be read: ignored", metadata: ["error": "\(error)"])
+                throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) cannot be read: \(error)")
             }
         }
         return (out, fromLocal)

@@ -1,7 +1,7 @@
 /// One task's checkpoint: where each of its source partitions is (next offset, largest event
 /// time seen), its watermark, and each stateful operator's state by name.
 struct TaskSnapshot: Equatable {
-    static let magic: UInt64 = 0x5242_434B_5054_0001  // "RBCKPT" v1
+    static let magic: UInt64 = 0x5242_434B_5054_0002  // "RBCKPT" v2
 
     struct Input: Equatable {
         var topic: String
@@ -16,12 +16,15 @@ struct TaskSnapshot: Equatable {
     var partition: Int32
     var watermark: Millis
     var inputs: [Input]
-    var operators: [(name: String, state: [UInt8])]
+    /// Each stateful operator: its stable name, what kind of state it keeps (a window spec, an
+    /// OVER's measures), the state.
+    var operators: [(name: String, kind: String, state: [UInt8])]
 
     static func == (a: TaskSnapshot, b: TaskSnapshot) -> Bool {
         a.job == b.job && a.version == b.version && a.checkpointID == b.checkpointID && a.partition == b.partition
             && a.watermark == b.watermark && a.inputs == b.inputs
-            && a.operators.map(\.name) == b.operators.map(\.name) && a.operators.map(\.state) == b.operators.map(\.state)
+            && a.operators.map(\.name) == b.operators.map(\.name) && a.operators.map(\.kind) == b.operators.map(\.kind)
+            && a.operators.map(\.state) == b.operators.map(\.state)
     }
 
     func encode() -> [UInt8] {
@@ -32,11 +35,11 @@ struct TaskSnapshot: Equatable {
         w.int(inputs.count)
         for i in inputs { w.string(i.topic); w.int(Int64(i.partition)); w.int(i.nextOffset); w.int(i.maxEventTime) }
         w.int(operators.count)
-        for o in operators { w.string(o.name); w.blob(o.state) }
+        for o in operators { w.string(o.name); w.string(o.kind); w.blob(o.state) }
         return w.bytes
     }
 
-    init(job: String, version: String, checkpointID: Int64, partition: Int32, watermark: Millis, inputs: [Input], operators: [(name: String, state: [UInt8])]) {
+    init(job: String, version: String, checkpointID: Int64, partition: Int32, watermark: Millis, inputs: [Input], operators: [(name: String, kind: String, state: [UInt8])]) {
         self.job = job
         self.version = version
         self.checkpointID = checkpointID
@@ -58,7 +61,7 @@ struct TaskSnapshot: Equatable {
             inputs.append(Input(topic: try r.string(), partition: Int32(truncatingIfNeeded: try r.int()), nextOffset: try r.int(), maxEventTime: try r.int()))
         }
         operators = []
-        for _ in 0..<(try r.count(max: 1 << 16)) { operators.append((try r.string(), try r.blob())) }
+        for _ in 0..<(try r.count(max: 1 << 16)) { operators.append((try r.string(), try r.string(), try r.blob())) }
         guard r.atEnd else { throw StateError("trailing bytes after the checkpoint") }
     }
 }

@@ -207,6 +207,8 @@ final class OverOperator<T: Sendable & StateCodable> {
         return s
     }
 
+    var stateKind: String { "over \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" }
+
     func snapshot(into w: inout StateWriter) {
         w.uint(seq)
         w.int(keys.count)

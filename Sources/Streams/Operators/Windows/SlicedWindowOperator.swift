@@ -193,6 +193,8 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
         }
     }
 
+    var stateKind: String { "window \(spec) of \(Acc.self)" }
+
     func snapshot(into w: inout StateWriter) {
         w.int(keys.count)
         for (k, ks) in keys {

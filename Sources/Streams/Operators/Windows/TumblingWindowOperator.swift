@@ -101,6 +101,8 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
     }
 
     /// Pending firings follow from the windows and the watermark: only the windows are written.
+    var stateKind: String { "window \(WindowSpec.tumbling(size: size)) of \(Acc.self)" }
+
     func snapshot(into w: inout StateWriter) {
         w.int(windows.count)
         for (start, win) in windows.sorted(by: { $0.key < $1.key }) {
