@@ -205,6 +205,7 @@ struct Worker: Sendable {
         var combined = Millis.min
         let bounded = ends != nil
         var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
+        var upload: Task<Void, any Error>? = nil
         while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
             if allMineDone && combined == .max { break }
@@ -232,41 +233,43 @@ struct Worker: Sendable {
             for ctx in contexts { ctx.advanceProcessingTime(to: now) }
             try await drain(contexts, builders, taskMetrics, onDelivery)
             if let due = nextCheckpoint, ContinuousClock.now >= due, let store {
+                // One upload at a time: the previous one first.
+                await finishUpload(&upload, checkpointID)
                 checkpointID += 1
-                do {
-                    try await checkpoint(checkpointID, contexts, builders, inputs, store)
-                } catch let e as StreamsError where e.isRetriable {
-                    // The state is still here: the next interval tries again.
-                    metrics.checkpointFailures.increment()
-                    runner.logger.error("checkpoint failed", metadata: ["id": "\(checkpointID)", "error": "\(e)"])
-                }
+                let started = ContinuousClock.now
+                let (snaps, bytes) = try await snapshot(checkpointID, contexts, builders, inputs)
+                let worker = self
+                upload = Task { try await worker.upload(snaps, bytes: bytes, started: started, store) }
                 nextCheckpoint = ContinuousClock.now + config.checkpointInterval!
             }
         }
+        await finishUpload(&upload, checkpointID)
         // Stopped (not at the end of a bounded input): a last checkpoint, so that a restart —
         // of this version or an upgraded one — continues exactly here (Flink's stop with a
         // savepoint).
         if runner.stopping.load(ordering: .relaxed), let store {
             try await drain(contexts, builders, taskMetrics, onDelivery)
             checkpointID += 1
-            try await checkpoint(checkpointID, contexts, builders, inputs, store)
+            let started = ContinuousClock.now
+            let (snaps, bytes) = try await snapshot(checkpointID, contexts, builders, inputs)
+            try await self.upload(snaps, bytes: bytes, started: started, store)
             runner.logger.info("stopped with a checkpoint", metadata: ["worker": "\(index)", "id": "\(checkpointID)"])
         }
         runner.logger.debug("worker done", metadata: ["worker": "\(index)", "watermark": "\(combined)"])
     }
 
-    /// Snapshots every task between batches, waits until the sink's records so far are
-    /// acknowledged (what the snapshot's offsets promise is then on the broker), and stores
-    /// the snapshots. The worker reads nothing meanwhile: a checkpoint completes under
-    /// back-pressure, it does not wait for it to clear.
-    func checkpoint(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input], _ store: CheckpointStore) async throws {
+    /// Snapshots every task between batches and waits until the sink's records so far are
+    /// acknowledged (what the snapshot's offsets promise is then on the broker); returns the
+    /// snapshots, which `upload` then writes while processing goes on (Flink's asynchronous
+    /// snapshot phase). A checkpoint is complete when its manifest is written.
+    func snapshot(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input]) async throws -> ([TaskSnapshot], Int) {
         let t0 = ContinuousClock.now
         var snaps: [TaskSnapshot] = []
         var bytes = 0
         for (t, ctx) in contexts.enumerated() {
             var ops: [(name: String, kind: String, state: [UInt8])] = []
             for op in builders[t].stateful {
-                var w = StateWriter()
+                var w = StateWriter(capacity: 64 << 10)
                 op.snapshot(into: &w)
                 ops.append((op.name, op.stateKind, w.bytes))
                 bytes += w.bytes.count
@@ -277,14 +280,35 @@ struct Worker: Sendable {
             snaps.append(TaskSnapshot(job: runner.job.identity.name, version: runner.job.identity.version, checkpointID: id,
                                       partition: ctx.partition, watermark: ctx.watermark, inputs: ins, operators: ops))
         }
+        let t1 = ContinuousClock.now
         await producer.flush()
         if let f = failures.first() { throw StreamsError.deliveryFailed("sink: \(f)") }
-        try await store.save(snaps)
         let us = (ContinuousClock.now - t0).micros
         runner.progress.checkpointed(micros: us, bytes: bytes)
+        runner.logger.debug("checkpoint snapshot", metadata: ["id": "\(id)", "worker": "\(index)", "bytes": "\(bytes)",
+                                                             "snapshot-ms": "\((t1 - t0).millis)", "sink-flush-ms": "\((ContinuousClock.now - t1).millis)"])
+        return (snaps, bytes)
+    }
+
+    func upload(_ snaps: [TaskSnapshot], bytes: Int, started: ContinuousClock.Instant, _ store: CheckpointStore) async throws {
+        try await store.save(snaps)
+        let us = (ContinuousClock.now - started).micros
         metrics.checkpointDuration.recordMicroseconds(us)
         metrics.checkpointBytes.record(bytes)
-        runner.logger.debug("checkpoint", metadata: ["id": "\(id)", "worker": "\(index)", "bytes": "\(bytes)", "ms": "\(us / 1000)"])
+        runner.logger.debug("checkpoint complete", metadata: ["id": "\(snaps.first?.checkpointID ?? 0)", "worker": "\(index)", "ms": "\(us / 1000)"])
+    }
+
+    /// Waits for the checkpoint being written. A failed one leaves the state in memory: the next
+    /// interval tries again.
+    func finishUpload(_ upload: inout Task<Void, any Error>?, _ id: Int64) async {
+        guard let u = upload else { return }
+        upload = nil
+        do {
+            try await u.value
+        } catch {
+            metrics.checkpointFailures.increment()
+            runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
     }
 
     func restore(_ snap: TaskSnapshot, _ ctx: TaskContext, _ b: TaskBuilder, _ inputs: inout [Input]) throws {

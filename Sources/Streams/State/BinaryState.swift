@@ -4,11 +4,14 @@
 public struct StateWriter {
     public private(set) var bytes: [UInt8] = []
 
-    public init() {}
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    public mutating func int(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    public mutating func int(_ v: Int64) { uint(UInt64(bitPattern: v)) }
     public mutating func int(_ v: Int) { int(Int64(v)) }
-    public mutating func uint(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    @inline(__always) public mutating func uint(_ v: UInt64) {
+        // Little-endian whatever the host: byte i is bits 8i..8i+7.
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+    }
     public mutating func double(_ v: Double) { uint(v.bitPattern) }
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 

@@ -48,7 +48,7 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         }
         config.compression = codec
         var logger = Logger(label: "riverbank.streams")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["RIVERBANK_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let runner = StreamJobRunner(job: job, config: config, logger: logger)
         let started = ContinuousClock.now
         let report: JobReport = try await withThrowingTaskGroup(of: JobReport?.self) { group in
