@@ -259,4 +259,17 @@ def test_kill9_at_random_moments_loses_and_double_counts_nothing(broker):
     check_a(read_topic(broker.bootstrap, out), rows)
     # The checkpoint topic holds what a fresh machine would restore from.
     ck = read_topic(broker.bootstrap, f"bench-a-{out}.checkpoints")
-    assert any(m.key() == b"task/0" for m in ck) and any(m.key() == b"task/1" for m in ck)
+    latest = {}
+    for m in ck:
+        latest[m.key().decode()] = m.value()
+    import struct
+    ids = {}
+    for task in ("task/0", "task/1"):
+        assert latest.get(task), f"no manifest for {task}"
+        ids[task] = struct.unpack_from("<q", latest[task], 0)[0]
+    # Chunks of replaced (or crashed, never completed) checkpoints were tombstoned.
+    live = [k for k, v in latest.items() if "/chunk/" in k and v is not None]
+    assert live, "no chunks"
+    for k in live:
+        task, ckpt = k.split("/chunk/")
+        assert int(ckpt.split("/")[0]) == ids[task], f"stale chunk {k} still live (manifest {ids[task]})"

@@ -10,9 +10,11 @@ import NIOCore
 /// from it) and, when configured, a local directory (a restart on the same machine reads it
 /// instead of the topic when it holds the same checkpoint).
 ///
-/// A task's snapshot is cut into chunks (keys `task/P/chunk/I`) followed by a manifest (key
-/// `task/P`: checkpoint id, chunk count, length, checksum), written only once every chunk is
-/// acknowledged: a manifest always describes complete chunks, and compaction keeps the latest.
+/// A task's snapshot is cut into chunks (keys `task/P/chunk/ID/I`: a checkpoint never
+/// overwrites the chunks of the one before) followed by a manifest (key `task/P`: checkpoint
+/// id, chunk count, length, checksum), written only once every chunk is acknowledged: the
+/// latest manifest always describes complete chunks, whatever moment a kill -9 chose. Once a
+/// manifest is written, the chunks it replaced get tombstones, and compaction removes them.
 final class CheckpointStore: Sendable {
     static let chunkBytes = 512 * 1024
 
@@ -21,6 +23,10 @@ final class CheckpointStore: Sendable {
     let producer: KafkaProducer
     let client: KafkaClientConfig
     let logger: Logger
+    /// Chunk keys no manifest needs any more (tombstoned with the next checkpoint).
+    let garbage = Locked<Set<String>>([])
+    /// The chunk keys of each task's latest complete checkpoint.
+    let current = Locked<[Int32: [String]]>([:])
 
     struct Manifest: Equatable {
         var checkpointID: Int64
@@ -89,7 +95,8 @@ final class CheckpointStore: Sendable {
             let chunks = max(1, (bytes.count + Self.chunkBytes - 1) / Self.chunkBytes)
             for i in 0..<chunks {
                 let part = Array(bytes[(i * Self.chunkBytes)..<min(bytes.count, (i + 1) * Self.chunkBytes)])
-                try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)/chunk/\(i)".utf8), value: part, partition: 0), onDelivery: onDelivery)
+                try await producer.produce(ProducerRecord(topic: topic, key: Array(Self.chunkKey(s.partition, s.checkpointID, i).utf8), value: part,
+                                                          partition: 0), onDelivery: onDelivery)
             }
             local.append((s, bytes, Manifest(checkpointID: s.checkpointID, chunks: chunks, length: bytes.count, checksum: fnv1a(bytes))))
         }
@@ -100,6 +107,21 @@ final class CheckpointStore: Sendable {
         }
         await producer.flush()
         if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint manifest: \(e)") }
+        // The replaced chunks (and any left by a crash) are garbage now.
+        let stale: Set<String> = current.withLock { cur in
+            var old = Set<String>()
+            for (s, _, m) in local {
+                old.formUnion(cur[s.partition] ?? [])
+                cur[s.partition] = (0..<m.chunks).map { Self.chunkKey(s.partition, s.checkpointID, $0) }
+            }
+            return old
+        }.union(garbage.withLock { g in defer { g = [] }; return g })
+        // Never the chunks just written (a checkpoint id can repeat after a crash before its
+        // manifest).
+        let written = Set(local.flatMap { s, _, m in (0..<m.chunks).map { Self.chunkKey(s.partition, s.checkpointID, $0) } })
+        for k in stale.subtracting(written) {
+            try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: k), value: nil, partition: 0), onDelivery: onDelivery)
+        }
         if let dir = localDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for (s, bytes, m) in local { try Self.writeAtomically(bytes + m.encode(), to: "\(dir)/task-\(s.partition).ckpt") }
@@ -149,7 +171,7 @@ final class CheckpointStore: Sendable {
             body.reserveCapacity(m.length)
             var complete = true
             for i in 0..<m.chunks {
-                guard let c = latest["task/\(p)/chunk/\(i)"] ?? nil else { complete = false; break }
+                guard let c = latest[Self.chunkKey(p, m.checkpointID, i)] ?? nil else { complete = false; break }
                 body += c
             }
             guard complete, body.count == m.length, fnv1a(body) == m.checksum else {
@@ -159,8 +181,22 @@ final class CheckpointStore: Sendable {
                 throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) cannot be read: \(error)")
             }
         }
+        // Chunks of checkpoints that are not the latest of their task: tombstoned next time.
+        var needed = Set<String>()
+        var cur: [Int32: [String]] = [:]
+        for (key, value) in latest where key.hasPrefix("task/") && !key.contains("/chunk/") {
+            guard let p = Int32(key.dropFirst(5)), let value, let m = try? Manifest(value) else { continue }
+            let keys = (0..<m.chunks).map { Self.chunkKey(p, m.checkpointID, $0) }
+            cur[p] = keys
+            needed.formUnion(keys)
+        }
+        let stale = Set(latest.compactMap { k, v in k.contains("/chunk/") && v != nil && !needed.contains(k) ? k : nil })
+        garbage.withLock { $0.formUnion(stale) }
+        current.withLock { $0 = cur }
         return (out, fromLocal)
     }
+
+    static func chunkKey(_ partition: Int32, _ id: Int64, _ i: Int) -> String { "task/\(partition)/chunk/\(id)/\(i)" }
 
     /// The topic read to its end: latest value per key (nil: tombstone).
     func readTopic() async throws -> [String: [UInt8]?] {
