@@ -11,7 +11,7 @@ import Testing
 
 /// Jobs against a real broker (in-process, real sockets and logs): the consumer and producer
 /// paths, bounded runs over several partitions and workers, and idleness.
-@Suite(.serialized) struct BrokerRunTests {
+@Suite(.serialized, .timeLimit(.minutes(2))) struct BrokerRunTests {
     let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     func freePort() throws -> Int {

@@ -206,7 +206,7 @@ struct Worker: Sendable {
         let bounded = ends != nil
         var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
         var upload: Task<Void, any Error>? = nil
-        while !runner.stopping.load(ordering: .relaxed) {
+        processing: while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
             if allMineDone && combined == .max { break }
             let deadline = ContinuousClock.now + (allMineDone ? .milliseconds(5) : config.tick)
@@ -222,7 +222,9 @@ struct Worker: Sendable {
             case .finished(let i):
                 finish(&inputs[i])
             case nil:
-                if !bounded && channel.isClosed { return }
+                // The reader ended (it saw the stop first, or failed): what is pushed is all
+                // there is; a stop still writes its last checkpoint below.
+                if !bounded && channel.isClosed { break processing }
             }
             let w = board.combined()
             if w > combined {
