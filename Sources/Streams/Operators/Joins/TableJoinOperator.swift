@@ -1,5 +1,3 @@
-import HeapModule
-
 /// Stream–table join in event time (Flink's temporal join, Kafka Streams' KStream–KTable join
 /// with versions): the table side — typically a compacted topic of profiles, co-partitioned
 /// with the stream — keeps each key's versions by event time; a stream record waits until the
@@ -7,12 +5,7 @@ import HeapModule
 /// Versions no stream record can need any more are dropped (all but the latest one at or
 /// behind the watermark).
 final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
-    struct Pending {
-        var ts: Millis
-        var key: StreamKey
-        var value: L
-        var position: SourcePosition?
-    }
+    typealias Pending = PendingRows<L>.Row
 
     let name: String
     let leftKey: (L) -> StreamKey
@@ -23,10 +16,7 @@ final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
     let lateTopic: String?
     /// Per key: versions (event time, value), oldest first.
     var versions: [StreamKey: [(Millis, R)]] = [:]
-    var heap = Heap<OverHeapEntry>()
-    var slab: [Pending?] = []
-    var freeSlots: [Int32] = []
-    var seq: UInt64 = 0
+    var pending = PendingRows<L>()
     var prunedAt: Millis = .min
 
     init(name: String, lateTopic: String?, ctx: TaskContext, leftKey: @escaping (L) -> StreamKey, rightKey: @escaping (R) -> StreamKey,
@@ -40,7 +30,7 @@ final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
         self.emit = emit
     }
 
-    var stateKeys: Int { versions.count + heap.count }
+    var stateKeys: Int { versions.count + pending.count }
 
     /// A table update: a new version of its key, valid from its event time.
     func update(_ r: R, _ ts: Millis) {
@@ -58,24 +48,12 @@ final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
             ctx.late(operator: name, reason: "event time \(ts) is at or behind the watermark \(w): the table may have changed since", topic: lateTopic)
             return
         }
-        seq &+= 1
-        let p = Pending(ts: ts, key: leftKey(v), value: v, position: ctx.position)
-        let slot: Int32
-        if let f = freeSlots.popLast() {
-            slot = f
-            slab[Int(f)] = p
-        } else {
-            slot = Int32(slab.count)
-            slab.append(p)
-        }
-        heap.insert(OverHeapEntry(ts: ts, seq: seq, slot: slot))
+        pending.insert(Pending(ts: ts, key: leftKey(v), value: v, position: ctx.position))
     }
 
     func advance(_ w: Millis) {
-        while let top = heap.min, top.ts <= w {
-            let e = heap.removeMin()
-            let p = slab[Int(e.slot)].take()!
-            freeSlots.append(e.slot)
+        while let t = pending.minTime, t <= w {
+            let p = pending.popMin()
             var match: R? = nil
             if let vs = versions[p.key] {
                 var i = vs.count
@@ -101,48 +79,27 @@ final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
     var stateKind: String { "table join \(L.self) with \(R.self)" }
 
     func snapshot(into w: inout StateWriter) {
-        w.uint(seq)
+        w.uint(pending.seq)
         w.int(versions.count)
         for (k, vs) in versions {
             w.key(k)
             w.int(vs.count)
             for (t, r) in vs { w.int(t); r.write(to: &w) }
         }
-        let waiting = heap.unordered.sorted()
-        w.int(waiting.count)
-        for e in waiting {
-            let p = slab[Int(e.slot)]!
-            w.int(e.ts); w.uint(e.seq); w.key(p.key)
-            p.value.write(to: &w)
-            w.bool(p.position != nil)
-            if let pos = p.position { w.int(Int64(pos.source)); w.int(Int64(pos.partition)); w.int(pos.offset) }
-        }
+        pending.write(to: &w)
     }
 
     func restore(from r: inout StateReader) throws(StateError) {
         versions = [:]
-        heap = Heap()
-        slab = []
-        freeSlots = []
-        seq = try r.uint()
+        pending = PendingRows()
+        pending.seq = try r.uint()
         for _ in 0..<(try r.count()) {
             let k = try r.key()
             var vs: [(Millis, R)] = []
             for _ in 0..<(try r.count()) { vs.append((try r.int(), try R(from: &r))) }
             versions[k] = vs
         }
-        for _ in 0..<(try r.count()) {
-            let ts = try r.int()
-            let sq = try r.uint()
-            let k = try r.key()
-            let v = try L(from: &r)
-            var pos: SourcePosition? = nil
-            if try r.bool() {
-                pos = SourcePosition(source: Int32(truncatingIfNeeded: try r.int()), partition: Int32(truncatingIfNeeded: try r.int()), offset: try r.int())
-            }
-            slab.append(Pending(ts: ts, key: k, value: v, position: pos))
-            heap.insert(OverHeapEntry(ts: ts, seq: sq, slot: Int32(slab.count - 1)))
-        }
+        try pending.read(from: &r)
     }
 }
 

@@ -1,16 +1,4 @@
 import DequeModule
-import HeapModule
-
-/// What an OVER operator's heap orders: plain integers, so sifting moves no reference-counted
-/// data (the rows wait in a slab). Not nested in the generic operator, so comparisons inline.
-struct OverHeapEntry: Comparable {
-    var ts: Millis
-    var seq: UInt64
-    var slot: Int32
-
-    @inline(__always) static func < (a: OverHeapEntry, b: OverHeapEntry) -> Bool { a.ts != b.ts ? a.ts < b.ts : a.seq < b.seq }
-    @inline(__always) static func == (a: OverHeapEntry, b: OverHeapEntry) -> Bool { a.ts == b.ts && a.seq == b.seq }
-}
 
 /// Per-event aggregates over each key's history in event-time order, for one task.
 ///
@@ -20,14 +8,7 @@ struct OverHeapEntry: Comparable {
 /// placed any more: it goes to the late topic (Flink drops it). Rows with the same time and key
 /// are released together, so RANGE frames include all of them (SQL peers).
 final class OverOperator<T: Sendable & StateCodable> {
-    struct Pending {
-        var ts: Millis
-        var key: StreamKey
-        var value: T
-        var position: SourcePosition?
-    }
-
-    typealias Entry = OverHeapEntry
+    typealias Pending = PendingRows<T>.Row
 
     /// One key's history: per measure the running aggregate over its frame, the rows inside
     /// bounded frames (none are kept for unbounded ones), and the previous row.
@@ -44,10 +25,7 @@ final class OverOperator<T: Sendable & StateCodable> {
     let emit: Emit<OverRow<T>>
     let ctx: TaskContext
     let lateTopic: String?
-    var heap = Heap<Entry>()
-    var slab: [Pending?] = []
-    var freeSlots: [Int32] = []
-    var seq: UInt64 = 0
+    var pending = PendingRows<T>()
     var keys: [StreamKey: KeyState] = [:]
     var batch: [Pending] = []
     /// Per measure: 0 unbounded, 1 ROWS n, 2 RANGE d; and their bounds.
@@ -86,7 +64,7 @@ final class OverOperator<T: Sendable & StateCodable> {
     }
 
     var stateKeys: Int { keys.count }
-    var buffered: Int { heap.count }
+    var buffered: Int { pending.count }
 
     func process(_ v: T, _ ts: Millis) {
         let w = ctx.watermark
@@ -94,25 +72,13 @@ final class OverOperator<T: Sendable & StateCodable> {
             ctx.late(operator: name, reason: "event time \(ts) is at or behind the watermark \(w): its place in the key's history has been passed", topic: lateTopic)
             return
         }
-        seq &+= 1
-        let p = Pending(ts: ts, key: keyOf(v), value: v, position: ctx.position)
-        let slot: Int32
-        if let f = freeSlots.popLast() {
-            slot = f
-            slab[Int(f)] = p
-        } else {
-            slot = Int32(slab.count)
-            slab.append(p)
-        }
-        heap.insert(Entry(ts: ts, seq: seq, slot: slot))
+        pending.insert(Pending(ts: ts, key: keyOf(v), value: v, position: ctx.position))
     }
 
     func advance(_ w: Millis) {
-        while let top = heap.min, top.ts <= w {
-            let e = heap.removeMin()
-            let p = slab[Int(e.slot)].take()!
-            freeSlots.append(e.slot)
-            guard let n = heap.min, n.ts == e.ts else {
+        while let t = pending.minTime, t <= w {
+            let p = pending.popMin()
+            guard pending.minTime == p.ts else {
                 // The usual case: no other row has this time.
                 apply(&keys[p.key, default: newKeyState()], CollectionOfOne(p), p.key, p.ts)
                 continue
@@ -120,11 +86,7 @@ final class OverOperator<T: Sendable & StateCodable> {
             // Rows with the same time, in arrival order; then per key.
             batch.removeAll(keepingCapacity: true)
             batch.append(p)
-            while let n = heap.min, n.ts == e.ts {
-                let x = heap.removeMin()
-                batch.append(slab[Int(x.slot)].take()!)
-                freeSlots.append(x.slot)
-            }
+            while pending.minTime == p.ts { batch.append(pending.popMin()) }
             var done = [Bool](repeating: false, count: batch.count)
             for i in batch.indices where !done[i] {
                 var group: [Pending] = []
@@ -132,7 +94,7 @@ final class OverOperator<T: Sendable & StateCodable> {
                     group.append(batch[j])
                     done[j] = true
                 }
-                apply(&keys[group[0].key, default: newKeyState()], group, group[0].key, e.ts)
+                apply(&keys[group[0].key, default: newKeyState()], group, group[0].key, p.ts)
             }
         }
     }
@@ -210,7 +172,7 @@ final class OverOperator<T: Sendable & StateCodable> {
     var stateKind: String { "over \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" }
 
     func snapshot(into w: inout StateWriter) {
-        w.uint(seq)
+        w.uint(pending.seq)
         w.int(keys.count)
         for (k, st) in keys {
             w.key(k)
@@ -225,23 +187,13 @@ final class OverOperator<T: Sendable & StateCodable> {
             if let p = st.previous { p.write(to: &w); w.int(st.previousTs ?? 0) }
         }
         // Rows still waiting for the watermark, in their order.
-        let waiting = heap.unordered.sorted()
-        w.int(waiting.count)
-        for e in waiting {
-            let p = slab[Int(e.slot)]!
-            w.int(e.ts); w.uint(e.seq); w.key(p.key)
-            p.value.write(to: &w)
-            w.bool(p.position != nil)
-            if let pos = p.position { w.int(Int64(pos.source)); w.int(Int64(pos.partition)); w.int(pos.offset) }
-        }
+        pending.write(to: &w)
     }
 
     func restore(from r: inout StateReader) throws(StateError) {
         keys = [:]
-        heap = Heap()
-        slab = []
-        freeSlots = []
-        seq = try r.uint()
+        pending = PendingRows()
+        pending.seq = try r.uint()
         let n = try r.count()
         for _ in 0..<n {
             let k = try r.key()
@@ -263,19 +215,7 @@ final class OverOperator<T: Sendable & StateCodable> {
             }
             keys[k] = st
         }
-        let m = try r.count()
-        for _ in 0..<m {
-            let ts = try r.int()
-            let sq = try r.uint()
-            let k = try r.key()
-            let v = try T(from: &r)
-            var pos: SourcePosition? = nil
-            if try r.bool() {
-                pos = SourcePosition(source: Int32(truncatingIfNeeded: try r.int()), partition: Int32(truncatingIfNeeded: try r.int()), offset: try r.int())
-            }
-            slab.append(Pending(ts: ts, key: k, value: v, position: pos))
-            heap.insert(Entry(ts: ts, seq: sq, slot: Int32(slab.count - 1)))
-        }
+        try pending.read(from: &r)
     }
 }
 
