@@ -97,6 +97,9 @@ import Testing
             .window(.hopping(size: 30_000, slide: 10_000), name: "hop") { (a: inout Stats, e: Ev) in a.add(e.v) }
             .sink(topic: "h", key: { _ in nil }) { r, w in w.field("k", r.key.int); w.field("s", r.start); w.field("c", r.value.count) }
         s.keyBy { StreamKey($0.key) }
+            .window(.session(gap: 4_000), allowedLateness: .seconds(3), name: "session") { (a: inout Stats, e: Ev) in a.add(e.v) }
+            .sink(topic: "s", key: { _ in nil }) { r, w in w.field("k", r.key.int); w.field("s", r.start); w.field("e", r.end); w.field("c", r.value.count); w.field("u", r.isUpdate) }
+        s.keyBy { StreamKey($0.key) }
             .over([OverMeasure(.unbounded, excludeCurrent: true) { $0.v }, OverMeasure(.range(15_000)) { $0.v }], name: "over")
             .sink(topic: "o", key: { _ in nil }) { r, w in
                 w.field("id", r.value.id); w.field("c0", r.measures[0].count); w.field("s0", r.measures[0].sum)

@@ -36,6 +36,8 @@ import Testing
                 e += step
             }
             return out
+        case .session:
+            preconditionFailure("sessions have their own oracle (SessionWindowTests)")
         }
     }
 

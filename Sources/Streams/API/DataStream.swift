@@ -97,7 +97,8 @@ public struct KeyedStream<T> {
     let key: @Sendable (T) -> StreamKey
 
     /// Event-time windows per key, aggregated into `Acc` (for example `Stats`: count, sum,
-    /// min, max, avg). Results come when the watermark passes a window's end; records up to
+    /// min, max, avg): tumbling, hopping, cumulate or session. Results come when the watermark
+    /// passes a window's end (a session's: its last record + gap); records up to
     /// `allowedLateness` behind re-fire their windows as updates, later ones go to the late
     /// topic (the operator's, or the job's).
     public func window<Acc: WindowAccumulator>(_ spec: WindowSpec, allowedLateness: Duration = .zero, name: String? = nil,
@@ -112,6 +113,14 @@ public struct KeyedStream<T> {
             if case .tumbling(let size) = spec {
                 let op = TumblingWindowOperator<T, Acc>(name: opName, size: size, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                         keyOf: key, add: add, emit: next)
+                b.ctx.onWatermark(op.advance)
+                b.stateProbes.append { op.stateKeys }
+                b.stateful.append(op)
+                return op.process
+            }
+            if case .session(let gap) = spec {
+                let op = SessionWindowOperator<T, Acc>(name: opName, gap: gap, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
+                                                       keyOf: key, add: add, emit: next)
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
                 b.stateful.append(op)

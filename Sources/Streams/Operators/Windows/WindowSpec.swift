@@ -9,10 +9,14 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
     /// Windows that start every `maxSize` and grow by `step` until `maxSize` (Flink's
     /// CUMULATE): e.g. spend so far today, every hour.
     case cumulate(step: Millis, maxSize: Millis)
+    /// Per key, a window that stays open while records come at most `gap` apart (Flink's
+    /// SESSION windows); not aligned, so not sliced (`SessionWindowOperator`).
+    case session(gap: Millis)
 
     public static func tumbling(_ d: Duration) -> WindowSpec { .tumbling(size: d.millis) }
     public static func hopping(size: Duration, slide: Duration) -> WindowSpec { .hopping(size: size.millis, slide: slide.millis) }
     public static func cumulate(step: Duration, maxSize: Duration) -> WindowSpec { .cumulate(step: step.millis, maxSize: maxSize.millis) }
+    public static func session(gap: Duration) -> WindowSpec { .session(gap: gap.millis) }
 
     /// Checks the sizes; the engine refuses a job whose windows make no sense.
     public func validate() throws(StreamsError) {
@@ -26,6 +30,8 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
             guard step > 0, maxSize > 0, maxSize % step == 0 else {
                 throw StreamsError.invalidJob("cumulate window max size must be a positive multiple of its step")
             }
+        case .session(let gap):
+            guard gap > 0 else { throw StreamsError.invalidJob("session window gap must be positive") }
         }
     }
 
@@ -34,6 +40,7 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
         case .tumbling(let s): return s
         case .hopping(let size, let slide): return gcd(size, slide)
         case .cumulate(let step, _): return step
+        case .session(let gap): return gap  // not used: sessions are not sliced
         }
     }
 
@@ -59,6 +66,8 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
                 out.append(e)
                 e += step
             }
+        case .session:
+            preconditionFailure("session windows are not sliced")
         }
     }
 
@@ -68,6 +77,7 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
         case .tumbling(let size): return s + size
         case .hopping(let size, let slide): return floorDiv(s, slide) * slide + size
         case .cumulate(_, let maxSize): return floorDiv(s, maxSize) * maxSize + maxSize
+        case .session: preconditionFailure("session windows are not sliced")
         }
     }
 
@@ -76,6 +86,7 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
         case .tumbling(let size): return e - size
         case .hopping(let size, _): return e - size
         case .cumulate(_, let maxSize): return floorDiv(e - 1, maxSize) * maxSize
+        case .session: preconditionFailure("session windows are not sliced")
         }
     }
 
@@ -84,6 +95,7 @@ public enum WindowSpec: Sendable, Equatable, CustomStringConvertible {
         case .tumbling(let s): return "TUMBLE(\(s) ms)"
         case .hopping(let size, let slide): return "HOP(size \(size) ms, slide \(slide) ms)"
         case .cumulate(let step, let max): return "CUMULATE(step \(step) ms, max \(max) ms)"
+        case .session(let gap): return "SESSION(gap \(gap) ms)"
         }
     }
 }
