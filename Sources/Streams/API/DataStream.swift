@@ -208,5 +208,37 @@ public struct KeyedStream<T> {
         table.stream.node.outputs.append { b in make(b).update }
         return DataStream(job: job, node: n)
     }
+
+    /// Joins two keyed streams by event time (Flink's interval join): each element meets every
+    /// element of `other` with its key whose event time lies in [t + lower, t + upper]; `join`
+    /// gets each pair once (nil drops it) and the result carries the later of the two times.
+    /// Both inputs must be co-partitioned; elements at or behind the watermark go to the late
+    /// topic. Both element types are `StateCodable`: rows waiting for partners are checkpointed.
+    public func intervalJoin<R: StateCodable, U>(_ other: KeyedStream<R>, between lower: Duration, and upper: Duration, name: String,
+                                                 lateTopic: String? = nil,
+                                                 _ join: @escaping @Sendable (T, R) -> U?) -> DataStream<U> where T: StateCodable {
+        let job = stream.job
+        let n = Node<U>(name: job.register(name))
+        let (lo, hi) = (lower.millis, upper.millis)
+        if lo > hi { job.problems.append("interval join \(name): lower bound \(lo) ms is above the upper bound \(hi) ms") }
+        let leftKey = self.key
+        let rightKey = other.key
+        let token = MemoToken()
+        let make: @Sendable (TaskBuilder) -> IntervalJoinOperator<T, R, U> = { b in
+            // One operator per task, fed by both inputs.
+            let id = ObjectIdentifier(token)
+            if let op = b.memo[id] as? IntervalJoinOperator<T, R, U> { return op }
+            let op = IntervalJoinOperator<T, R, U>(name: name, lower: lo, upper: hi, lateTopic: lateTopic, ctx: b.ctx,
+                                                   leftKey: leftKey, rightKey: rightKey, join: join, emit: n.instantiate(b))
+            b.memo[id] = op
+            b.ctx.onWatermark(op.advance)
+            b.stateProbes.append { op.stateKeys }
+            b.stateful.append(op)
+            return op
+        }
+        stream.node.outputs.append { b in make(b).processLeft }
+        other.stream.node.outputs.append { b in make(b).processRight }
+        return DataStream(job: job, node: n)
+    }
 }
 
