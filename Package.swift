@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "Streams",
             dependencies: [
-                "KafkaClient", "KafkaProtocol",
+                "KafkaClient", "KafkaProtocol", "CRC32C",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -147,4 +147,39 @@ import Testing
         snap.operators[2].state = Array(snap.operators[2].state.prefix(10))
         #expect(throws: StateError.self) { try LocalPipeline(job: job(), restoring: snap) }
     }
+
+    @Test func manifestsCarryTheirChecksumKindAndOlderOnesStillRead() throws {
+        let body = Array("some checkpoint body".utf8)
+        let m = CheckpointStore.Manifest(checkpointID: 7, chunks: 1, length: body.count, body: body)
+        #expect(m.checksumKind == .crc32c)
+        // The CRC-32C check value of the standard test input.
+        #expect(ChecksumKind.crc32c.of(Array("123456789".utf8)) == 0xE306_9283)
+        let back = try CheckpointStore.Manifest(m.encode())
+        #expect(back == m && back.matches(body) && !back.matches(body + [0]))
+        // A manifest from before checksum kinds: four fields, FNV-1a.
+        var w = StateWriter()
+        w.int(7); w.int(1); w.int(body.count); w.uint(fnv1a(body))
+        let old = try CheckpointStore.Manifest(w.bytes)
+        #expect(old.checksumKind == .fnv1a && old.matches(body))
+        var bad = StateWriter()
+        bad.int(7); bad.int(1); bad.int(body.count); bad.uint(1); bad.int(99)
+        #expect(throws: StateError.self) { try CheckpointStore.Manifest(bad.bytes) }
+    }
+
+    @Test func stateBytesRoundTripAndTruncationIsRefused() throws {
+        var w = StateWriter()
+        w.int(Int64.min); w.int(-1); w.uint(UInt64.max); w.double(-0.5); w.bool(true); w.string("héllo"); w.key(StreamKey("k")); w.key(StreamKey(42))
+        // Little-endian on the wire, whatever the host.
+        #expect(Array(w.bytes.prefix(8)) == [0, 0, 0, 0, 0, 0, 0, 0x80])
+        var r = StateReader(w.bytes)
+        #expect(try r.int() == Int64.min && r.int() == -1 && r.uint() == UInt64.max && r.double() == -0.5 && r.bool())
+        #expect(try r.string() == "héllo" && r.key() == StreamKey("k") && r.key() == StreamKey(42) && r.atEnd)
+        for n in 0..<w.bytes.count {
+            var t = StateReader(Array(w.bytes.prefix(n)))
+            #expect(throws: StateError.self) {
+                _ = try t.int(); _ = try t.int(); _ = try t.uint(); _ = try t.double(); _ = try t.bool()
+                _ = try t.string(); _ = try t.key(); _ = try t.key()
+            }
+        }
+    }
 }

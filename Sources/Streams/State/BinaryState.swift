@@ -9,16 +9,16 @@ public struct StateWriter {
     public mutating func int(_ v: Int64) { uint(UInt64(bitPattern: v)) }
     public mutating func int(_ v: Int) { int(Int64(v)) }
     @inline(__always) public mutating func uint(_ v: UInt64) {
-        // Little-endian whatever the host: byte i is bits 8i..8i+7.
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+        // Little-endian whatever the host; eight bytes in one append (checkpoints write
+        // millions of these).
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
     public mutating func double(_ v: Double) { uint(v.bitPattern) }
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
     public mutating func string(_ s: String) {
-        let u = Array(s.utf8)
-        int(u.count)
-        bytes.append(contentsOf: u)
+        int(s.utf8.count)
+        bytes.append(contentsOf: s.utf8)
     }
 
     public mutating func blob(_ b: [UInt8]) {
@@ -61,11 +61,11 @@ public struct StateReader {
         return bytes[pos..<(pos + n)]
     }
 
-    public mutating func uint() throws(StateError) -> UInt64 {
-        let s = try take(8)
-        var v: UInt64 = 0
-        for (i, b) in s.enumerated() { v |= UInt64(b) << (8 * UInt64(i)) }
-        return v
+    @inline(__always) public mutating func uint() throws(StateError) -> UInt64 {
+        guard bytes.count - pos >= 8 else { throw StateError("state truncated at byte \(pos) (wanted 8 more)") }
+        let p = pos
+        pos += 8
+        return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: p, as: UInt64.self) })
     }
 
     public mutating func int() throws(StateError) -> Int64 { Int64(bitPattern: try uint()) }
@@ -75,7 +75,13 @@ public struct StateReader {
         return Int(v)
     }
     public mutating func double() throws(StateError) -> Double { Double(bitPattern: try uint()) }
-    public mutating func bool() throws(StateError) -> Bool { try take(1).first! != 0 }
+    public mutating func bool() throws(StateError) -> Bool { try byte() != 0 }
+
+    @inline(__always) mutating func byte() throws(StateError) -> UInt8 {
+        guard pos < bytes.count else { throw StateError("state truncated at byte \(pos) (wanted 1 more)") }
+        defer { pos += 1 }
+        return bytes[pos]
+    }
 
     public mutating func string() throws(StateError) -> String {
         let n = try count()
@@ -88,7 +94,7 @@ public struct StateReader {
     }
 
     public mutating func key() throws(StateError) -> StreamKey {
-        switch try take(1).first! {
+        switch try byte() {
         case 0: return StreamKey(try int())
         case 1: return StreamKey(try string())
         case let t: throw StateError("bad key tag \(t) at byte \(pos - 1)")

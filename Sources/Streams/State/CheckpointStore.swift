@@ -33,19 +33,23 @@ final class CheckpointStore: Sendable {
         var chunks: Int
         var length: Int
         var checksum: UInt64
+        var checksumKind: ChecksumKind
 
         func encode() -> [UInt8] {
             var w = StateWriter()
-            w.int(checkpointID); w.int(chunks); w.int(length); w.uint(checksum)
+            w.int(checkpointID); w.int(chunks); w.int(length); w.uint(checksum); w.int(checksumKind.rawValue)
             return w.bytes
         }
 
-        init(checkpointID: Int64, chunks: Int, length: Int, checksum: UInt64) {
+        init(checkpointID: Int64, chunks: Int, length: Int, body: [UInt8]) {
             self.checkpointID = checkpointID
             self.chunks = chunks
             self.length = length
-            self.checksum = checksum
+            checksumKind = .crc32c
+            checksum = checksumKind.of(body)
         }
+
+        func matches(_ body: [UInt8]) -> Bool { body.count == length && checksumKind.of(body) == checksum }
 
         init(_ b: [UInt8]) throws(StateError) {
             var r = StateReader(b)
@@ -57,6 +61,13 @@ final class CheckpointStore: Sendable {
             chunks = Int(c)
             length = Int(l)
             checksum = try r.uint()
+            if r.atEnd {
+                checksumKind = .fnv1a
+            } else {
+                let k = try r.int()
+                guard let kind = ChecksumKind(rawValue: k) else { throw StateError("manifest: unknown checksum kind \(k)") }
+                checksumKind = kind
+            }
         }
     }
 
@@ -98,7 +109,7 @@ final class CheckpointStore: Sendable {
                 try await producer.produce(ProducerRecord(topic: topic, key: Array(Self.chunkKey(s.partition, s.checkpointID, i).utf8), value: part,
                                                           partition: 0), onDelivery: onDelivery)
             }
-            local.append((s, bytes, Manifest(checkpointID: s.checkpointID, chunks: chunks, length: bytes.count, checksum: fnv1a(bytes))))
+            local.append((s, bytes, Manifest(checkpointID: s.checkpointID, chunks: chunks, length: bytes.count, body: bytes)))
         }
         await producer.flush()
         if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint chunks: \(e)") }
@@ -160,7 +171,7 @@ final class CheckpointStore: Sendable {
                 let tail = m.encode().count
                 if b.count == m.length + tail, Array(b[m.length...]) == m.encode() {
                     let body = Array(b[..<m.length])
-                    if fnv1a(body) == m.checksum, let s = try? TaskSnapshot(decoding: body) {
+                    if m.matches(body), let s = try? TaskSnapshot(decoding: body) {
                         out[p] = s
                         fromLocal += 1
                         continue
@@ -174,7 +185,7 @@ final class CheckpointStore: Sendable {
                 guard let c = latest[Self.chunkKey(p, m.checkpointID, i)] ?? nil else { complete = false; break }
                 body += c
             }
-            guard complete, body.count == m.length, fnv1a(body) == m.checksum else {
+            guard complete, m.matches(body) else {
                 throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) is incomplete or fails its checksum")
             }
             do { out[p] = try TaskSnapshot(decoding: body) } catch {
