@@ -218,5 +218,67 @@ import Testing
             #expect(got == expected)
         }
     }
-}
 
+    /// The checkpoint store against a broker: restore from the topic alone (chunks fetched by
+    /// the manifest's offsets, several chunks per task), from a matching local copy, not from
+    /// a stale one; a crash between chunks and manifest leaves chunks that the next checkpoint
+    /// tombstones; a checkpoint topic from before the split gets its chunk partition.
+    @Test func checkpointStoreRestoresFromEitherCopyAndCleansUpAfterACrash() async throws {
+        try await withBroker { bootstrap in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-ckpt-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var client = try KafkaClientConfig(bootstrap: bootstrap)
+            client.logger = quiet
+            let admin = KafkaAdmin(config: client)
+            // An old single-partition topic: the chunk partition is added.
+            _ = try await admin.createTopics([NewTopic(name: "ck.checkpoints", partitions: 1, replicationFactor: 1)])
+            try await CheckpointStore.createTopic(job: "ck", admin: admin)
+            #expect(try await admin.describeTopic("ck.checkpoints").partitions.count == 2)
+            func snap(_ task: Int32, _ id: Int64, size: Int) -> TaskSnapshot {
+                var rng = SplitMix(seed: UInt64(id) * 10 + UInt64(task))
+                let state = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                return TaskSnapshot(job: "ck", version: "1", checkpointID: id, partition: task, watermark: id * 1000,
+                                    inputs: [.init(topic: "in", partition: task, nextOffset: id * 10, maxEventTime: id)],
+                                    operators: [(name: "op", kind: "k", state: state)])
+            }
+            let big = CheckpointStore.chunkBytes * 2 + 1000  // three chunks
+            let a = try CheckpointStore(job: "ck", client: client, localDirectory: dir, logger: quiet)
+            try await a.save([snap(0, 1, size: big), snap(1, 1, size: 100)])
+            try await a.save([snap(0, 2, size: big), snap(1, 2, size: 100)])
+            // A crash after the chunks of checkpoint 3, before its manifest.
+            try await a.producer.produce(ProducerRecord(topic: a.topic, key: Array("task/0/writing".utf8),
+                                                        value: CheckpointIntent(checkpointID: 3, chunks: 3).encode(), partition: 0))
+            for i in 0..<3 {
+                try await a.producer.produce(ProducerRecord(topic: a.topic, key: Array(CheckpointStore.chunkKey(0, 3, i).utf8), value: [1, 2, 3], partition: 1))
+            }
+            await a.producer.flush()
+            await a.close()
+
+            // A fresh machine: the topic alone.
+            let b = try CheckpointStore(job: "ck", client: client, localDirectory: nil, logger: quiet)
+            let (fromTopic, local0) = try await b.load()
+            #expect(local0 == 0)
+            #expect(fromTopic[0] == snap(0, 2, size: big) && fromTopic[1] == snap(1, 2, size: 100))
+            let garbage = b.garbage.withLock { $0 }
+            #expect(garbage == Set((0..<3).map { CheckpointStore.Place(partition: 1, key: CheckpointStore.chunkKey(0, 3, $0)) }))
+            await b.close()
+
+            // The same machine: the local copies; a stale one is passed over for the topic.
+            try CheckpointStore.writeAtomically([snap(1, 1, size: 100).encode(), [0]], to: "\(dir)/ck/task-1.ckpt")
+            let c = try CheckpointStore(job: "ck", client: client, localDirectory: dir, logger: quiet)
+            let (restored, local) = try await c.load()
+            #expect(local == 1)
+            #expect(restored[0] == snap(0, 2, size: big) && restored[1] == snap(1, 2, size: 100))
+            // The next checkpoint tombstones the crashed chunks and the replaced ones.
+            try await c.save([snap(0, 4, size: 100), snap(1, 4, size: 100)])
+            await c.close()
+            var latest: [String: Bool] = [:]
+            for r in try await readAll(bootstrap, topic: "ck.checkpoints", atLeast: 100_000, within: .seconds(3)) {
+                if let k = r.keyString { latest[k] = r.value != nil }
+            }
+            let live = latest.filter { $0.key.contains("/chunk/") && $0.value }.keys.sorted()
+            #expect(live == [CheckpointStore.chunkKey(0, 4, 0), CheckpointStore.chunkKey(1, 4, 0)])
+            await admin.close()
+        }
+    }
+}

@@ -150,20 +150,24 @@ import Testing
 
     @Test func manifestsCarryTheirChecksumKindAndOlderOnesStillRead() throws {
         let body = Array("some checkpoint body".utf8)
-        let m = CheckpointStore.Manifest(checkpointID: 7, chunks: 1, length: body.count, body: body)
+        let m = CheckpointManifest(checkpointID: 7, chunks: 1, length: body.count, body: body)
         #expect(m.checksumKind == .crc32c)
         // The CRC-32C check value of the standard test input.
         #expect(ChecksumKind.crc32c.of(Array("123456789".utf8)) == 0xE306_9283)
-        let back = try CheckpointStore.Manifest(m.encode())
+        let back = try CheckpointManifest(m.encode())
         #expect(back == m && back.matches(body) && !back.matches(body + [0]))
+        #expect(back.chunkPartition == 1)
+        let located = CheckpointManifest(checkpointID: 8, chunks: 2, length: body.count, body: body, chunkOffsets: [40, 41])
+        #expect(try CheckpointManifest(located.encode()) == located)
+        #expect(throws: StateError.self) { try CheckpointManifest(Array(located.encode().dropLast(8))) }
         // A manifest from before checksum kinds: four fields, FNV-1a.
         var w = StateWriter()
         w.int(7); w.int(1); w.int(body.count); w.uint(fnv1a(body))
-        let old = try CheckpointStore.Manifest(w.bytes)
-        #expect(old.checksumKind == .fnv1a && old.matches(body))
+        let old = try CheckpointManifest(w.bytes)
+        #expect(old.checksumKind == .fnv1a && old.matches(body) && old.chunkPartition == 0)
         var bad = StateWriter()
         bad.int(7); bad.int(1); bad.int(body.count); bad.uint(1); bad.int(99)
-        #expect(throws: StateError.self) { try CheckpointStore.Manifest(bad.bytes) }
+        #expect(throws: StateError.self) { try CheckpointManifest(bad.bytes) }
     }
 
     @Test func stateBytesRoundTripAndTruncationIsRefused() throws {

@@ -54,6 +54,16 @@ def produce_rows(bootstrap, topic, rows, partitions=2, extra=()):
     assert p.flush(30) == 0
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli), bitwise: an independent check of the checkpoint checksums."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
+    return crc ^ 0xFFFFFFFF
+
+
 def read_topic(bootstrap, topic, timeout=30.0):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_topic("g"), "enable.auto.commit": False,
                   "enable.partition.eof": True})
@@ -225,8 +235,9 @@ def test_kill9_at_random_moments_loses_and_double_counts_nothing(broker):
     probe = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": unique_topic("probe")})
 
     def checkpoint_records():
+        # Partition 0: intents and manifests; partition 1: chunks.
         try:
-            return probe.get_watermark_offsets(TopicPartition(ck_topic, 0), timeout=5)[1]
+            return sum(probe.get_watermark_offsets(TopicPartition(ck_topic, p), timeout=5)[1] for p in (0, 1))
         except Exception:  # noqa: BLE001 — the topic does not exist before the first run
             return 0
 
@@ -236,10 +247,10 @@ def test_kill9_at_random_moments_loses_and_double_counts_nothing(broker):
         if kills >= 4:
             proc.wait(timeout=300)
             break
-        # Kill at a random moment after this run has written two checkpoints (4 records each:
-        # a chunk and a manifest per task), so that every restart has progress to resume.
+        # Kill at a random moment after this run has written two checkpoints (6 records each:
+        # an intent, a chunk and a manifest per task), so that every restart has progress to resume.
         deadline = time.time() + 60
-        while checkpoint_records() < before + 8 and proc.poll() is None and time.time() < deadline:
+        while checkpoint_records() < before + 12 and proc.poll() is None and time.time() < deadline:
             time.sleep(0.02)
         time.sleep(rnd.uniform(0, 0.4))
         if proc.poll() is not None:
@@ -267,6 +278,20 @@ def test_kill9_at_random_moments_loses_and_double_counts_nothing(broker):
     for task in ("task/0", "task/1"):
         assert latest.get(task), f"no manifest for {task}"
         ids[task] = struct.unpack_from("<q", latest[task], 0)[0]
+    # Chunks are in partition 1, the rest in partition 0.
+    assert all(("/chunk/" in m.key().decode()) == (m.partition() == 1) for m in ck)
+    # Each manifest names its chunks' offsets in partition 1, and their CRC-32C.
+    by_offset = {m.offset(): m for m in ck if m.partition() == 1}
+    for task in ("task/0", "task/1"):
+        ckpt_id, chunks, length, checksum, kind, n = struct.unpack_from("<qqqQqq", latest[task], 0)
+        assert kind == 2 and n == chunks, (kind, n, chunks)
+        offsets = struct.unpack_from(f"<{n}q", latest[task], 48)
+        body = b""
+        for i, off in enumerate(offsets):
+            rec = by_offset[off]
+            assert rec.key().decode() == f"{task}/chunk/{ckpt_id}/{i}"
+            body += rec.value()
+        assert len(body) == length and crc32c(body) == checksum
     # Chunks of replaced (or crashed, never completed) checkpoints were tombstoned.
     live = [k for k, v in latest.items() if "/chunk/" in k and v is not None]
     assert live, "no chunks"

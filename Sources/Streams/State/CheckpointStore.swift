@@ -8,68 +8,37 @@ import NIOCore
 
 /// Where checkpoints live: a compacted topic `<job>.checkpoints` (any machine can restore
 /// from it) and, when configured, a local directory (a restart on the same machine reads it
-/// instead of the topic when it holds the same checkpoint).
+/// instead of the topic's chunks when it holds the same checkpoint).
 ///
-/// A task's snapshot is cut into chunks (keys `task/P/chunk/ID/I`: a checkpoint never
-/// overwrites the chunks of the one before) followed by a manifest (key `task/P`: checkpoint
-/// id, chunk count, length, checksum), written only once every chunk is acknowledged: the
-/// latest manifest always describes complete chunks, whatever moment a kill -9 chose. Once a
-/// manifest is written, the chunks it replaced get tombstones, and compaction removes them.
+/// The topic has two partitions. Partition 1 holds the chunks of task snapshots (keys
+/// `task/P/chunk/ID/I`: a checkpoint never overwrites the chunks of the one before).
+/// Partition 0 holds the small records: per task an intent (`task/P/writing`, before its
+/// chunks) and a manifest (`task/P`: checkpoint id, chunk offsets, length, checksum), written
+/// only once every chunk is acknowledged, so the latest manifest always describes complete
+/// chunks whatever moment a kill -9 chose. A start reads partition 0 only, then fetches
+/// exactly the chunks it needs — none when the local copy matches. Chunks that a manifest
+/// replaced, or that a crash left behind (an intent newer than the manifest), get
+/// tombstones, and compaction removes them.
 final class CheckpointStore: Sendable {
     static let chunkBytes = 512 * 1024
+    static let metaPartition: Int32 = 0
+    static let chunkPartition: Int32 = 1
+
+    /// A record key in one of the two partitions.
+    struct Place: Hashable {
+        var partition: Int32
+        var key: String
+    }
 
     let topic: String
     let localDirectory: String?
     let producer: KafkaProducer
     let client: KafkaClientConfig
     let logger: Logger
-    /// Chunk keys no manifest needs any more (tombstoned with the next checkpoint).
-    let garbage = Locked<Set<String>>([])
-    /// The chunk keys of each task's latest complete checkpoint.
-    let current = Locked<[Int32: [String]]>([:])
-
-    struct Manifest: Equatable {
-        var checkpointID: Int64
-        var chunks: Int
-        var length: Int
-        var checksum: UInt64
-        var checksumKind: ChecksumKind
-
-        func encode() -> [UInt8] {
-            var w = StateWriter()
-            w.int(checkpointID); w.int(chunks); w.int(length); w.uint(checksum); w.int(checksumKind.rawValue)
-            return w.bytes
-        }
-
-        init(checkpointID: Int64, chunks: Int, length: Int, body: [UInt8]) {
-            self.checkpointID = checkpointID
-            self.chunks = chunks
-            self.length = length
-            checksumKind = .crc32c
-            checksum = checksumKind.of(body)
-        }
-
-        func matches(_ body: [UInt8]) -> Bool { body.count == length && checksumKind.of(body) == checksum }
-
-        init(_ b: [UInt8]) throws(StateError) {
-            var r = StateReader(b)
-            checkpointID = try r.int()
-            let c = try r.int(), l = try r.int()
-            guard c >= 0, c <= 1 << 24, l >= 0, l <= Int64(c) * Int64(CheckpointStore.chunkBytes) else {
-                throw StateError("manifest: implausible chunk count \(c) or length \(l)")
-            }
-            chunks = Int(c)
-            length = Int(l)
-            checksum = try r.uint()
-            if r.atEnd {
-                checksumKind = .fnv1a
-            } else {
-                let k = try r.int()
-                guard let kind = ChecksumKind(rawValue: k) else { throw StateError("manifest: unknown checksum kind \(k)") }
-                checksumKind = kind
-            }
-        }
-    }
+    /// Chunks no manifest needs any more (tombstoned with the next checkpoint).
+    let garbage = Locked<Set<Place>>([])
+    /// The chunks of each task's latest complete checkpoint.
+    let current = Locked<[Int32: [Place]]>([:])
 
     init(job: String, client: KafkaClientConfig, localDirectory: String?, logger: Logger) throws {
         topic = "\(job).checkpoints"
@@ -89,133 +58,221 @@ final class CheckpointStore: Sendable {
 
     func close() async { await producer.close() }
 
+    /// Creates the topic, or adds the chunk partition to one from before the split.
     static func createTopic(job: String, admin: KafkaAdmin) async throws {
-        let errs = try await admin.createTopics([NewTopic(name: "\(job).checkpoints", partitions: 1, replicationFactor: 1,
+        let name = "\(job).checkpoints"
+        let errs = try await admin.createTopics([NewTopic(name: name, partitions: 2, replicationFactor: 1,
                                                           configs: ["cleanup.policy": "compact", "segment.bytes": "67108864"])],
                                                 ifNotExists: true)
         if let (t, e) = errs.first { throw StreamsError.topology("cannot create checkpoint topic \(t): \(e)") }
+        let info = try await admin.describeTopic(name)
+        if info.partitions.count < 2 {
+            let errs = try await admin.createPartitions([name: 2])
+            if let (t, e) = errs.first { throw StreamsError.topology("cannot add the chunk partition to \(t): \(e)") }
+        }
+    }
+
+    static func chunkKey(_ partition: Int32, _ id: Int64, _ i: Int) -> String { "task/\(partition)/chunk/\(id)/\(i)" }
+
+    func chunkPlaces(_ task: Int32, _ m: CheckpointManifest) -> [Place] {
+        (0..<m.chunks).map { Place(partition: m.chunkPartition, key: Self.chunkKey(task, m.checkpointID, $0)) }
     }
 
     /// Writes the snapshots; returns when they are durable in the topic (and written locally).
     func save(_ snapshots: [TaskSnapshot]) async throws {
         let failures = DeliveryFailures()
         let onDelivery: @Sendable (DeliveryResult) -> Void = { failures.record($0) }
-        var local: [(TaskSnapshot, [UInt8], Manifest)] = []
-        for s in snapshots {
-            let bytes = s.encode()
-            let chunks = max(1, (bytes.count + Self.chunkBytes - 1) / Self.chunkBytes)
-            for i in 0..<chunks {
-                let part = Array(bytes[(i * Self.chunkBytes)..<min(bytes.count, (i + 1) * Self.chunkBytes)])
-                try await producer.produce(ProducerRecord(topic: topic, key: Array(Self.chunkKey(s.partition, s.checkpointID, i).utf8), value: part,
-                                                          partition: 0), onDelivery: onDelivery)
+        func flush(_ what: String) async throws {
+            await producer.flush()
+            if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint \(what): \(e)") }
+        }
+        let bodies = snapshots.map { $0.encode() }
+        let counts = bodies.map { max(1, ($0.count + Self.chunkBytes - 1) / Self.chunkBytes) }
+        // Intents first, durable before any chunk (they are in another partition: no ordering).
+        for (s, n) in zip(snapshots, counts) {
+            try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)/writing".utf8),
+                                                      value: CheckpointIntent(checkpointID: s.checkpointID, chunks: n).encode(),
+                                                      partition: Self.metaPartition), onDelivery: onDelivery)
+        }
+        try await flush("intents")
+        let offsets = Locked<[Int: [Int64]]>([:])
+        for (t, s) in snapshots.enumerated() {
+            offsets.withLock { $0[t] = Array(repeating: -1, count: counts[t]) }
+            let body = bodies[t]
+            for i in 0..<counts[t] {
+                let part = ByteBuffer(bytes: body[(i * Self.chunkBytes)..<min(body.count, (i + 1) * Self.chunkBytes)])
+                try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: Self.chunkKey(s.partition, s.checkpointID, i)),
+                                                          value: part, partition: Self.chunkPartition)) { r in
+                    if case .success(let md) = r { offsets.withLock { $0[t]![i] = md.offset } }
+                    failures.record(r)
+                }
             }
-            local.append((s, bytes, Manifest(checkpointID: s.checkpointID, chunks: chunks, length: bytes.count, body: bytes)))
         }
-        await producer.flush()
-        if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint chunks: \(e)") }
-        for (s, _, m) in local {
-            try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(), partition: 0), onDelivery: onDelivery)
+        try await flush("chunks")
+        let known = offsets.withLock { $0 }
+        var manifests: [CheckpointManifest] = []
+        for (t, s) in snapshots.enumerated() {
+            let offs = known[t] ?? []
+            // An offset the broker did not return (a retried duplicate): found by key instead.
+            let m = CheckpointManifest(checkpointID: s.checkpointID, chunks: counts[t], length: bodies[t].count, body: bodies[t],
+                                       chunkOffsets: offs.contains(-1) ? [] : offs)
+            manifests.append(m)
+            try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(),
+                                                      partition: Self.metaPartition), onDelivery: onDelivery)
         }
-        await producer.flush()
-        if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint manifest: \(e)") }
-        // The replaced chunks (and any left by a crash) are garbage now.
-        let stale: Set<String> = current.withLock { cur in
-            var old = Set<String>()
-            for (s, _, m) in local {
+        try await flush("manifests")
+        // The replaced chunks (and any left by a crash) are garbage now; never the ones just
+        // written (a checkpoint id can repeat after a crash before its manifest).
+        var written = Set<Place>()
+        let stale: Set<Place> = current.withLock { cur in
+            var old = Set<Place>()
+            for (s, m) in zip(snapshots, manifests) {
                 old.formUnion(cur[s.partition] ?? [])
-                cur[s.partition] = (0..<m.chunks).map { Self.chunkKey(s.partition, s.checkpointID, $0) }
+                let now = chunkPlaces(s.partition, m)
+                cur[s.partition] = now
+                written.formUnion(now)
             }
             return old
         }.union(garbage.withLock { g in defer { g = [] }; return g })
-        // Never the chunks just written (a checkpoint id can repeat after a crash before its
-        // manifest).
-        let written = Set(local.flatMap { s, _, m in (0..<m.chunks).map { Self.chunkKey(s.partition, s.checkpointID, $0) } })
-        for k in stale.subtracting(written) {
-            try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: k), value: nil, partition: 0), onDelivery: onDelivery)
+        for p in stale.subtracting(written) {
+            try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: p.key), value: nil, partition: p.partition),
+                                       onDelivery: onDelivery)
         }
         if let dir = localDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for (s, bytes, m) in local { try Self.writeAtomically(bytes + m.encode(), to: "\(dir)/task-\(s.partition).ckpt") }
+            for (t, s) in snapshots.enumerated() {
+                try Self.writeAtomically([bodies[t], manifests[t].encode()], to: "\(dir)/task-\(s.partition).ckpt")
+            }
         }
     }
 
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    static func writeAtomically(_ parts: [[UInt8]], to path: String) throws {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
         guard fd >= 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
         defer { Glibc.close(fd) }
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
-            off += n
+        for bytes in parts {
+            var off = 0
+            while off < bytes.count {
+                let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                guard n > 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
+                off += n
+            }
         }
         guard fsync(fd) == 0, rename(tmp, path) == 0 else { throw StreamsError.deliveryFailed("cannot commit \(path): errno \(errno)") }
+    }
+
+    /// The whole file, or nil.
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size >= 0 else { return nil }
+        let size = Int(st.st_size)
+        var ok = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var off = 0
+            while off < size {
+                let n = Glibc.read(fd, buf.baseAddress! + off, size - off)
+                if n <= 0 { ok = n == 0 && off == size; break }
+                off += n
+            }
+            count = off
+        }
+        return ok && bytes.count == size ? bytes : nil
+    }
+
+    /// The local copy of a task's checkpoint when it is the one the manifest describes.
+    func localCopy(_ task: Int32, _ m: CheckpointManifest) -> [UInt8]? {
+        guard let dir = localDirectory, var b = Self.readFile("\(dir)/task-\(task).ckpt") else { return nil }
+        let tail = m.encode()
+        guard b.count == m.length + tail.count, b[m.length...].elementsEqual(tail) else { return nil }
+        b.removeLast(tail.count)
+        return m.matches(b) ? b : nil
     }
 
     /// The latest complete snapshot of each task: from the local copy when it matches the
     /// topic's manifest, else from the topic's chunks. A corrupt or incomplete one stops the
     /// job with the reason (delete the checkpoint topic to start over on purpose).
     func load() async throws -> (snapshots: [Int32: TaskSnapshot], fromLocal: Int) {
-        let latest = try await readTopic()
-        var out: [Int32: TaskSnapshot] = [:]
-        var fromLocal = 0
-        for (key, value) in latest where key.hasPrefix("task/") && !key.contains("/chunk/") {
-            guard let p = Int32(key.dropFirst(5)), let value else { continue }
-            let m: Manifest
-            do { m = try Manifest(value) } catch {
+        let meta = try await read(Self.metaPartition)
+        var manifests: [Int32: CheckpointManifest] = [:]
+        var intents: [Int32: CheckpointIntent] = [:]
+        for (key, value) in meta where key.hasPrefix("task/") && !key.contains("/chunk/") {
+            guard let value else { continue }
+            if key.hasSuffix("/writing") {
+                if let p = Int32(key.dropFirst(5).dropLast(8)), let i = try? CheckpointIntent(value) { intents[p] = i }
+                continue
+            }
+            guard let p = Int32(key.dropFirst(5)) else { continue }
+            do { manifests[p] = try CheckpointManifest(value) } catch {
                 throw StreamsError.checkpoint("the manifest of task \(p) in \(topic) cannot be read: \(error)")
             }
-            if let dir = localDirectory, let data = FileManager.default.contents(atPath: "\(dir)/task-\(p).ckpt") {
-                let b = [UInt8](data)
-                let tail = m.encode().count
-                if b.count == m.length + tail, Array(b[m.length...]) == m.encode() {
-                    let body = Array(b[..<m.length])
-                    if m.matches(body), let s = try? TaskSnapshot(decoding: body) {
-                        out[p] = s
-                        fromLocal += 1
-                        continue
-                    }
+        }
+        var out: [Int32: TaskSnapshot] = [:]
+        var fromLocal = 0
+        var fetch: [Int32: CheckpointManifest] = [:]
+        for (p, m) in manifests {
+            if let b = localCopy(p, m), let s = try? TaskSnapshot(decoding: b) {
+                out[p] = s
+                fromLocal += 1
+            } else {
+                fetch[p] = m
+            }
+        }
+        if !fetch.isEmpty {
+            // Exactly the chunks needed: from the lowest offset to the highest (all of partition
+            // 1 when some offsets are unknown; partition 0 was read already).
+            let wanted = Set(fetch.flatMap { p, m in chunkPlaces(p, m) }.filter { $0.partition == Self.chunkPartition }.map(\.key))
+            var chunkValues = meta
+            if !wanted.isEmpty {
+                let located = fetch.values.filter { $0.chunkPartition == Self.chunkPartition }
+                let range: (Int64, Int64)? = located.allSatisfy { !$0.chunkOffsets.isEmpty }
+                    ? (located.flatMap(\.chunkOffsets).min()!, located.flatMap(\.chunkOffsets).max()! + 1) : nil
+                let got = try await read(Self.chunkPartition, range: range, keys: wanted)
+                chunkValues.merge(got) { _, new in new }
+            }
+            for (p, m) in fetch {
+                var body: [UInt8] = []
+                body.reserveCapacity(m.length)
+                var complete = true
+                for place in chunkPlaces(p, m) {
+                    guard let c = chunkValues[place.key] ?? nil else { complete = false; break }
+                    body += c
+                }
+                guard complete, m.matches(body) else {
+                    throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) is incomplete or fails its checksum")
+                }
+                do { out[p] = try TaskSnapshot(decoding: body) } catch {
+                    throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) cannot be read: \(error)")
                 }
             }
-            var body: [UInt8] = []
-            body.reserveCapacity(m.length)
-            var complete = true
-            for i in 0..<m.chunks {
-                guard let c = latest[Self.chunkKey(p, m.checkpointID, i)] ?? nil else { complete = false; break }
-                body += c
-            }
-            guard complete, m.matches(body) else {
-                throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) is incomplete or fails its checksum")
-            }
-            do { out[p] = try TaskSnapshot(decoding: body) } catch {
-                throw StreamsError.checkpoint("checkpoint \(m.checkpointID) of task \(p) in \(topic) cannot be read: \(error)")
-            }
         }
-        // Chunks of checkpoints that are not the latest of their task: tombstoned next time.
-        var needed = Set<String>()
-        var cur: [Int32: [String]] = [:]
-        for (key, value) in latest where key.hasPrefix("task/") && !key.contains("/chunk/") {
-            guard let p = Int32(key.dropFirst(5)), let value, let m = try? Manifest(value) else { continue }
-            let keys = (0..<m.chunks).map { Self.chunkKey(p, m.checkpointID, $0) }
-            cur[p] = keys
-            needed.formUnion(keys)
+        // What the next checkpoint tombstones: chunks of an interrupted checkpoint (an intent
+        // newer than its manifest), and chunks from before the split that no manifest needs.
+        var cur: [Int32: [Place]] = [:]
+        for (p, m) in manifests { cur[p] = chunkPlaces(p, m) }
+        let needed = Set(cur.values.joined())
+        var stale = Set<Place>()
+        for (p, i) in intents where manifests[p]?.checkpointID != i.checkpointID {
+            for c in 0..<i.chunks { stale.insert(Place(partition: Self.chunkPartition, key: Self.chunkKey(p, i.checkpointID, c))) }
         }
-        let stale = Set(latest.compactMap { k, v in k.contains("/chunk/") && v != nil && !needed.contains(k) ? k : nil })
-        garbage.withLock { $0.formUnion(stale) }
+        for (k, v) in meta where k.contains("/chunk/") && v != nil { stale.insert(Place(partition: Self.metaPartition, key: k)) }
+        garbage.withLock { $0.formUnion(stale.subtracting(needed)) }
         current.withLock { $0 = cur }
         return (out, fromLocal)
     }
 
-    static func chunkKey(_ partition: Int32, _ id: Int64, _ i: Int) -> String { "task/\(partition)/chunk/\(id)/\(i)" }
-
-    /// The topic read to its end: latest value per key (nil: tombstone).
-    func readTopic() async throws -> [String: [UInt8]?] {
+    /// One partition read from `range` (default: all of it) to its end or the range's end:
+    /// latest value per key (nil: tombstone), only for `keys` when given.
+    func read(_ partition: Int32, range: (Int64, Int64)? = nil, keys: Set<String>? = nil) async throws -> [String: [UInt8]?] {
         let admin = KafkaAdmin(config: client)
-        let tp = TopicPartition(topic, 0)
-        let end = try await admin.listOffsets([tp: .latest])[tp]?.offset ?? 0
-        let start = try await admin.listOffsets([tp: .earliest])[tp]?.offset ?? 0
+        let tp = TopicPartition(topic, partition)
+        let endOffset = try await admin.listOffsets([tp: .latest])[tp]?.offset ?? 0
+        let startOffset = try await admin.listOffsets([tp: .earliest])[tp]?.offset ?? 0
         await admin.close()
+        let start = max(startOffset, range?.0 ?? startOffset), end = min(endOffset, range?.1 ?? endOffset)
         var latest: [String: [UInt8]?] = [:]
         guard end > start else { return latest }
         var cc = KafkaConsumerConfig(bootstrapServers: client.bootstrapServers)
@@ -233,7 +290,9 @@ final class CheckpointStore: Sendable {
                 continue
             }
             for r in chunk where r.offset < end {
-                if let k = r.keyString { latest.updateValue(r.valueBytes, forKey: k) }
+                guard let k = r.keyString else { continue }
+                if let keys, !keys.contains(k) { continue }
+                latest.updateValue(r.valueBytes, forKey: k)
             }
             pos = (chunk.last?.offset ?? pos) + 1
         }
