@@ -68,9 +68,9 @@ struct SourcePlan: Sendable {
     var makePusher: @Sendable (TaskBuilder) -> (AnyDecodedBatch, [ConsumerRecord]) -> Void
 }
 
-/// Builds the plan of a source from its element decoder.
+/// Builds the plan of a source from its element decoder (nil: skip the record).
 func sourcePlan<T>(index: Int32, topic: String, node: Node<T>, outOfOrderness: Duration, idleTimeout: Duration?,
-                   decoder: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> SourcePlan {
+                   decoder: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)?) -> SourcePlan {
     SourcePlan(index: index, topic: topic, outOfOrderness: outOfOrderness.millis, idleTimeout: idleTimeout, makeDecoder: {
         let decode = decoder()
         return { chunk in
@@ -81,7 +81,8 @@ func sourcePlan<T>(index: Int32, topic: String, node: Node<T>, outOfOrderness: D
             var maxTs = Millis.min
             for i in chunk.indices {
                 do throws(FormatError) {
-                    let (v, ts) = try decode(chunk[i])
+                    // nil: a record that is no element (a CSV header): no dead letter either.
+                    guard let (v, ts) = try decode(chunk[i]) else { continue }
                     guard ts > -(1 << 53) && ts < (1 << 53) else { throw FormatError(offset: 0, "event time \(ts) out of range") }
                     b.values.append(v)
                     b.times.append(ts)

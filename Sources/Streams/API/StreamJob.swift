@@ -50,9 +50,9 @@ public final class StreamJob: @unchecked Sendable {
                                       eventTime: @escaping @Sendable (T) -> Millis,
                                       outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                                       maxValueBytes: Int = 1 << 20) -> DataStream<T> {
-        source(topic: topic, name: name, outOfOrderness: outOfOrderness, idleTimeout: idleTimeout) {
+        sourceSkipping(topic: topic, name: name, outOfOrderness: outOfOrderness, idleTimeout: idleTimeout) {
             var decoder = JSONDecoding<T>(maxBytes: maxValueBytes)
-            return { (r: ConsumerRecord) throws(FormatError) -> (T, Millis) in
+            return { (r: ConsumerRecord) throws(FormatError) -> (T, Millis)? in
                 guard let value = r.value else { throw FormatError(offset: 0, "record has no value (tombstone)") }
                 let v = try value.withUnsafeReadableBytes { (raw) throws(FormatError) -> T in try decoder.decode(raw) }
                 return (v, eventTime(v))
@@ -66,9 +66,19 @@ public final class StreamJob: @unchecked Sendable {
     @discardableResult
     public func source<T>(topic: String, name: String? = nil, outOfOrderness: Duration = .seconds(0), idleTimeout: Duration? = nil,
                           decode: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)) -> DataStream<T> {
+        sourceSkipping(topic: topic, name: name, outOfOrderness: outOfOrderness, idleTimeout: idleTimeout) {
+            let d = decode()
+            return { (r: ConsumerRecord) throws(FormatError) -> (T, Millis)? in try d(r) }
+        }
+    }
+
+    /// As `source(topic:…:decode:)`, for formats with records that are no element (a CSV
+    /// header line): the decoder returns nil and the record is skipped, not dead-lettered.
+    func sourceSkipping<T>(topic: String, name: String?, outOfOrderness: Duration, idleTimeout: Duration?,
+                           decodeOrSkip: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)?) -> DataStream<T> {
         let n = Node<T>(name: register(name ?? "source-\(topic)"))
         sources.append(sourcePlan(index: Int32(sources.count), topic: topic, node: n, outOfOrderness: outOfOrderness,
-                                  idleTimeout: idleTimeout, decoder: decode))
+                                  idleTimeout: idleTimeout, decoder: decodeOrSkip))
         return DataStream(job: self, node: n)
     }
 

@@ -1,0 +1,158 @@
+/// Writes one CSV line into a reusable byte array (sinks encode results with it). Fields are
+/// quoted only when they must be (separator, quote, CR or LF inside); nil is an empty field and
+/// the empty string `""`, so `CSVDecoding` reads both back as they were written.
+public struct CSVWriter {
+    public private(set) var bytes: [UInt8] = []
+    let separator: UInt8
+    let lineEnd: Bool
+    var first = true
+
+    /// `lineEnd`: end each line with LF (for files; Kafka values need none).
+    public init(separator: Character = ",", lineEnd: Bool = false, capacity: Int = 256) {
+        // An invalid separator falls back to ','; `CSVDecoding` would refuse it the same way.
+        self.separator = (try? CSVStorage.separatorByte(separator)) ?? 0x2C
+        self.lineEnd = lineEnd
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func begin() {
+        bytes.removeAll(keepingCapacity: true)
+        first = true
+    }
+
+    public mutating func end() {
+        if lineEnd { bytes.append(CSVStorage.lf) }
+    }
+
+    @inline(__always) mutating func next() {
+        if !first { bytes.append(separator) }
+        first = false
+    }
+
+    public mutating func field(_ v: Int64) {
+        next()
+        appendInt(v)
+    }
+
+    public mutating func field(_ v: Int) { field(Int64(v)) }
+
+    /// NaN and infinities have no CSV form: written as an empty field (null).
+    public mutating func field(_ v: Double) {
+        next()
+        appendDouble(v)
+    }
+
+    public mutating func field(_ v: Bool) {
+        next()
+        bytes.append(contentsOf: v ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+    }
+
+    /// A string (nil: an empty field, which reads back as null).
+    public mutating func field(_ v: String?) {
+        next()
+        guard let v else { return }
+        appendString(v)
+    }
+
+    /// An optional number or boolean: nil is an empty field.
+    public mutating func field<V: CSVWritable>(_ v: V?) {
+        guard let v else { next(); return }
+        v.write(to: &self)
+    }
+
+    /// An empty field (null).
+    public mutating func null() { next() }
+
+    /// A timestamp as ISO-8601 with its offset (`CSVFields.timestamp` reads it back).
+    public mutating func field(_ t: EventTime) {
+        next()
+        bytes.append(contentsOf: ISO8601.format(t.millis, utcOffsetSeconds: t.utcOffsetSeconds).utf8)
+    }
+
+    /// A header line of the given names.
+    public mutating func header(_ names: [String]) {
+        begin()
+        for n in names { field(n) }
+        end()
+    }
+
+    mutating func appendInt(_ v: Int64) {
+        if v >= 0 && v < 10 { bytes.append(UInt8(v) + 0x30); return }
+        var x = v.magnitude
+        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &tmp) { t in
+            var n = 0
+            while x > 0 {
+                t[23 - n] = UInt8(x % 10) + 0x30
+                x /= 10
+                n += 1
+            }
+            if v < 0 { bytes.append(0x2D) }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: t[(24 - n)...]))
+        }
+    }
+
+    mutating func appendDouble(_ v: Double) {
+        guard v.isFinite else { return }
+        if v == v.rounded(), abs(v) < 1e15 {
+            appendInt(Int64(v))  // "12.0": stays a float for typed readers
+            bytes.append(0x2E)
+            bytes.append(0x30)
+            return
+        }
+        // Few decimals (amounts): digits written directly, when they read back exactly as v.
+        if abs(v) < 1e9 {
+            var scale = 10.0
+            for k in 1...6 {
+                let scaled = (v * scale).rounded()
+                if scaled / scale == v {
+                    let digits = Int64(scaled).magnitude
+                    let p = UInt64(scale)
+                    if v < 0 { bytes.append(0x2D) }
+                    appendInt(Int64(digits / p))
+                    bytes.append(0x2E)
+                    var frac = digits % p
+                    var div = p / 10
+                    for _ in 0..<k {
+                        bytes.append(UInt8(frac / div) + 0x30)
+                        frac %= div
+                        div /= 10
+                    }
+                    return
+                }
+                scale *= 10
+            }
+        }
+        // Swift's shortest round-trip form (short strings are stored inline: no allocation).
+        bytes.append(contentsOf: v.description.utf8)
+    }
+
+    mutating func appendString(_ s: String) {
+        var s = s
+        s.withUTF8 { u in
+            var needs = u.isEmpty  // "" marks the empty string, distinct from null
+            for c in u where c == separator || c == CSVStorage.quote || c == CSVStorage.cr || c == CSVStorage.lf {
+                needs = true
+                break
+            }
+            guard needs else { bytes.append(contentsOf: u); return }
+            bytes.append(CSVStorage.quote)
+            for c in u {
+                if c == CSVStorage.quote { bytes.append(CSVStorage.quote) }
+                bytes.append(c)
+            }
+            bytes.append(CSVStorage.quote)
+        }
+    }
+}
+
+/// Optional values `CSVWriter.field` takes (nil: an empty field).
+public protocol CSVWritable {
+    func write(to w: inout CSVWriter)
+}
+
+extension Int64: CSVWritable { public func write(to w: inout CSVWriter) { w.field(self) } }
+extension Int: CSVWritable { public func write(to w: inout CSVWriter) { w.field(self) } }
+extension Double: CSVWritable { public func write(to w: inout CSVWriter) { w.field(self) } }
+extension Bool: CSVWritable { public func write(to w: inout CSVWriter) { w.field(self) } }
+extension EventTime: CSVWritable { public func write(to w: inout CSVWriter) { w.field(self) } }
