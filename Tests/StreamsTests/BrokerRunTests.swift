@@ -239,7 +239,7 @@ import Testing
                 let state = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 return TaskSnapshot(job: "ck", version: "1", checkpointID: id, partition: task, watermark: id * 1000,
                                     inputs: [.init(topic: "in", partition: task, nextOffset: id * 10, maxEventTime: id)],
-                                    operators: [(name: "op", kind: "k", state: state)])
+                                    operators: [(name: "op", kind: "k", state: state[...])])
             }
             let big = CheckpointStore.chunkBytes * 2 + 1000  // three chunks
             let a = try CheckpointStore(job: "ck", client: client, localDirectory: dir, logger: quiet)
@@ -264,7 +264,7 @@ import Testing
             await b.close()
 
             // The same machine: the local copies; a stale one is passed over for the topic.
-            try CheckpointStore.writeAtomically([snap(1, 1, size: 100).encode(), [0]], to: "\(dir)/ck/task-1.ckpt")
+            try CheckpointStore.writeAtomically([snap(1, 1, size: 100).encode()[...], [0]], to: "\(dir)/ck/task-1.ckpt")
             let c = try CheckpointStore(job: "ck", client: client, localDirectory: dir, logger: quiet)
             let (restored, local) = try await c.load()
             #expect(local == 1)

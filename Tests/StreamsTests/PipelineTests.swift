@@ -144,7 +144,7 @@ import Testing
         bytes[0] ^= 0xFF
         #expect(throws: StateError("not a Riverbank task checkpoint (bad magic)")) { try TaskSnapshot(decoding: bytes) }
         var snap = p.snapshot()
-        snap.operators[2].state = Array(snap.operators[2].state.prefix(10))
+        snap.operators[2].state = snap.operators[2].state.prefix(10)
         #expect(throws: StateError.self) { try LocalPipeline(job: job(), restoring: snap) }
     }
 
@@ -170,6 +170,25 @@ import Testing
         #expect(throws: StateError.self) { try CheckpointManifest(bad.bytes) }
     }
 
+    @Test(arguments: [0, 1, 100, 4096, 10_000] as [Int])
+    func snapshotPartsAndChunksAreTheEncoding(stateSize: Int) throws {
+        var rng = SplitMix(seed: UInt64(stateSize))
+        let states = (0..<3).map { i in (0..<(stateSize + i * 7)).map { _ in UInt8.random(in: 0...255, using: &rng) }[...] }
+        let snap = TaskSnapshot(job: "j", version: "2", checkpointID: 5, partition: 1, watermark: 77, inputs: [],
+                                operators: states.enumerated().map { (name: "op\($0.offset)", kind: "k", state: $0.element) })
+        let parts = snap.encodeParts()
+        let whole = snap.encode()
+        #expect(Array(parts.joined()) == whole)
+        #expect(try TaskSnapshot(decoding: whole) == snap)
+        #expect(ChecksumKind.crc32c.of(parts) == ChecksumKind.crc32c.of(whole))
+        #expect(ChecksumKind.fnv1a.of(parts) == fnv1a(whole))
+        for size in [1, 7, 512, 100_000] {
+            let chunks = Array(CheckpointStore.chunked(parts, size: size))
+            #expect(chunks.dropLast().allSatisfy { $0.readableBytes == size })
+            #expect(chunks.flatMap { Array($0.readableBytesView) } == whole)
+        }
+    }
+
     @Test func stateBytesRoundTripAndTruncationIsRefused() throws {
         var w = StateWriter()
         w.int(Int64.min); w.int(-1); w.uint(UInt64.max); w.double(-0.5); w.bool(true); w.string("héllo"); w.key(StreamKey("k")); w.key(StreamKey(42))
@@ -185,5 +204,33 @@ import Testing
                 _ = try t.string(); _ = try t.key(); _ = try t.key()
             }
         }
+    }
+}
+
+@Suite struct EntryHeapTests {
+    /// Interleaved inserts and pops against a sorted array: every pop is the smallest entry.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func popsInOrder(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        var heap = EntryHeap()
+        var model: [PendingEntry] = []
+        var seq: UInt64 = 0
+        for _ in 0..<20_000 {
+            if Int.random(in: 0..<3, using: &rng) < 2 || model.isEmpty {
+                seq += 1
+                let e = PendingEntry(ts: Int64.random(in: 0..<500, using: &rng), seq: seq, slot: Int32(seq % 1000))
+                heap.insert(e)
+                model.append(e)
+            } else {
+                model.sort()
+                #expect(heap.min == model.first)
+                let got = heap.removeMin()
+                #expect(got == model.removeFirst() && got.slot == Int32(got.seq % 1000))
+            }
+            #expect(heap.count == model.count)
+        }
+        model.sort()
+        while !heap.isEmpty { #expect(heap.removeMin() == model.removeFirst()) }
+        #expect(model.isEmpty)
     }
 }

@@ -31,10 +31,10 @@ final class LocalPipeline {
 
     /// The task's state as a checkpoint would write it.
     func snapshot(id: Int64 = 1) -> TaskSnapshot {
-        let ops = builder.stateful.map { op -> (name: String, kind: String, state: [UInt8]) in
+        let ops = builder.stateful.map { op -> (name: String, kind: String, state: ArraySlice<UInt8>) in
             var w = StateWriter()
             op.snapshot(into: &w)
-            return (op.name, op.stateKind, w.bytes)
+            return (op.name, op.stateKind, w.bytes[...])
         }
         let inputs = job.sources.map {
             TaskSnapshot.Input(topic: $0.topic, partition: ctx.partition, nextOffset: offsets[$0.topic, default: 0],

@@ -85,12 +85,17 @@ struct Worker: Sendable {
             TaskMetrics(job: job.identity.name, partition: $0.0.partition, operators: $0.1.counters.names, factory: factory)
         }
         var checkpointID: Int64 = 0
+        let restoreStarted = ContinuousClock.now
         for (t, p) in partitions.enumerated() {
             guard let snap = restored[p] else { continue }
             try restore(snap, contexts[t], builders[t], &inputs)
             checkpointID = max(checkpointID, snap.checkpointID)
             runner.progress.restoredTasks.wrappingIncrement(ordering: .relaxed)
             metrics.restoredTasks.increment()
+        }
+        if checkpointID > 0 {
+            runner.logger.info("state restored", metadata: ["worker": "\(index)", "checkpoint": "\(checkpointID)",
+                                                           "restore-ms": "\((ContinuousClock.now - restoreStarted).millis)"])
         }
         var offsets: [TopicPartition: Int64] = [:]
         for i in inputs.indices {
@@ -269,11 +274,11 @@ struct Worker: Sendable {
         var snaps: [TaskSnapshot] = []
         var bytes = 0
         for (t, ctx) in contexts.enumerated() {
-            var ops: [(name: String, kind: String, state: [UInt8])] = []
+            var ops: [(name: String, kind: String, state: ArraySlice<UInt8>)] = []
             for op in builders[t].stateful {
                 var w = StateWriter(capacity: 64 << 10)
                 op.snapshot(into: &w)
-                ops.append((op.name, op.stateKind, w.bytes))
+                ops.append((op.name, op.stateKind, w.bytes[...]))
                 bytes += w.bytes.count
             }
             let ins = inputs.filter { $0.task == t }.map {

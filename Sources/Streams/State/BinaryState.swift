@@ -21,7 +21,7 @@ public struct StateWriter {
         bytes.append(contentsOf: s.utf8)
     }
 
-    public mutating func blob(_ b: [UInt8]) {
+    public mutating func blob<C: Collection>(_ b: C) where C.Element == UInt8 {
         int(b.count)
         bytes.append(contentsOf: b)
     }
@@ -48,21 +48,31 @@ public struct StateError: Error, CustomStringConvertible, Sendable, Equatable {
 }
 
 public struct StateReader {
-    let bytes: [UInt8]
+    /// A slice, so that a task snapshot's operator states are read where they lie in the
+    /// checkpoint body (a gigabyte is not copied to be parsed). `pos` and `end` are offsets
+    /// from the slice's start.
+    let bytes: ArraySlice<UInt8>
     var pos = 0
+    let end: Int
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
-    public var atEnd: Bool { pos == bytes.count }
+    public init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        end = bytes.count
+    }
+
+    public var atEnd: Bool { pos == end }
 
     mutating func take(_ n: Int) throws(StateError) -> ArraySlice<UInt8> {
-        guard n >= 0, n <= bytes.count - pos else { throw StateError("state truncated at byte \(pos) (wanted \(n) more)") }
+        guard n >= 0, n <= end - pos else { throw StateError("state truncated at byte \(pos) (wanted \(n) more)") }
         defer { pos += n }
-        return bytes[pos..<(pos + n)]
+        let s = bytes.startIndex + pos
+        return bytes[s..<(s + n)]
     }
 
     @inline(__always) public mutating func uint() throws(StateError) -> UInt64 {
-        guard bytes.count - pos >= 8 else { throw StateError("state truncated at byte \(pos) (wanted 8 more)") }
+        guard end - pos >= 8 else { throw StateError("state truncated at byte \(pos) (wanted 8 more)") }
         let p = pos
         pos += 8
         return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: p, as: UInt64.self) })
@@ -71,16 +81,16 @@ public struct StateReader {
     public mutating func int() throws(StateError) -> Int64 { Int64(bitPattern: try uint()) }
     public mutating func count(max: Int = 1 << 31) throws(StateError) -> Int {
         let v = try int()
-        guard v >= 0, v <= max, v <= Int64(bytes.count - pos) * 64 + 64 else { throw StateError("implausible count \(v) at byte \(pos - 8)") }
+        guard v >= 0, v <= max, v <= Int64(end - pos) * 64 + 64 else { throw StateError("implausible count \(v) at byte \(pos - 8)") }
         return Int(v)
     }
     public mutating func double() throws(StateError) -> Double { Double(bitPattern: try uint()) }
     public mutating func bool() throws(StateError) -> Bool { try byte() != 0 }
 
     @inline(__always) mutating func byte() throws(StateError) -> UInt8 {
-        guard pos < bytes.count else { throw StateError("state truncated at byte \(pos) (wanted 1 more)") }
+        guard pos < end else { throw StateError("state truncated at byte \(pos) (wanted 1 more)") }
         defer { pos += 1 }
-        return bytes[pos]
+        return bytes[bytes.startIndex + pos]
     }
 
     public mutating func string() throws(StateError) -> String {
@@ -91,6 +101,12 @@ public struct StateReader {
     public mutating func blob() throws(StateError) -> [UInt8] {
         let n = try count()
         return Array(try take(n))
+    }
+
+    /// A length-prefixed byte string as a slice of the input (no copy).
+    public mutating func blobSlice() throws(StateError) -> ArraySlice<UInt8> {
+        let n = try count()
+        return try take(n)
     }
 
     public mutating func key() throws(StateError) -> StreamKey {

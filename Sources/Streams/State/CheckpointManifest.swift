@@ -12,11 +12,15 @@ struct CheckpointManifest: Equatable {
     var chunkOffsets: [Int64]
 
     init(checkpointID: Int64, chunks: Int, length: Int, body: [UInt8], chunkOffsets: [Int64] = []) {
+        self.init(checkpointID: checkpointID, chunks: chunks, length: length, parts: [body[...]], chunkOffsets: chunkOffsets)
+    }
+
+    init(checkpointID: Int64, chunks: Int, length: Int, parts: [ArraySlice<UInt8>], chunkOffsets: [Int64] = []) {
         self.checkpointID = checkpointID
         self.chunks = chunks
         self.length = length
         checksumKind = .crc32c
-        checksum = checksumKind.of(body)
+        checksum = checksumKind.of(parts)
         self.chunkOffsets = chunkOffsets
     }
 

@@ -86,8 +86,9 @@ final class CheckpointStore: Sendable {
             await producer.flush()
             if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint \(what): \(e)") }
         }
-        let bodies = snapshots.map { $0.encode() }
-        let counts = bodies.map { max(1, ($0.count + Self.chunkBytes - 1) / Self.chunkBytes) }
+        let bodies = snapshots.map { $0.encodeParts() }
+        let lengths = bodies.map { $0.reduce(0) { $0 + $1.count } }
+        let counts = lengths.map { max(1, ($0 + Self.chunkBytes - 1) / Self.chunkBytes) }
         // Intents first, durable before any chunk (they are in another partition: no ordering).
         for (s, n) in zip(snapshots, counts) {
             try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)/writing".utf8),
@@ -98,9 +99,9 @@ final class CheckpointStore: Sendable {
         let offsets = Locked<[Int: [Int64]]>([:])
         for (t, s) in snapshots.enumerated() {
             offsets.withLock { $0[t] = Array(repeating: -1, count: counts[t]) }
-            let body = bodies[t]
+            var chunks = Self.chunked(bodies[t], size: Self.chunkBytes)
             for i in 0..<counts[t] {
-                let part = ByteBuffer(bytes: body[(i * Self.chunkBytes)..<min(body.count, (i + 1) * Self.chunkBytes)])
+                let part = chunks.next() ?? ByteBuffer()
                 try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: Self.chunkKey(s.partition, s.checkpointID, i)),
                                                           value: part, partition: Self.chunkPartition)) { r in
                     if case .success(let md) = r { offsets.withLock { $0[t]![i] = md.offset } }
@@ -114,7 +115,7 @@ final class CheckpointStore: Sendable {
         for (t, s) in snapshots.enumerated() {
             let offs = known[t] ?? []
             // An offset the broker did not return (a retried duplicate): found by key instead.
-            let m = CheckpointManifest(checkpointID: s.checkpointID, chunks: counts[t], length: bodies[t].count, body: bodies[t],
+            let m = CheckpointManifest(checkpointID: s.checkpointID, chunks: counts[t], length: lengths[t], parts: bodies[t],
                                        chunkOffsets: offs.contains(-1) ? [] : offs)
             manifests.append(m)
             try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(),
@@ -141,22 +142,40 @@ final class CheckpointStore: Sendable {
         if let dir = localDirectory {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for (t, s) in snapshots.enumerated() {
-                try Self.writeAtomically([bodies[t], manifests[t].encode()], to: "\(dir)/task-\(s.partition).ckpt")
+                try Self.writeAtomically(bodies[t] + [manifests[t].encode()[...]], to: "\(dir)/task-\(s.partition).ckpt")
             }
         }
     }
 
-    static func writeAtomically(_ parts: [[UInt8]], to path: String) throws {
+    /// The parts' concatenation cut into buffers of `size` bytes (the last one shorter).
+    static func chunked(_ parts: [ArraySlice<UInt8>], size: Int) -> AnyIterator<ByteBuffer> {
+        var pi = 0, off = 0
+        return AnyIterator {
+            var buf = ByteBuffer()
+            while buf.readableBytes < size && pi < parts.count {
+                let p = parts[pi]
+                let n = min(size - buf.readableBytes, p.count - off)
+                if buf.capacity == 0 { buf.reserveCapacity(size) }
+                let s = p.startIndex + off
+                buf.writeBytes(p[s..<(s + n)])
+                off += n
+                if off == p.count { pi += 1; off = 0 }
+            }
+            return buf.readableBytes > 0 ? buf : nil
+        }
+    }
+
+    static func writeAtomically(_ parts: [ArraySlice<UInt8>], to path: String) throws {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
         guard fd >= 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
         defer { Glibc.close(fd) }
         for bytes in parts {
-            var off = 0
-            while off < bytes.count {
-                let n = bytes[off...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            var at = bytes.startIndex  // a slice keeps its parent's indices
+            while at < bytes.endIndex {
+                let n = bytes[at...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 guard n > 0 else { throw StreamsError.deliveryFailed("cannot write \(tmp): errno \(errno)") }
-                off += n
+                at += n
             }
         }
         guard fsync(fd) == 0, rename(tmp, path) == 0 else { throw StreamsError.deliveryFailed("cannot commit \(path): errno \(errno)") }
@@ -213,8 +232,17 @@ final class CheckpointStore: Sendable {
         var out: [Int32: TaskSnapshot] = [:]
         var fromLocal = 0
         var fetch: [Int32: CheckpointManifest] = [:]
+        // Local copies are read, checked and decoded in parallel (each can be a gigabyte).
+        let locals = await withTaskGroup(of: (Int32, TaskSnapshot?).self) { g in
+            for (p, m) in manifests {
+                g.addTask { [self] in (p, localCopy(p, m).flatMap { try? TaskSnapshot(decoding: $0) }) }
+            }
+            var r: [Int32: TaskSnapshot?] = [:]
+            for await (p, s) in g { r[p] = s }
+            return r
+        }
         for (p, m) in manifests {
-            if let b = localCopy(p, m), let s = try? TaskSnapshot(decoding: b) {
+            if let s = locals[p] ?? nil {
                 out[p] = s
                 fromLocal += 1
             } else {

@@ -1,5 +1,3 @@
-import HeapModule
-
 /// Rows waiting for the watermark, released in (event time, arrival) order: what OVER
 /// operators and the table join buffer. The heap holds plain integers (sifting moves no
 /// reference-counted data); the rows wait in a slab.
@@ -11,7 +9,7 @@ struct PendingRows<T> {
         var position: SourcePosition?
     }
 
-    private var heap = Heap<PendingEntry>()
+    private var heap = EntryHeap()
     private var slab: [Row?] = []
     private var freeSlots: [Int32] = []
     /// Arrival counter (ties in event time keep arrival order); checkpointed by the owner.
@@ -45,7 +43,7 @@ struct PendingRows<T> {
 extension PendingRows where T: StateCodable {
     /// The rows in their order (time, arrival number, key, value, lineage).
     func write(to w: inout StateWriter) {
-        let waiting = heap.unordered.sorted()
+        let waiting = heap.items.sorted()
         w.int(waiting.count)
         for e in waiting {
             let p = slab[Int(e.slot)]!
@@ -58,7 +56,7 @@ extension PendingRows where T: StateCodable {
 
     /// Replaces the rows with those written by `write` (`seq` is restored by the owner).
     mutating func read(from r: inout StateReader) throws(StateError) {
-        heap = Heap()
+        heap = EntryHeap()
         slab = []
         freeSlots = []
         for _ in 0..<(try r.count()) {

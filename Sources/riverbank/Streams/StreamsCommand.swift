@@ -3,6 +3,7 @@ import Foundation
 import KafkaClient
 import KafkaProtocol
 import Logging
+import UnixSignals
 import Streams
 
 struct StreamsCommand: AsyncParsableCommand {
@@ -18,11 +19,11 @@ struct StreamsCommand: AsyncParsableCommand {
 struct StreamsBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run benchmark job A (tumbling), B (hopping) or C (OVER) over a topic and report events/s.",
+        abstract: "Run benchmark job A (tumbling), B (hopping), C (OVER) or R (recovery: large keyed state) over a topic and report events/s.",
         discussion: "Writes a JSON stats file (--stats, or $PEERS_STATS) with the keys the peers' harness uses: t0, t_first, t_last_out, n_in, n_out, t_end."
     )
 
-    @Argument(help: "A, B or C.") var job: String
+    @Argument(help: "A, B, C or R (also S: source only, AX: A without output).") var job: String
     @Option(help: "Bootstrap servers.") var bootstrap = "127.0.0.1:9092"
     @Option(help: "Input topic.") var topic = "tx"
     @Option(help: "Output topic.") var output: String
@@ -32,15 +33,16 @@ struct StreamsBenchCommand: AsyncParsableCommand {
     @Option(help: "Local copy of the checkpoints (fast restart on this machine).") var stateDir: String?
     @Option(help: "Compression of the results: none, gzip, snappy, lz4, zstd.") var compression = "lz4"
     @Flag(help: "No progress lines.") var quiet = false
+    @Flag(help: "Keep running at the end of the input (until SIGTERM or SIGINT, which stop it with a last checkpoint).") var unbounded = false
 
     func run() async throws {
         let t0 = ProcessInfo.processInfo.environment["PEERS_T0"].flatMap(Double.init) ?? Date().timeIntervalSince1970
         guard let job = BenchJobs.make(job.uppercased(), input: topic, output: output) else {
-            throw ValidationError("unknown job '\(job)': A, B or C")
+            throw ValidationError("unknown job '\(job)': A, B, C or R")
         }
         var config = try StreamJobConfig(bootstrap: bootstrap)
         config.parallelism = parallelism
-        config.bounded = true
+        config.bounded = !unbounded
         if checkpointIntervalMs > 0 { config.checkpointInterval = .milliseconds(checkpointIntervalMs) }
         config.stateDirectory = stateDir
         guard let codec = CompressionCodec.allCases.first(where: { "\($0)" == compression }) else {
@@ -53,6 +55,14 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let report: JobReport = try await withThrowingTaskGroup(of: JobReport?.self) { group in
             group.addTask { try await runner.execute() }
+            group.addTask {
+                // A graceful stop: the runner writes a last checkpoint and returns its report.
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    runner.stop()
+                    break
+                }
+                return nil
+            }
             if !quiet {
                 group.addTask {
                     var last = 0

@@ -81,14 +81,17 @@ final class KeyedProcessOperator<T, S: StateCodable, U> {
 
     func process(_ v: T, _ ts: Millis) {
         let k = keyOf(v)
-        var pc = ProcessContext<S, U>(key: k, timestamp: ts, watermark: ctx.watermark, state: states[k]?.state)
+        // Moved out, not copied: a list state appended to must stay uniquely referenced, or
+        // every append would copy the whole list.
+        let old = states.removeValue(forKey: k)
+        var pc = ProcessContext<S, U>(key: k, timestamp: ts, watermark: ctx.watermark, state: old?.state)
         onElement(v, &pc)
-        finish(&pc, k, eventTime: ts)
+        finish(&pc, k, eventTime: ts, written: old?.written)
     }
 
-    private func finish(_ pc: inout ProcessContext<S, U>, _ k: StreamKey, eventTime: Millis) {
+    private func finish(_ pc: inout ProcessContext<S, U>, _ k: StreamKey, eventTime: Millis, written before: Millis?) {
         if let s = pc.state {
-            let written = max(eventTime, states[k]?.written ?? .min)
+            let written = max(eventTime, before ?? .min)
             states[k] = Entry(state: s, written: written)
             if let ttl {
                 seq &+= 1
@@ -132,10 +135,11 @@ final class KeyedProcessOperator<T, S: StateCodable, U> {
 
     private func fire(_ t: Timer, _ d: TimeDomain, watermark w: Millis) {
         guard live.remove(TimerID(key: t.key, time: t.time, domain: d.rawValue)) != nil, let onTimer else { return }
-        var pc = ProcessContext<S, U>(key: t.key, timestamp: t.time, watermark: w, state: states[t.key]?.state)
+        let old = states.removeValue(forKey: t.key)
+        var pc = ProcessContext<S, U>(key: t.key, timestamp: t.time, watermark: w, state: old?.state)
         ctx.position = nil
         onTimer(t.time, d, &pc)
-        finish(&pc, t.key, eventTime: d == .eventTime ? t.time : (states[t.key]?.written ?? t.time))
+        finish(&pc, t.key, eventTime: d == .eventTime ? t.time : (old?.written ?? t.time), written: old?.written)
     }
 
     var stateKind: String { "process state \(S.self)" }
