@@ -54,12 +54,16 @@ public struct StateReader {
     let bytes: ArraySlice<UInt8>
     var pos = 0
     let end: Int
+    /// Where the slice's bytes are: `bytes` keeps them alive and is never mutated, so they do
+    /// not move (one pointer instead of a slice access per field read).
+    let base: UnsafeRawPointer?
 
     public init(_ bytes: [UInt8]) { self.init(bytes[...]) }
 
     public init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
         end = bytes.count
+        base = bytes.withUnsafeBytes { $0.baseAddress }
     }
 
     public var atEnd: Bool { pos == end }
@@ -75,7 +79,7 @@ public struct StateReader {
         guard end - pos >= 8 else { throw StateError("state truncated at byte \(pos) (wanted 8 more)") }
         let p = pos
         pos += 8
-        return UInt64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: p, as: UInt64.self) })
+        return UInt64(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: p, as: UInt64.self))
     }
 
     public mutating func int() throws(StateError) -> Int64 { Int64(bitPattern: try uint()) }
@@ -90,7 +94,7 @@ public struct StateReader {
     @inline(__always) mutating func byte() throws(StateError) -> UInt8 {
         guard pos < end else { throw StateError("state truncated at byte \(pos) (wanted 1 more)") }
         defer { pos += 1 }
-        return bytes[bytes.startIndex + pos]
+        return base.unsafelyUnwrapped.load(fromByteOffset: pos, as: UInt8.self)
     }
 
     public mutating func string() throws(StateError) -> String {
