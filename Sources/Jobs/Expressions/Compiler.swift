@@ -1,0 +1,411 @@
+/// Compiled code with what the compiler knows about it: its value when it is a constant (so
+/// parents fold, and LIKE patterns or IN lists are prepared once), or the slot it reads.
+struct Code {
+    var compiled: Compiled
+    var constant: Value? = nil
+    var slot: SlotRef? = nil
+
+    static func constant(_ v: Value, _ type: SQLType) -> Code {
+        Code(compiled: .constant(v, type), constant: v)
+    }
+}
+
+/// Turns a checked tree into closures, bottom-up: each node's closure calls its children's,
+/// operators with a constant or a slot operand get a closure that does that part inline,
+/// constant subtrees are evaluated once here, AND/OR/CASE/COALESCE evaluate lazily.
+struct Compiler {
+    let source: ExpressionSource
+
+    func location(_ r: SourceRange) -> SourceLocation { source.location(of: r.start) }
+
+    /// The expression text of a range, for runtime messages.
+    func text(_ r: SourceRange) -> String {
+        let u = Array(source.text.utf8)
+        let s = max(0, min(r.start, u.count)), e = max(s, min(r.end, u.count))
+        return String(decoding: u[s..<e], as: UTF8.self)
+    }
+
+    func compile(_ t: Typed) -> Code {
+        var allConstant = true
+        let code = node(t, &allConstant)
+        if code.constant != nil || code.slot != nil || !allConstant { return code }
+        // Every input is a constant: run it once. A failure (1 / 0) stays for run time.
+        if let v = try? code.compiled.value(Row([])) {
+            return Code.constant(v, code.compiled.type)
+        }
+        return code
+    }
+
+    private func sub(_ t: Typed, _ allConstant: inout Bool) -> Code {
+        let c = compile(t)
+        if c.constant == nil { allConstant = false }
+        return c
+    }
+
+    private func node(_ t: Typed, _ k: inout Bool) -> Code {
+        let type = t.type ?? .boolean
+        switch t.node {
+        case .invalid:
+            return Code.constant(.null, type)
+        case .constant(let v):
+            return Code.constant(v, type)
+        case .slot(let i, let name):
+            let s = SlotRef(index: i, name: name, location: location(t.range))
+            k = false
+            let c: Compiled
+            switch type {
+            case .boolean: c = .bool(slotCode(s, BoolSlot.self))
+            case .bigint: c = .int(slotCode(s, BigintSlot.self))
+            case .double: c = .double(slotCode(s, DoubleSlot.self))
+            case .string: c = .string(slotCode(s, StringSlot.self))
+            case .timestamp: c = .timestamp(slotCode(s, TimestampSlot.self))
+            case .interval: c = .interval(slotCode(s, IntervalSlot.self))
+            }
+            return Code(compiled: c, slot: s)
+        case .toDouble(let x):
+            let c = sub(x, &k)
+            // A BIGINT slot read as DOUBLE is still a slot read (DoubleSlot accepts integers).
+            if let s = c.slot { return Code(compiled: .double(slotCode(s, DoubleSlot.self)), slot: s) }
+            return Code(compiled: .double(c.compiled.asDouble))
+        case .negate(let x):
+            let c = sub(x, &k)
+            switch c.compiled {
+            case .int(let f): return Code(compiled: .int(lift(f) { 0 &- $0 }))
+            case .interval(let f): return Code(compiled: .interval(lift(f) { 0 &- $0 }))
+            case .double(let f): return Code(compiled: .double(lift(f) { -$0 }))
+            default: return c
+            }
+        case .not(let x):
+            let f = sub(x, &k).compiled.asBool
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                guard let b = try f(row) else { return nil }
+                return !b
+            })
+        case .arithmetic(let op, let a, let b):
+            return Code(compiled: arithmetic(op, sub(a, &k), sub(b, &k), type, t.range))
+        case .shift(let ts, let iv, let subtract):
+            let f = sub(ts, &k).compiled.asTimestamp, g = sub(iv, &k).compiled.asInt
+            return Code(compiled: .timestamp(lift(f, g) { t, ms in
+                Timestamp(millis: subtract ? t.millis &- ms : t.millis &+ ms, offsetMinutes: t.offsetMinutes)
+            }))
+        case .scale(let iv, let n):
+            let f = sub(iv, &k).compiled.asInt
+            let c = sub(n, &k)
+            if case .int(let g) = c.compiled { return Code(compiled: .interval(lift(f, g) { $0 &* $1 })) }
+            return Code(compiled: .interval(lift(f, c.compiled.asDouble) { NumberText.toInt64(Double($0) * $1) }))
+        case .concat(let a, let b):
+            let f = sub(a, &k).compiled.asString, g = sub(b, &k).compiled.asString
+            return Code(compiled: .string(lift(f, g) { $0 + $1 }))
+        case .compare(let op, let a, let b):
+            return Code(compiled: .bool(compare(op, sub(a, &k), sub(b, &k), a.type ?? .boolean)))
+        case .distinct(let a, let b, let negated):
+            let ca = sub(a, &k), cb = sub(b, &k)
+            let eq = compare(.equal, Code(compiled: ca.compiled), Code(compiled: cb.compiled), a.type ?? .boolean)
+            let na = ca.compiled.nullTest, nb = cb.compiled.nullTest
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                let x = try na(row), y = try nb(row)
+                let distinct: Bool = (x || y) ? x != y : (try eq(row) == false)
+                return distinct != negated
+            })
+        case .and(let a, let b):
+            let f = sub(a, &k).compiled.asBool, g = sub(b, &k).compiled.asBool
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                let x = try f(row)
+                if x == false { return false }
+                let y = try g(row)
+                if y == false { return false }
+                return x == nil || y == nil ? nil : true
+            })
+        case .or(let a, let b):
+            let f = sub(a, &k).compiled.asBool, g = sub(b, &k).compiled.asBool
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                let x = try f(row)
+                if x == true { return true }
+                let y = try g(row)
+                if y == true { return true }
+                return x == nil || y == nil ? nil : false
+            })
+        case .isNull(let x, let negated):
+            let f = sub(x, &k).compiled.nullTest
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in try f(row) != negated })
+        case .isBool(let x, let value, let negated):
+            let f = sub(x, &k).compiled.asBool
+            return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in (try f(row) == value) != negated })
+        case .between(let x, let lo, let hi, let negated, let symmetric):
+            return Code(compiled: .bool(between(sub(x, &k), sub(lo, &k), sub(hi, &k), x.type ?? .boolean, negated: negated, symmetric: symmetric)))
+        case .inList(let x, let items, let negated):
+            let cx = sub(x, &k)
+            let cs = items.map { sub($0, &k) }
+            return Code(compiled: .bool(inList(cx, cs, x.type ?? .boolean, negated: negated)))
+        case .like(let x, let p, let esc, let negated):
+            return Code(compiled: .bool(like(sub(x, &k), sub(p, &k), esc.map { sub($0, &k) }, negated: negated, t.range)))
+        case .caseWhen(let branches, let otherwise):
+            let conds = branches.map { sub($0.0, &k).compiled.asBool }
+            let results = branches.map { sub($0.1, &k).compiled }
+            let other = otherwise.map { sub($0, &k).compiled }
+            return Code(compiled: Generic.caseWhen(conds, results, other, type))
+        case .cast(let x, let target, let isTry):
+            let c = sub(x, &k)
+            return Code(compiled: Casts.compile(c, from: x.type ?? target.type, to: target, isTry: isTry, at: location(t.range)))
+        case .call(let fn, let args):
+            let codes = args.map { sub($0, &k) }
+            return Code(compiled: fn.build(CallSite(args: codes, result: type, location: location(t.range), text: text(t.range))))
+        }
+    }
+
+    // MARK: - Operators
+
+    private func arithmetic(_ op: ArithmeticOperator, _ a: Code, _ b: Code, _ type: SQLType, _ r: SourceRange) -> Compiled {
+        let at = location(r), txt = text(r)
+        switch type {
+        case .double:
+            let x = a.operand(DoubleSlot.self, a.compiled.asDouble), y = b.operand(DoubleSlot.self, b.compiled.asDouble)
+            switch op {
+            case .add: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleAdd.self, at, txt))
+            case .subtract: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleSubtract.self, at, txt))
+            case .multiply: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleMultiply.self, at, txt))
+            case .divide: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleDivide.self, at, txt))
+            case .modulo: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleModulo.self, at, txt))
+            }
+        case .interval:
+            let f = a.compiled.asInt, g = b.compiled.asInt
+            return .interval(lift(f, g) { op == .subtract ? $0 &- $1 : $0 &+ $1 })
+        default:
+            let x = a.operand(BigintSlot.self, a.compiled.asInt), y = b.operand(BigintSlot.self, b.compiled.asInt)
+            switch op {
+            case .add: return .int(arithmeticCode(x, y, BigintSlot.self, IntAdd.self, at, txt))
+            case .subtract: return .int(arithmeticCode(x, y, BigintSlot.self, IntSubtract.self, at, txt))
+            case .multiply: return .int(arithmeticCode(x, y, BigintSlot.self, IntMultiply.self, at, txt))
+            case .divide: return .int(arithmeticCode(x, y, BigintSlot.self, IntDivide.self, at, txt))
+            case .modulo: return .int(arithmeticCode(x, y, BigintSlot.self, IntModulo.self, at, txt))
+            }
+        }
+    }
+
+    /// Both operands of `type` (the checker converted them).
+    func compare(_ op: ComparisonOperator, _ a: Code, _ b: Code, _ type: SQLType) -> Eval<Bool> {
+        switch type {
+        case .bigint:
+            return compareCode(op, a.operand(BigintSlot.self, a.compiled.asInt), b.operand(BigintSlot.self, b.compiled.asInt), BigintSlot.self)
+        case .double:
+            return compareCode(op, a.operand(DoubleSlot.self, a.compiled.asDouble), b.operand(DoubleSlot.self, b.compiled.asDouble), DoubleSlot.self)
+        case .string:
+            return compareCode(op, a.operand(StringSlot.self, a.compiled.asString), b.operand(StringSlot.self, b.compiled.asString), StringSlot.self)
+        case .timestamp:
+            return compareCode(op, a.operand(TimestampSlot.self, a.compiled.asTimestamp), b.operand(TimestampSlot.self, b.compiled.asTimestamp), TimestampSlot.self)
+        case .interval:
+            return compareCode(op, a.operand(IntervalSlot.self, a.compiled.asInt), b.operand(IntervalSlot.self, b.compiled.asInt), IntervalSlot.self)
+        case .boolean:
+            // FALSE < TRUE.
+            let f = a.compiled.asBool, g = b.compiled.asBool
+            let ints = Code(compiled: .int(lift(f) { $0 ? 1 : 0 })), intsB = Code(compiled: .int(lift(g) { $0 ? 1 : 0 }))
+            return compareCode(op, ints.operand(BigintSlot.self, ints.compiled.asInt), intsB.operand(BigintSlot.self, intsB.compiled.asInt), BigintSlot.self)
+        }
+    }
+
+    /// x BETWEEN lo AND hi ≡ x >= lo AND x <= hi, in three-valued logic.
+    private func between(_ x: Code, _ lo: Code, _ hi: Code, _ type: SQLType, negated: Bool, symmetric: Bool) -> Eval<Bool> {
+        // The usual shape: constant bounds on an integer (HOUR(ts) BETWEEN 6 AND 21).
+        if type == .bigint, !symmetric, case .int(let l)? = lo.constant, case .int(let h)? = hi.constant {
+            let f = x.compiled.asInt
+            if let s = x.slot {
+                return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                    guard let v = try s.read(row, BigintSlot.self) else { return nil }
+                    return (v >= l && v <= h) != negated
+                }
+            }
+            return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                guard let v = try f(row) else { return nil }
+                return (v >= l && v <= h) != negated
+            }
+        }
+        let ge = compare(.greaterEqual, x, lo, type), le = compare(.lessEqual, x, hi, type)
+        let geSwapped = compare(.greaterEqual, x, hi, type), leSwapped = compare(.lessEqual, x, lo, type)
+        return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+            var r = Logic.and(try ge(row), try le(row))
+            if symmetric, r != true { r = Logic.or(r, Logic.and(try geSwapped(row), try leSwapped(row))) }
+            return r.map { $0 != negated }
+        }
+    }
+
+    /// x IN (…): a hash set when the list is constant. TRUE when found; otherwise NULL if
+    /// x or any item is NULL; otherwise FALSE. NOT IN negates that.
+    private func inList(_ x: Code, _ items: [Code], _ type: SQLType, negated: Bool) -> Eval<Bool> {
+        if items.allSatisfy({ $0.constant != nil }) {
+            let values = items.compactMap(\.constant)
+            let hasNull = values.contains(where: \.isNull)
+            func set<K: SlotKind>(_ k: K.Type, _ f: @escaping Eval<K.V>) -> Eval<Bool> where K.V: Hashable & Sendable {
+                let members = Set(values.compactMap { K.read($0) ?? nil })
+                if let s = x.slot {
+                    return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                        guard let v = try s.read(row, k) else { return nil }
+                        if members.contains(v) { return !negated }
+                        return hasNull ? nil : negated
+                    }
+                }
+                return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+                    guard let v = try f(row) else { return nil }
+                    if members.contains(v) { return !negated }
+                    return hasNull ? nil : negated
+                }
+            }
+            switch type {
+            case .bigint: return set(BigintSlot.self, x.compiled.asInt)
+            case .double: return set(DoubleSlot.self, x.compiled.asDouble)
+            case .string: return set(StringSlot.self, x.compiled.asString)
+            case .timestamp: return set(TimestampSlot.self, x.compiled.asTimestamp)
+            case .interval: return set(IntervalSlot.self, x.compiled.asInt)
+            case .boolean: return set(BoolSlot.self, x.compiled.asBool)
+            }
+        }
+        let tests = items.map { compare(.equal, x, $0, type) }
+        return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+            var sawNull = false
+            for t in tests {
+                switch try t(row) {
+                case true?: return !negated
+                case nil: sawNull = true
+                default: break
+                }
+            }
+            return sawNull ? nil : negated
+        }
+    }
+
+    private func like(_ x: Code, _ p: Code, _ esc: Code?, negated: Bool, _ r: SourceRange) -> Eval<Bool> {
+        let f = x.compiled.asString
+        let at = location(r)
+        if case .string(let pat)? = p.constant, esc == nil || esc?.constant != nil {
+            var e: Unicode.Scalar? = nil
+            if case .string(let s)? = esc?.constant { e = s.unicodeScalars.first }
+            if let m = LikePattern(pat, escape: e) {
+                return lift(f) { m.matches($0) != negated }
+            }
+        }
+        let g = p.compiled.asString
+        let h = esc?.compiled.asString
+        return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
+            guard let s = try f(row), let pat = try g(row) else { return nil }
+            var e: Unicode.Scalar? = nil
+            if let h {
+                guard let es = try h(row) else { return nil }
+                guard es.unicodeScalars.count == 1 else {
+                    throw EvaluationError(.invalidArgument, "ESCAPE must be a single character, got '\(es)'", at: at)
+                }
+                e = es.unicodeScalars.first
+            }
+            guard let m = LikePattern(pat, escape: e) else {
+                throw EvaluationError(.invalidArgument, "invalid LIKE pattern '\(pat)'", at: at)
+            }
+            return m.matches(s) != negated
+        }
+    }
+}
+
+/// SQL's three-valued AND/OR on nullable booleans.
+enum Logic {
+    @inline(__always) static func and(_ a: Bool?, _ b: Bool?) -> Bool? {
+        if a == false || b == false { return false }
+        return a == nil || b == nil ? nil : true
+    }
+
+    @inline(__always) static func or(_ a: Bool?, _ b: Bool?) -> Bool? {
+        if a == true || b == true { return true }
+        return a == nil || b == nil ? nil : false
+    }
+}
+
+extension Compiled {
+    /// Whether the result is NULL (the value itself is not needed).
+    var nullTest: @Sendable (borrowing Row) throws(EvaluationError) -> Bool {
+        switch self {
+        case .bool(let f): return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) == nil }
+        case .int(let f), .interval(let f): return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) == nil }
+        case .double(let f): return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) == nil }
+        case .string(let f): return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) == nil }
+        case .timestamp(let f): return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) == nil }
+        }
+    }
+}
+
+/// Constructs that work the same for every result type, instantiated per type.
+enum Generic {
+    static func caseCode<T>(_ conds: [Eval<Bool>], _ results: [Eval<T>], _ other: Eval<T>?) -> Eval<T> {
+        if conds.count == 1, let c = conds.first, let r = results.first {
+            return { (row: borrowing Row) throws(EvaluationError) -> T? in
+                if try c(row) == true { return try r(row) }
+                return try other?(row) ?? nil
+            }
+        }
+        return { (row: borrowing Row) throws(EvaluationError) -> T? in
+            for i in 0..<conds.count {
+                if try conds[i](row) == true { return try results[i](row) }
+            }
+            return try other?(row) ?? nil
+        }
+    }
+
+    static func caseWhen(_ conds: [Eval<Bool>], _ results: [Compiled], _ other: Compiled?, _ type: SQLType) -> Compiled {
+        switch type {
+        case .boolean: return .bool(caseCode(conds, results.map(\.asBool), other?.asBool))
+        case .bigint: return .int(caseCode(conds, results.map(\.asInt), other?.asInt))
+        case .double: return .double(caseCode(conds, results.map(\.asDouble), other?.asDouble))
+        case .string: return .string(caseCode(conds, results.map(\.asString), other?.asString))
+        case .timestamp: return .timestamp(caseCode(conds, results.map(\.asTimestamp), other?.asTimestamp))
+        case .interval: return .interval(caseCode(conds, results.map(\.asInt), other?.asInt))
+        }
+    }
+
+    /// The first non-NULL argument, evaluating no further.
+    static func coalesceCode<T>(_ args: [Eval<T>]) -> Eval<T> {
+        { (row: borrowing Row) throws(EvaluationError) -> T? in
+            for a in args { if let v = try a(row) { return v } }
+            return nil
+        }
+    }
+
+    static func coalesce(_ args: [Compiled], _ type: SQLType) -> Compiled {
+        switch type {
+        case .boolean: return .bool(coalesceCode(args.map(\.asBool)))
+        case .bigint: return .int(coalesceCode(args.map(\.asInt)))
+        case .double: return .double(coalesceCode(args.map(\.asDouble)))
+        case .string: return .string(coalesceCode(args.map(\.asString)))
+        case .timestamp: return .timestamp(coalesceCode(args.map(\.asTimestamp)))
+        case .interval: return .interval(coalesceCode(args.map(\.asInt)))
+        }
+    }
+
+    /// GREATEST/LEAST: NULL if any argument is NULL (as Flink).
+    static func extremeCode<T: Comparable & SendableMetatype>(_ args: [Eval<T>], greatest: Bool) -> Eval<T> {
+        liftAll(args) { xs in greatest ? xs.max() : xs.min() }
+    }
+
+    static func extreme(_ args: [Compiled], _ type: SQLType, greatest: Bool) -> Compiled {
+        switch type {
+        case .boolean: return .bool(liftAll(args.map(\.asBool)) { xs in greatest ? xs.contains(true) : !xs.contains(false) })
+        case .bigint: return .int(extremeCode(args.map(\.asInt), greatest: greatest))
+        case .double: return .double(extremeCode(args.map(\.asDouble), greatest: greatest))
+        case .string: return .string(extremeCode(args.map(\.asString), greatest: greatest))
+        case .timestamp: return .timestamp(extremeCode(args.map(\.asTimestamp), greatest: greatest))
+        case .interval: return .interval(extremeCode(args.map(\.asInt), greatest: greatest))
+        }
+    }
+
+    /// NULLIF(a, b): NULL when a = b, else a.
+    static func nullIf(_ a: Compiled, _ eq: @escaping Eval<Bool>, _ type: SQLType) -> Compiled {
+        func make<T>(_ f: @escaping Eval<T>) -> Eval<T> {
+            { (row: borrowing Row) throws(EvaluationError) -> T? in
+                guard let v = try f(row) else { return nil }
+                return try eq(row) == true ? nil : v
+            }
+        }
+        switch a {
+        case .bool(let f): return .bool(make(f))
+        case .int(let f): return .int(make(f))
+        case .double(let f): return .double(make(f))
+        case .string(let f): return .string(make(f))
+        case .timestamp(let f): return .timestamp(make(f))
+        case .interval(let f): return .interval(make(f))
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import Jobs
+print("bench")
