@@ -161,7 +161,7 @@ import Testing
         let deep = String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000)
         let (e, d) = ExpressionParser.parse(ExpressionSource(deep))
         #expect(e == nil)
-        #expect(d.first?.message == "expression is nested too deeply (more than 256 levels)")
+        #expect(d.first?.message == "expression is nested too deeply (more than 100 levels of parentheses, calls, CASE or prefix operators)")
         let chain = (0..<5000).map { _ in "1" }.joined(separator: " + ")
         let (e2, d2) = ExpressionParser.parse(ExpressionSource(chain))
         #expect(e2 == nil && d2.count == 1)

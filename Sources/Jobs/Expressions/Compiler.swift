@@ -25,10 +25,14 @@ struct Compiler {
         return String(decoding: u[s..<e], as: UTF8.self)
     }
 
+    /// Compiles the children first, then the node: the recursion stays in this small
+    /// function (a tall tree must not need a big stack), the big switch is in `build`.
     func compile(_ t: Typed) -> Code {
-        var allConstant = true
-        let code = node(t, &allConstant)
-        if code.constant != nil || code.slot != nil || !allConstant { return code }
+        var kids: [Code] = []
+        for c in t.children { kids.append(compile(c)) }
+        let code = build(t, kids)
+        if code.constant != nil || code.slot != nil || kids.contains(where: { $0.constant == nil }) { return code }
+        if case .slot = t.node { return code }
         // Every input is a constant: run it once. A failure (1 / 0) stays for run time.
         if let v = try? code.compiled.value(Row([])) {
             return Code.constant(v, code.compiled.type)
@@ -36,13 +40,8 @@ struct Compiler {
         return code
     }
 
-    private func sub(_ t: Typed, _ allConstant: inout Bool) -> Code {
-        let c = compile(t)
-        if c.constant == nil { allConstant = false }
-        return c
-    }
-
-    private func node(_ t: Typed, _ k: inout Bool) -> Code {
+    /// One node from its children's code (`k`, in the order of `Typed.children`).
+    private func build(_ t: Typed, _ k: [Code]) -> Code {
         let type = t.type ?? .boolean
         switch t.node {
         case .invalid:
@@ -51,7 +50,6 @@ struct Compiler {
             return Code.constant(v, type)
         case .slot(let i, let name):
             let s = SlotRef(index: i, name: name, location: location(t.range))
-            k = false
             let c: Compiled
             switch type {
             case .boolean: c = .bool(slotCode(s, BoolSlot.self))
@@ -62,53 +60,49 @@ struct Compiler {
             case .interval: c = .interval(slotCode(s, IntervalSlot.self))
             }
             return Code(compiled: c, slot: s)
-        case .toDouble(let x):
-            let c = sub(x, &k)
+        case .toDouble:
             // A BIGINT slot read as DOUBLE is still a slot read (DoubleSlot accepts integers).
-            if let s = c.slot { return Code(compiled: .double(slotCode(s, DoubleSlot.self)), slot: s) }
-            return Code(compiled: .double(c.compiled.asDouble))
-        case .negate(let x):
-            let c = sub(x, &k)
-            switch c.compiled {
+            if let s = k[0].slot { return Code(compiled: .double(slotCode(s, DoubleSlot.self)), slot: s) }
+            return Code(compiled: .double(k[0].compiled.asDouble))
+        case .negate:
+            switch k[0].compiled {
             case .int(let f): return Code(compiled: .int(lift(f) { 0 &- $0 }))
             case .interval(let f): return Code(compiled: .interval(lift(f) { 0 &- $0 }))
             case .double(let f): return Code(compiled: .double(lift(f) { -$0 }))
-            default: return c
+            default: return k[0]
             }
-        case .not(let x):
-            let f = sub(x, &k).compiled.asBool
+        case .not:
+            let f = k[0].compiled.asBool
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
                 guard let b = try f(row) else { return nil }
                 return !b
             })
-        case .arithmetic(let op, let a, let b):
-            return Code(compiled: arithmetic(op, sub(a, &k), sub(b, &k), type, t.range))
-        case .shift(let ts, let iv, let subtract):
-            let f = sub(ts, &k).compiled.asTimestamp, g = sub(iv, &k).compiled.asInt
+        case .arithmetic(let op, _, _):
+            return Code(compiled: arithmetic(op, k[0], k[1], type, t.range))
+        case .shift(_, _, let subtract):
+            let f = k[0].compiled.asTimestamp, g = k[1].compiled.asInt
             return Code(compiled: .timestamp(lift(f, g) { t, ms in
                 Timestamp(millis: subtract ? t.millis &- ms : t.millis &+ ms, offsetMinutes: t.offsetMinutes)
             }))
-        case .scale(let iv, let n):
-            let f = sub(iv, &k).compiled.asInt
-            let c = sub(n, &k)
-            if case .int(let g) = c.compiled { return Code(compiled: .interval(lift(f, g) { $0 &* $1 })) }
-            return Code(compiled: .interval(lift(f, c.compiled.asDouble) { NumberText.toInt64(Double($0) * $1) }))
-        case .concat(let a, let b):
-            let f = sub(a, &k).compiled.asString, g = sub(b, &k).compiled.asString
+        case .scale:
+            let f = k[0].compiled.asInt
+            if case .int(let g) = k[1].compiled { return Code(compiled: .interval(lift(f, g) { $0 &* $1 })) }
+            return Code(compiled: .interval(lift(f, k[1].compiled.asDouble) { NumberText.toInt64(Double($0) * $1) }))
+        case .concat:
+            let f = k[0].compiled.asString, g = k[1].compiled.asString
             return Code(compiled: .string(lift(f, g) { $0 + $1 }))
-        case .compare(let op, let a, let b):
-            return Code(compiled: .bool(compare(op, sub(a, &k), sub(b, &k), a.type ?? .boolean)))
-        case .distinct(let a, let b, let negated):
-            let ca = sub(a, &k), cb = sub(b, &k)
-            let eq = compare(.equal, Code(compiled: ca.compiled), Code(compiled: cb.compiled), a.type ?? .boolean)
-            let na = ca.compiled.nullTest, nb = cb.compiled.nullTest
+        case .compare(let op, let a, _):
+            return Code(compiled: .bool(compare(op, k[0], k[1], a.type ?? .boolean)))
+        case .distinct(let a, _, let negated):
+            let eq = compare(.equal, Code(compiled: k[0].compiled), Code(compiled: k[1].compiled), a.type ?? .boolean)
+            let na = k[0].compiled.nullTest, nb = k[1].compiled.nullTest
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
                 let x = try na(row), y = try nb(row)
                 let distinct: Bool = (x || y) ? x != y : (try eq(row) == false)
                 return distinct != negated
             })
-        case .and(let a, let b):
-            let f = sub(a, &k).compiled.asBool, g = sub(b, &k).compiled.asBool
+        case .and:
+            let f = k[0].compiled.asBool, g = k[1].compiled.asBool
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
                 let x = try f(row)
                 if x == false { return false }
@@ -116,8 +110,8 @@ struct Compiler {
                 if y == false { return false }
                 return x == nil || y == nil ? nil : true
             })
-        case .or(let a, let b):
-            let f = sub(a, &k).compiled.asBool, g = sub(b, &k).compiled.asBool
+        case .or:
+            let f = k[0].compiled.asBool, g = k[1].compiled.asBool
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in
                 let x = try f(row)
                 if x == true { return true }
@@ -125,31 +119,27 @@ struct Compiler {
                 if y == true { return true }
                 return x == nil || y == nil ? nil : false
             })
-        case .isNull(let x, let negated):
-            let f = sub(x, &k).compiled.nullTest
+        case .isNull(_, let negated):
+            let f = k[0].compiled.nullTest
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in try f(row) != negated })
-        case .isBool(let x, let value, let negated):
-            let f = sub(x, &k).compiled.asBool
+        case .isBool(_, let value, let negated):
+            let f = k[0].compiled.asBool
             return Code(compiled: .bool { (row: borrowing Row) throws(EvaluationError) -> Bool? in (try f(row) == value) != negated })
-        case .between(let x, let lo, let hi, let negated, let symmetric):
-            return Code(compiled: .bool(between(sub(x, &k), sub(lo, &k), sub(hi, &k), x.type ?? .boolean, negated: negated, symmetric: symmetric)))
-        case .inList(let x, let items, let negated):
-            let cx = sub(x, &k)
-            let cs = items.map { sub($0, &k) }
-            return Code(compiled: .bool(inList(cx, cs, x.type ?? .boolean, negated: negated)))
-        case .like(let x, let p, let esc, let negated):
-            return Code(compiled: .bool(like(sub(x, &k), sub(p, &k), esc.map { sub($0, &k) }, negated: negated, t.range)))
+        case .between(let x, _, _, let negated, let symmetric):
+            return Code(compiled: .bool(between(k[0], k[1], k[2], x.type ?? .boolean, negated: negated, symmetric: symmetric)))
+        case .inList(let x, _, let negated):
+            return Code(compiled: .bool(inList(k[0], Array(k.dropFirst()), x.type ?? .boolean, negated: negated)))
+        case .like(_, _, let esc, let negated):
+            return Code(compiled: .bool(like(k[0], k[1], esc == nil ? nil : k[2], negated: negated, t.range)))
         case .caseWhen(let branches, let otherwise):
-            let conds = branches.map { sub($0.0, &k).compiled.asBool }
-            let results = branches.map { sub($0.1, &k).compiled }
-            let other = otherwise.map { sub($0, &k).compiled }
+            let conds = (0..<branches.count).map { k[2 * $0].compiled.asBool }
+            let results = (0..<branches.count).map { k[2 * $0 + 1].compiled }
+            let other = otherwise == nil ? nil : k.last?.compiled
             return Code(compiled: Generic.caseWhen(conds, results, other, type))
         case .cast(let x, let target, let isTry):
-            let c = sub(x, &k)
-            return Code(compiled: Casts.compile(c, from: x.type ?? target.type, to: target, isTry: isTry, at: location(t.range)))
-        case .call(let fn, let args):
-            let codes = args.map { sub($0, &k) }
-            return Code(compiled: fn.build(CallSite(args: codes, result: type, location: location(t.range), text: text(t.range))))
+            return Code(compiled: Casts.compile(k[0], from: x.type ?? target.type, to: target, isTry: isTry, at: location(t.range)))
+        case .call(let fn, _):
+            return Code(compiled: fn.build(CallSite(args: k, result: type, location: location(t.range), text: text(t.range))))
         }
     }
 

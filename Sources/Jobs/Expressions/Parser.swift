@@ -19,10 +19,13 @@ struct Parser {
     private var tokens: [Token]
     private var p = 0
     private(set) var problems: ProblemSink
-    /// Recursion depth, and whether the tree got too tall (then parsing stops).
+    /// Recursion depth, and whether the tree got too tall or too nested (then parsing stops).
     private var depth = 0
     private var aborted = false
+    /// Levels of the tree (a chain `a + b + …` adds one per operand).
     static let maxHeight = 256
+    /// Levels of parentheses, calls, CASE and prefix operators (each costs ten parser frames).
+    static let maxNesting = 100
 
     init(source: ExpressionSource) {
         self.source = source
@@ -112,7 +115,7 @@ struct Parser {
     private mutating func node(_ kind: ExprKind, _ range: SourceRange) -> Expr {
         let e = Expr(kind, range)
         if e.height > Parser.maxHeight, !aborted {
-            report(range, "expression is nested too deeply (more than \(Parser.maxHeight) levels)")
+            report(range, "expression is too long a chain (its tree is more than \(Parser.maxHeight) levels deep)")
             aborted = true
         }
         return e
@@ -123,8 +126,8 @@ struct Parser {
     /// Guards recursion: a run of thousands of `(` or `-` must not exhaust the stack.
     private mutating func enter(_ r: SourceRange) -> Bool {
         if aborted { return false }
-        if depth >= Parser.maxHeight {
-            report(r, "expression is nested too deeply (more than \(Parser.maxHeight) levels)")
+        if depth >= Parser.maxNesting {
+            report(r, "expression is nested too deeply (more than \(Parser.maxNesting) levels of parentheses, calls, CASE or prefix operators)")
             aborted = true
             return false
         }
@@ -136,173 +139,93 @@ struct Parser {
 
     // MARK: - Operators
 
+    /// Precedence levels of the grammar, lowest first.
+    enum Level: Int, Comparable {
+        case or = 1, and, not, isTest, comparison, predicate, additive, multiplicative, unary
+
+        static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+
+        var next: Level { Level(rawValue: rawValue + 1) ?? .unary }
+    }
+
     mutating func expression() -> Expr {
         guard enter(current.range) else { return errorNode(current.range) }
         defer { leave() }
-        return orExpr()
+        return climb(.or)
     }
 
-    private mutating func orExpr() -> Expr {
-        var l = andExpr()
-        while !aborted, at("OR") {
-            advance()
-            let r = andExpr()
-            l = node(.binary(.or, l, r), l.range.union(r.range))
-        }
-        return l
-    }
-
-    private mutating func andExpr() -> Expr {
-        var l = notExpr()
-        while !aborted, at("AND") {
-            advance()
-            let r = notExpr()
-            l = node(.binary(.and, l, r), l.range.union(r.range))
-        }
-        return l
-    }
-
-    private mutating func notExpr() -> Expr {
-        guard at("NOT") else { return isExpr() }
-        let t = advance()
-        guard enter(t.range) else { return errorNode(t.range) }
-        defer { leave() }
-        let e = notExpr()
-        return node(.unary(.not, e), t.range.union(e.range))
-    }
-
-    private mutating func isExpr() -> Expr {
-        var e = comparison()
-        while !aborted, at("IS") {
-            let isTok = advance()
-            let negated = at("NOT")
-            if negated { advance() }
-            let t = current
-            let test: TruthTest?
-            switch t.upper {
-            case "NULL": test = .null
-            case "TRUE": test = .true
-            case "FALSE": test = .false
-            case "UNKNOWN": test = .unknown
-            default: test = nil
+    /// The level of the binary or postfix operator at the current token, if any.
+    private func operatorLevel() -> Level? {
+        switch current.kind {
+        case .word:
+            switch current.upper {
+            case "OR": return .or
+            case "AND": return .and
+            case "IS": return .isTest
+            case "BETWEEN", "IN", "LIKE": return .predicate
+            case "NOT": return ["BETWEEN", "IN", "LIKE"].contains(peek(1).upper) ? .predicate : nil
+            default: return nil
             }
-            if case .word = t.kind, let test {
-                advance()
-                e = node(.isTest(e, test, negated: negated), e.range.union(t.range))
-            } else if t.isKeyword("DISTINCT") {
-                advance()
-                expectKeyword("FROM", "after IS \(negated ? "NOT " : "")DISTINCT")
-                let r = comparison()
-                e = node(.binary(negated ? .isNotDistinctFrom : .isDistinctFrom, e, r), e.range.union(r.range))
-            } else {
-                report(t.range, "expected NULL, TRUE, FALSE, UNKNOWN or DISTINCT FROM after IS\(negated ? " NOT" : ""), found \(t.shown)")
-                e = node(.error, e.range.union(isTok.range))
+        case .symbol(let s):
+            switch s {
+            case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual: return .comparison
+            case .plus, .minus: return .additive
+            case .star, .slash, .percent, .concat: return .multiplicative
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Precedence climbing: an operand, then every operator of at least `min`'s level, each
+    /// right operand parsed one level up (so all binary operators associate to the left).
+    /// One small recursive function rather than one per level keeps the stack shallow.
+    private mutating func climb(_ min: Level) -> Expr {
+        var l = prefix(min)
+        while !aborted, let level = operatorLevel(), level >= min {
+            switch level {
+            case .isTest: l = isSuffix(l)
+            case .predicate: l = predicateSuffix(l)
+            default:
+                let op = binaryOperator(advance())
+                let r = climb(level.next)
+                l = node(.binary(op, l, r), l.range.union(r.range))
             }
         }
-        return e
-    }
-
-    private func comparisonOperator() -> BinaryOperator? {
-        guard case .symbol(let s) = current.kind else { return nil }
-        switch s {
-        case .equal: return .equal
-        case .notEqual: return .notEqual
-        case .less: return .less
-        case .lessEqual: return .lessEqual
-        case .greater: return .greater
-        case .greaterEqual: return .greaterEqual
-        default: return nil
-        }
-    }
-
-    private mutating func comparison() -> Expr {
-        var l = predicate()
-        while !aborted, let op = comparisonOperator() {
-            advance()
-            let r = predicate()
-            l = node(.binary(op, l, r), l.range.union(r.range))
-        }
         return l
     }
 
-    private mutating func predicate() -> Expr {
-        var e = additive()
-        while !aborted {
-            var negated = false
-            if at("NOT"), ["BETWEEN", "IN", "LIKE"].contains(peek(1).upper) {
-                advance()
-                negated = true
-            }
-            if at("BETWEEN") {
-                advance()
-                var symmetric = false
-                if at("SYMMETRIC") { advance(); symmetric = true } else if at("ASYMMETRIC") { advance() }
-                let lo = additive()
-                expectKeyword("AND", "between the bounds of BETWEEN")
-                let hi = additive()
-                e = node(.between(e, low: lo, high: hi, negated: negated, symmetric: symmetric), e.range.union(hi.range))
-            } else if at("IN") {
-                advance()
-                let open = current
-                var items: [Expr] = []
-                var end = open.range
-                if expect(.leftParen, "after IN (a list of values)") {
-                    if at(.rightParen) {
-                        report(current.range, "IN needs at least one value")
-                    } else {
-                        items.append(expression())
-                        while at(.comma), !aborted {
-                            advance()
-                            items.append(expression())
-                        }
-                    }
-                    end = current.range
-                    expect(.rightParen, "to close the IN list")
-                }
-                e = node(.inList(e, items, negated: negated), e.range.union(items.last?.range ?? end).union(end))
-            } else if at("LIKE") {
-                advance()
-                let pattern = additive()
-                var escape: Expr? = nil
-                if at("ESCAPE") {
-                    advance()
-                    escape = additive()
-                }
-                e = node(.like(e, pattern: pattern, escape: escape, negated: negated), e.range.union((escape ?? pattern).range))
-            } else {
-                break
-            }
+    private func binaryOperator(_ t: Token) -> BinaryOperator {
+        switch t.kind {
+        case .symbol(.equal): return .equal
+        case .symbol(.notEqual): return .notEqual
+        case .symbol(.less): return .less
+        case .symbol(.lessEqual): return .lessEqual
+        case .symbol(.greater): return .greater
+        case .symbol(.greaterEqual): return .greaterEqual
+        case .symbol(.plus): return .add
+        case .symbol(.minus): return .subtract
+        case .symbol(.star): return .multiply
+        case .symbol(.slash): return .divide
+        case .symbol(.percent): return .modulo
+        case .symbol(.concat): return .concat
+        default: return t.upper == "AND" ? .and : .or
         }
-        return e
     }
 
-    private mutating func additive() -> Expr {
-        var l = multiplicative()
-        while !aborted {
-            let op: BinaryOperator
-            if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { break }
+    /// NOT (at its level: `NOT a = b` is NOT (a = b)), unary minus and plus, or a primary.
+    private mutating func prefix(_ min: Level) -> Expr {
+        let t = current
+        if t.isKeyword("NOT"), min <= .not {
             advance()
-            let r = multiplicative()
-            l = node(.binary(op, l, r), l.range.union(r.range))
+            guard enter(t.range) else { return errorNode(t.range) }
+            defer { leave() }
+            let e = climb(.not)
+            return node(.unary(.not, e), t.range.union(e.range))
         }
-        return l
-    }
-
-    private mutating func multiplicative() -> Expr {
-        var l = unary()
-        while !aborted {
-            let op: BinaryOperator
-            if at(.star) { op = .multiply } else if at(.slash) { op = .divide } else if at(.percent) { op = .modulo } else if at(.concat) { op = .concat } else { break }
-            advance()
-            let r = unary()
-            l = node(.binary(op, l, r), l.range.union(r.range))
-        }
-        return l
-    }
-
-    private mutating func unary() -> Expr {
         guard at(.minus) || at(.plus) else { return primary() }
-        let t = advance()
+        advance()
         let minus = t.isSymbol(.minus)
         // -9223372036854775808 is only writable as a negated literal.
         if minus, case .integer(let m) = current.kind {
@@ -311,9 +234,87 @@ struct Parser {
         }
         guard enter(t.range) else { return errorNode(t.range) }
         defer { leave() }
-        let e = unary()
+        let e = prefix(.unary)
         return node(.unary(minus ? .negate : .plus, e), t.range.union(e.range))
     }
+
+    /// `IS [NOT] NULL | TRUE | FALSE | UNKNOWN | DISTINCT FROM x` after `e`.
+    private mutating func isSuffix(_ e: Expr) -> Expr {
+        let isTok = advance()
+        let negated = at("NOT")
+        if negated { advance() }
+        let t = current
+        let test: TruthTest?
+        switch t.upper {
+        case "NULL": test = .null
+        case "TRUE": test = .true
+        case "FALSE": test = .false
+        case "UNKNOWN": test = .unknown
+        default: test = nil
+        }
+        if case .word = t.kind, let test {
+            advance()
+            return node(.isTest(e, test, negated: negated), e.range.union(t.range))
+        }
+        if t.isKeyword("DISTINCT") {
+            advance()
+            expectKeyword("FROM", "after IS \(negated ? "NOT " : "")DISTINCT")
+            let r = climb(.comparison)
+            return node(.binary(negated ? .isNotDistinctFrom : .isDistinctFrom, e, r), e.range.union(r.range))
+        }
+        report(t.range, "expected NULL, TRUE, FALSE, UNKNOWN or DISTINCT FROM after IS\(negated ? " NOT" : ""), found \(t.shown)")
+        return node(.error, e.range.union(isTok.range))
+    }
+
+    /// `[NOT] BETWEEN … AND …`, `[NOT] IN (…)`, `[NOT] LIKE … [ESCAPE …]` after `e`.
+    private mutating func predicateSuffix(_ e: Expr) -> Expr {
+        var negated = false
+        if at("NOT") {
+            advance()
+            negated = true
+        }
+        if at("BETWEEN") {
+            advance()
+            var symmetric = false
+            if at("SYMMETRIC") { advance(); symmetric = true } else if at("ASYMMETRIC") { advance() }
+            let lo = climb(.additive)
+            expectKeyword("AND", "between the bounds of BETWEEN")
+            let hi = climb(.additive)
+            return node(.between(e, low: lo, high: hi, negated: negated, symmetric: symmetric), e.range.union(hi.range))
+        }
+        if at("IN") {
+            advance()
+            let open = current
+            var items: [Expr] = []
+            var end = open.range
+            if expect(.leftParen, "after IN (a list of values)") {
+                if at(.rightParen) {
+                    report(current.range, "IN needs at least one value")
+                } else {
+                    items.append(expression())
+                    while at(.comma), !aborted {
+                        advance()
+                        items.append(expression())
+                    }
+                }
+                end = current.range
+                expect(.rightParen, "to close the IN list")
+            }
+            return node(.inList(e, items, negated: negated), e.range.union(items.last?.range ?? end).union(end))
+        }
+        // LIKE (operatorLevel only reports .predicate for these three).
+        advance()
+        let pattern = climb(.additive)
+        var escape: Expr? = nil
+        if at("ESCAPE") {
+            advance()
+            escape = climb(.additive)
+        }
+        return node(.like(e, pattern: pattern, escape: escape, negated: negated), e.range.union((escape ?? pattern).range))
+    }
+
+    /// Parsing of an operand above IN's level (POSITION's needle).
+    private mutating func additive() -> Expr { climb(.additive) }
 
     // MARK: - Primaries
 
@@ -339,14 +340,7 @@ struct Parser {
         case .quotedWord:
             return identifier()
         case .symbol(.leftParen):
-            advance()
-            let e = expression()
-            if !at(.rightParen) {
-                report(current.range, "expected `)` to close the `(` at column \(source.location(of: t.range.start).column), found \(current.shown)")
-                return node(e.kind, t.range.union(e.range))
-            }
-            let close = advance()
-            return node(e.kind, t.range.union(close.range))
+            return parenthesized()
         case .symbol(.star):
             advance()
             report(t.range, "`*` is only allowed in COUNT(*)")
@@ -359,6 +353,17 @@ struct Parser {
         case .word:
             return word()
         }
+    }
+
+    private mutating func parenthesized() -> Expr {
+        let open = advance()
+        let e = expression()
+        if !at(.rightParen) {
+            report(current.range, "expected `)` to close the `(` at column \(source.location(of: open.range.start).column), found \(current.shown)")
+            return node(e.kind, open.range.union(e.range))
+        }
+        let close = advance()
+        return node(e.kind, open.range.union(close.range))
     }
 
     private mutating func word() -> Expr {
@@ -381,7 +386,7 @@ struct Parser {
             advance()
             guard enter(t.range) else { return errorNode(t.range) }
             defer { leave() }
-            let e = unary()
+            let e = prefix(.unary)
             return node(.unary(.not, e), t.range.union(e.range))
         case "CAST" where next.isSymbol(.leftParen), "TRY_CAST" where next.isSymbol(.leftParen):
             return cast()
@@ -445,8 +450,6 @@ struct Parser {
 
     private mutating func call(_ name: Token) -> Expr {
         advance() // (
-        guard enter(name.range) else { return errorNode(name.range) }
-        defer { leave() }
         let upper = name.upper
         if at(.star) {
             let star = advance()
@@ -498,8 +501,6 @@ struct Parser {
 
     private mutating func caseExpr() -> Expr {
         let caseTok = advance()
-        guard enter(caseTok.range) else { return errorNode(caseTok.range) }
-        defer { leave() }
         var subject: Expr? = nil
         if !at("WHEN") { subject = expression() }
         var branches: [CaseBranch] = []
@@ -528,8 +529,6 @@ struct Parser {
     private mutating func cast() -> Expr {
         let kw = advance()
         advance() // (
-        guard enter(kw.range) else { return errorNode(kw.range) }
-        defer { leave() }
         let e = expression()
         var type: SQLTypeName? = nil
         if expectKeyword("AS", "in \(kw.upper)(value AS type)") {
@@ -544,8 +543,6 @@ struct Parser {
     private mutating func extract() -> Expr {
         let kw = advance()
         advance() // (
-        guard enter(kw.range) else { return errorNode(kw.range) }
-        defer { leave() }
         let unit = timeUnit(TimeUnit.allCases, "a field to extract")
         expectKeyword("FROM", "in EXTRACT(field FROM timestamp)")
         let e = expression()
@@ -559,8 +556,6 @@ struct Parser {
     private mutating func trim() -> Expr {
         let kw = advance()
         advance() // (
-        guard enter(kw.range) else { return errorNode(kw.range) }
-        defer { leave() }
         var mode = TrimMode.both
         var chars: Expr? = nil
         let value: Expr
@@ -589,8 +584,6 @@ struct Parser {
     private mutating func substring() -> Expr {
         let kw = advance()
         advance() // (
-        guard enter(kw.range) else { return errorNode(kw.range) }
-        defer { leave() }
         var args = [expression()]
         if at("FROM") {
             advance()
@@ -614,8 +607,6 @@ struct Parser {
     private mutating func position() -> Expr {
         let kw = advance()
         advance() // (
-        guard enter(kw.range) else { return errorNode(kw.range) }
-        defer { leave() }
         var args = [additive()]
         if at("IN") {
             advance()

@@ -125,10 +125,30 @@ struct TypeChecker {
 
     // MARK: - Nodes
 
+    /// Checks the children first, then the node: the recursion stays in this small function
+    /// (a tall tree must not need a big stack); aggregates check their arguments themselves.
     mutating func check(_ e: Expr) -> Typed {
+        switch e.kind {
+        case .countStar:
+            return aggregate(.count, "COUNT", [], distinct: false, star: true, e.range)
+        case .call(let name, _, let args, let distinct):
+            if let f = AggregateCall.Function(rawValue: name) {
+                return aggregate(f, name, args, distinct: distinct, star: false, e.range)
+            }
+        default:
+            break
+        }
+        var kids: [Typed] = []
+        kids.reserveCapacity(2)
+        for c in e.children { kids.append(check(c)) }
+        return combine(e, kids)
+    }
+
+    /// One node from its checked children (`k`, in the order of `Expr.children`).
+    private mutating func combine(_ e: Expr, _ k: [Typed]) -> Typed {
         let r = e.range
         switch e.kind {
-        case .error:
+        case .error, .countStar:
             return .failed(r)
         case .null:
             return Typed(.constant(.null), nil, nullable: true, r)
@@ -149,37 +169,37 @@ struct TypeChecker {
             return Typed(.constant(.string(u.rawValue)), .string, nullable: false, r)
         case .column(let id):
             return column(id, r)
-        case .unary(let op, let x):
-            return unary(op, check(x), r)
-        case .binary(let op, let a, let b):
-            return binary(op, check(a), check(b), r)
-        case .isTest(let x, let test, let negated):
-            return isTest(check(x), test, negated, r)
-        case .between(let x, let lo, let hi, let negated, let symmetric):
-            let parts = [check(x), check(lo), check(hi)]
-            guard let (_, u) = unify(parts, what: "BETWEEN's value and bounds", at: r) else { return .failed(r) }
+        case .unary(let op, _):
+            return unary(op, k[0], r)
+        case .binary(let op, _, _):
+            return binary(op, k[0], k[1], r)
+        case .isTest(_, let test, let negated):
+            return isTest(k[0], test, negated, r)
+        case .between(_, _, _, let negated, let symmetric):
+            guard let (_, u) = unify(k, what: "BETWEEN's value and bounds", at: r) else { return .failed(r) }
             return Typed(.between(u[0], u[1], u[2], negated: negated, symmetric: symmetric), .boolean, nullable: u.contains(where: \.nullable), r)
-        case .inList(let x, let items, let negated):
-            let parts = [check(x)] + items.map { check($0) }
-            guard let (_, u) = unify(parts, what: "IN's value and list", at: r) else { return .failed(r) }
+        case .inList(_, _, let negated):
+            guard let (_, u) = unify(k, what: "IN's value and list", at: r) else { return .failed(r) }
             return Typed(.inList(u[0], Array(u.dropFirst()), negated: negated), .boolean, nullable: u.contains(where: \.nullable), r)
-        case .like(let x, let pattern, let escape, let negated):
-            return like(check(x), check(pattern), escape.map { check($0) }, negated, r)
+        case .like(_, _, let escape, let negated):
+            return like(k[0], k[1], escape == nil ? nil : k[2], negated, r)
         case .caseWhen(let subject, let branches, let otherwise):
-            return caseWhen(subject, branches, otherwise, r)
-        case .cast(let x, let type, let isTry):
-            return cast(check(x), type, isTry, r)
-        case .call(let name, let nameRange, let args, let distinct):
-            return call(name, nameRange, args, distinct, r)
-        case .countStar:
-            return aggregate(.count, "COUNT", [], distinct: false, star: true, r)
-        case .extract(let unit, let x):
-            let t = check(x)
-            guard !t.invalid, let ts = requireTimestamp(t, "EXTRACT") else { return .failed(r) }
+            let base = subject == nil ? 0 : 1
+            let pairs = (0..<branches.count).map { (k[base + 2 * $0], k[base + 2 * $0 + 1]) }
+            return caseWhen(subject == nil ? nil : k[0], pairs, otherwise == nil ? nil : k.last, r)
+        case .cast(_, let type, let isTry):
+            return cast(k[0], type, isTry, r)
+        case .call(let name, let nameRange, _, let distinct):
+            return call(name, nameRange, k, distinct, r)
+        case .extract(let unit, _):
+            guard !k[0].invalid, let ts = coerce(k[0], to: .timestamp) else {
+                if !k[0].invalid { report(k[0].range, "EXTRACT needs a TIMESTAMP, got \(k[0].type?.description ?? "?")") }
+                return .failed(r)
+            }
             return functionCall(Functions.extract(unit), [ts], r)
-        case .trim(let mode, let chars, let x):
-            var args = [check(x)]
-            if let chars { args.append(check(chars)) }
+        case .trim(let mode, let chars, _):
+            // Children: [chars,] value; the function takes (value [, chars]).
+            let args = chars == nil ? [k[0]] : [k[1], k[0]]
             guard !args.contains(where: \.invalid) else { return .failed(r) }
             for a in args where a.type != nil && a.type != .string {
                 report(a.range, "TRIM works on strings, got \(a.type?.description ?? "?")")
@@ -358,32 +378,26 @@ struct TypeChecker {
         return Typed(.like(parts[0], parts[1], escape: parts.count > 2 ? parts[2] : nil, negated: negated), .boolean, nullable: nullable, r)
     }
 
-    private mutating func caseWhen(_ subject: Expr?, _ branches: [CaseBranch], _ otherwise: Expr?, _ r: SourceRange) -> Typed {
-        var ok = true
+    private mutating func caseWhen(_ subj: Typed?, _ branches: [(Typed, Typed)], _ other: Typed?, _ r: SourceRange) -> Typed {
+        var ok = subj?.invalid != true
         var conditions: [Typed] = []
-        let subj = subject.map { check($0) }
-        if subj?.invalid == true { ok = false }
-        for b in branches {
-            let w = check(b.when)
-            if w.invalid || subj?.invalid == true { ok = false; conditions.append(w); continue }
+        for (w, _) in branches {
+            if w.invalid || !ok { ok = false; continue }
             if let s = subj {
                 // CASE x WHEN v THEN …: each v compared with x.
                 if let (type, u) = unify([s, w], what: "CASE's value and its WHEN value", at: w.range) {
                     conditions.append(type == nil ? Typed(.constant(.null), .boolean, nullable: true, w.range) : Typed(.compare(.equal, u[0], u[1]), .boolean, nullable: s.nullable || w.nullable, w.range))
                 } else {
                     ok = false
-                    conditions.append(w)
                 }
             } else if let c = coerce(w, to: .boolean) {
                 conditions.append(c)
             } else {
                 report(w.range, "a WHEN condition must be BOOLEAN, got \(w.type?.description ?? "?")")
                 ok = false
-                conditions.append(w)
             }
         }
-        var results = branches.map { check($0.then) }
-        let other = otherwise.map { check($0) }
+        var results = branches.map(\.1)
         if let other { results.append(other) }
         guard ok, !results.contains(where: \.invalid) else { return .failed(r) }
         guard let (type, u) = unify(results, what: "CASE branches", at: r) else { return .failed(r) }
@@ -419,30 +433,21 @@ struct TypeChecker {
         return Typed(.cast(x, target, isTry: isTry), to, nullable: nullable, r)
     }
 
-    private func requireTimestamp(_ t: Typed, _ fn: String) -> Typed? {
-        coerce(t, to: .timestamp)
-    }
-
     // MARK: - Calls
 
-    private mutating func call(_ name: String, _ nameRange: SourceRange, _ args: [Expr], _ distinct: Bool, _ r: SourceRange) -> Typed {
-        if let f = AggregateCall.Function(rawValue: name) {
-            return aggregate(f, name, args, distinct: distinct, star: false, r)
-        }
+    private mutating func call(_ name: String, _ nameRange: SourceRange, _ typed: [Typed], _ distinct: Bool, _ r: SourceRange) -> Typed {
         guard let fn = Functions.scalar[name] else {
             var m = "unknown function `\(name)`"
             if let near = Suggest.nearest(name, among: Array(Functions.scalar.keys) + AggregateCall.Function.allCases.map(\.rawValue)) {
                 m += "; did you mean \(near)?"
             }
             report(nameRange, m)
-            for a in args { _ = check(a) }
             return .failed(r)
         }
         if distinct { report(nameRange, "DISTINCT is only allowed in aggregate calls") }
-        let typed = args.map { check($0) }
-        guard fn.arity.contains(args.count) else {
+        guard fn.arity.contains(typed.count) else {
             let n = fn.arity.lowerBound == fn.arity.upperBound ? "\(fn.arity.lowerBound)" : "\(fn.arity.lowerBound) to \(fn.arity.upperBound)"
-            report(r, "\(name) takes \(n) argument\(fn.arity.upperBound == 1 ? "" : "s"), got \(args.count): \(fn.signature)")
+            report(r, "\(name) takes \(n) argument\(fn.arity.upperBound == 1 ? "" : "s"), got \(typed.count): \(fn.signature)")
             return .failed(r)
         }
         guard !typed.contains(where: \.invalid), !distinct else { return .failed(r) }

@@ -20,6 +20,21 @@ struct Typed {
 
     static func failed(_ r: SourceRange) -> Typed { Typed(.invalid, nil, nullable: true, r, invalid: true) }
 
+    /// The operands, in the order the compiler reads their code.
+    var children: [Typed] {
+        switch node {
+        case .constant, .slot, .invalid: return []
+        case .toDouble(let x), .negate(let x), .not(let x), .isNull(let x, _), .isBool(let x, _, _), .cast(let x, _, _): return [x]
+        case .arithmetic(_, let a, let b), .shift(let a, let b, _), .scale(let a, let b), .concat(let a, let b),
+             .compare(_, let a, let b), .distinct(let a, let b, _), .and(let a, let b), .or(let a, let b): return [a, b]
+        case .between(let x, let lo, let hi, _, _): return [x, lo, hi]
+        case .inList(let x, let items, _): return [x] + items
+        case .like(let x, let p, let esc, _): return [x, p] + (esc.map { [$0] } ?? [])
+        case .caseWhen(let branches, let otherwise): return branches.flatMap { [$0.0, $0.1] } + (otherwise.map { [$0] } ?? [])
+        case .call(_, let args): return args
+        }
+    }
+
     /// The value of a literal (after implicit conversions of literals), if this is one.
     var literal: Value? {
         if case .constant(let v) = node { return v }
