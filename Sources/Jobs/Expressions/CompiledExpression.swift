@@ -32,7 +32,7 @@ public struct CompiledExpression: Sendable {
         let compiler = Compiler(source: source)
         self.aggregates = checker.aggregates.map { a in
             let arg = a.argument.map { t in
-                CompiledExpression(source: source, syntax: expr, type: t.type ?? .boolean, nullable: t.nullable, code: compiler.compile(t).compiled, aggregates: [])
+                CompiledExpression(source: source, syntax: a.argumentSyntax ?? expr, type: t.type ?? .boolean, nullable: t.nullable, code: compiler.compile(t).compiled, aggregates: [])
             }
             return AggregateCall(function: a.function, argument: arg, offset: a.offset, type: a.type, nullable: a.nullable,
                                  slot: a.slot, range: a.range, location: source.location(of: a.range.start), sql: a.sql)
@@ -74,4 +74,13 @@ public struct CompiledExpression: Sendable {
         guard case .bool(let f) = code else { return { (_: borrowing Row) throws(EvaluationError) -> Bool in false } }
         return { (r: borrowing Row) throws(EvaluationError) -> Bool in try f(r) ?? false }
     }
+}
+
+/// What expressions can call, for documentation.
+public enum ExpressionFunctions {
+    /// Scalar functions with their signatures, sorted by name.
+    public static var scalar: [(name: String, signature: String)] { Functions.catalog }
+
+    /// Aggregate functions, which window and OVER operators compute.
+    public static let aggregates = ["COUNT(*)", "COUNT(x)", "SUM(x)", "AVG(x)", "MIN(x)", "MAX(x)", "FIRST_VALUE(x)", "LAST_VALUE(x)", "LAG(x [, offset])"]
 }

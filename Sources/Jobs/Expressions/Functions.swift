@@ -15,6 +15,11 @@ enum Functions {
         return t
     }()
 
+    /// Every scalar function's signature, by name (for documentation and `job validate --help`).
+    static var catalog: [(name: String, signature: String)] {
+        scalar.values.map { ($0.name, $0.signature) }.sorted { $0.name < $1.name }
+    }
+
     // MARK: - Numbers
 
     static let math: [ScalarFunction] = [

@@ -14,6 +14,7 @@ struct TypeChecker {
     struct PendingAggregate {
         var function: AggregateCall.Function
         var argument: Typed?
+        var argumentSyntax: Expr?
         var offset: Int
         var type: SQLType
         var nullable: Bool
@@ -540,7 +541,7 @@ struct TypeChecker {
             return Typed(.slot(existing.slot, name: sql), existing.type, nullable: existing.nullable, r)
         }
         let slot = scope.firstAggregateSlot + aggregates.count
-        aggregates.append(PendingAggregate(function: f, argument: star ? nil : argument, offset: offset, type: type, nullable: nullable, range: r, sql: sql, slot: slot))
+        aggregates.append(PendingAggregate(function: f, argument: star ? nil : argument, argumentSyntax: star ? nil : args.first, offset: offset, type: type, nullable: nullable, range: r, sql: sql, slot: slot))
         return Typed(.slot(slot, name: sql), type, nullable: nullable, r)
     }
 }
