@@ -50,19 +50,10 @@ struct Compiler {
             return Code.constant(v, type)
         case .slot(let i, let name):
             let s = SlotRef(index: i, name: name, location: location(t.range))
-            let c: Compiled
-            switch type {
-            case .boolean: c = .bool(slotCode(s, BoolSlot.self))
-            case .bigint: c = .int(slotCode(s, BigintSlot.self))
-            case .double: c = .double(slotCode(s, DoubleSlot.self))
-            case .string: c = .string(slotCode(s, StringSlot.self))
-            case .timestamp: c = .timestamp(slotCode(s, TimestampSlot.self))
-            case .interval: c = .interval(slotCode(s, IntervalSlot.self))
-            }
-            return Code(compiled: c, slot: s)
+            return Code(compiled: s.code(type), slot: s)
         case .toDouble:
-            // A BIGINT slot read as DOUBLE is still a slot read (DoubleSlot accepts integers).
-            if let s = k[0].slot { return Code(compiled: .double(slotCode(s, DoubleSlot.self)), slot: s) }
+            // A BIGINT slot read as DOUBLE is still a slot read (the DOUBLE reader takes integers).
+            if let s = k[0].slot { return Code(compiled: s.code(.double), slot: s) }
             return Code(compiled: .double(k[0].compiled.asDouble))
         case .negate:
             switch k[0].compiled {
@@ -135,7 +126,7 @@ struct Compiler {
             let conds = (0..<branches.count).map { k[2 * $0].compiled.asBool }
             let results = (0..<branches.count).map { k[2 * $0 + 1].compiled }
             let other = otherwise == nil ? nil : k.last?.compiled
-            return Code(compiled: Generic.caseWhen(conds, results, other, type))
+            return Code(compiled: Branching.caseWhen(conds, results, other, type))
         case .cast(let x, let target, let isTry):
             return Code(compiled: Casts.compile(k[0], from: x.type ?? target.type, to: target, isTry: isTry, at: location(t.range)))
         case .call(let fn, _):
@@ -149,25 +140,23 @@ struct Compiler {
         let at = location(r), txt = text(r)
         switch type {
         case .double:
-            let x = a.operand(DoubleSlot.self, a.compiled.asDouble), y = b.operand(DoubleSlot.self, b.compiled.asDouble)
             switch op {
-            case .add: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleAdd.self, at, txt))
-            case .subtract: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleSubtract.self, at, txt))
-            case .multiply: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleMultiply.self, at, txt))
-            case .divide: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleDivide.self, at, txt))
-            case .modulo: return .double(arithmeticCode(x, y, DoubleSlot.self, DoubleModulo.self, at, txt))
+            case .add: return .double(arithmeticDouble(a, b, DoubleAdd.self, at, txt))
+            case .subtract: return .double(arithmeticDouble(a, b, DoubleSubtract.self, at, txt))
+            case .multiply: return .double(arithmeticDouble(a, b, DoubleMultiply.self, at, txt))
+            case .divide: return .double(arithmeticDouble(a, b, DoubleDivide.self, at, txt))
+            case .modulo: return .double(arithmeticDouble(a, b, DoubleModulo.self, at, txt))
             }
         case .interval:
             let f = a.compiled.asInt, g = b.compiled.asInt
             return .interval(lift(f, g) { op == .subtract ? $0 &- $1 : $0 &+ $1 })
         default:
-            let x = a.operand(BigintSlot.self, a.compiled.asInt), y = b.operand(BigintSlot.self, b.compiled.asInt)
             switch op {
-            case .add: return .int(arithmeticCode(x, y, BigintSlot.self, IntAdd.self, at, txt))
-            case .subtract: return .int(arithmeticCode(x, y, BigintSlot.self, IntSubtract.self, at, txt))
-            case .multiply: return .int(arithmeticCode(x, y, BigintSlot.self, IntMultiply.self, at, txt))
-            case .divide: return .int(arithmeticCode(x, y, BigintSlot.self, IntDivide.self, at, txt))
-            case .modulo: return .int(arithmeticCode(x, y, BigintSlot.self, IntModulo.self, at, txt))
+            case .add: return .int(arithmeticInt(a, b, IntAdd.self, at, txt))
+            case .subtract: return .int(arithmeticInt(a, b, IntSubtract.self, at, txt))
+            case .multiply: return .int(arithmeticInt(a, b, IntMultiply.self, at, txt))
+            case .divide: return .int(arithmeticInt(a, b, IntDivide.self, at, txt))
+            case .modulo: return .int(arithmeticInt(a, b, IntModulo.self, at, txt))
             }
         }
     }
@@ -175,21 +164,18 @@ struct Compiler {
     /// Both operands of `type` (the checker converted them).
     func compare(_ op: ComparisonOperator, _ a: Code, _ b: Code, _ type: SQLType) -> Eval<Bool> {
         switch type {
-        case .bigint:
-            return compareCode(op, a.operand(BigintSlot.self, a.compiled.asInt), b.operand(BigintSlot.self, b.compiled.asInt), BigintSlot.self)
-        case .double:
-            return compareCode(op, a.operand(DoubleSlot.self, a.compiled.asDouble), b.operand(DoubleSlot.self, b.compiled.asDouble), DoubleSlot.self)
-        case .string:
-            return compareCode(op, a.operand(StringSlot.self, a.compiled.asString), b.operand(StringSlot.self, b.compiled.asString), StringSlot.self)
-        case .timestamp:
-            return compareCode(op, a.operand(TimestampSlot.self, a.compiled.asTimestamp), b.operand(TimestampSlot.self, b.compiled.asTimestamp), TimestampSlot.self)
-        case .interval:
-            return compareCode(op, a.operand(IntervalSlot.self, a.compiled.asInt), b.operand(IntervalSlot.self, b.compiled.asInt), IntervalSlot.self)
+        case .bigint: return compareInt(op, a, b)
+        case .double: return compareDouble(op, a, b)
+        case .string: return compareString(op, a, b)
+        case .timestamp: return compareTimestamp(op, a, b)
+        // Interval slots hold `.interval`, not `.int`: compared through their code.
+        case .interval: return compareInt(op, a, b, slots: false)
         case .boolean:
             // FALSE < TRUE.
             let f = a.compiled.asBool, g = b.compiled.asBool
-            let ints = Code(compiled: .int(lift(f) { $0 ? 1 : 0 })), intsB = Code(compiled: .int(lift(g) { $0 ? 1 : 0 }))
-            return compareCode(op, ints.operand(BigintSlot.self, ints.compiled.asInt), intsB.operand(BigintSlot.self, intsB.compiled.asInt), BigintSlot.self)
+            let x = Code(compiled: .int(lift(f) { $0 ? 1 : 0 }), constant: a.constantBool.map { $0.map { Value.int($0 ? 1 : 0) } ?? .null })
+            let y = Code(compiled: .int(lift(g) { $0 ? 1 : 0 }), constant: b.constantBool.map { $0.map { Value.int($0 ? 1 : 0) } ?? .null })
+            return compareInt(op, x, y)
         }
     }
 
@@ -200,7 +186,7 @@ struct Compiler {
             let f = x.compiled.asInt
             if let s = x.slot {
                 return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
-                    guard let v = try s.read(row, BigintSlot.self) else { return nil }
+                    guard let v = try s.int(row) else { return nil }
                     return (v >= l && v <= h) != negated
                 }
             }
@@ -224,28 +210,13 @@ struct Compiler {
         if items.allSatisfy({ $0.constant != nil }) {
             let values = items.compactMap(\.constant)
             let hasNull = values.contains(where: \.isNull)
-            func set<K: SlotKind>(_ k: K.Type, _ f: @escaping Eval<K.V>) -> Eval<Bool> where K.V: Hashable & Sendable {
-                let members = Set(values.compactMap { K.read($0) ?? nil })
-                if let s = x.slot {
-                    return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
-                        guard let v = try s.read(row, k) else { return nil }
-                        if members.contains(v) { return !negated }
-                        return hasNull ? nil : negated
-                    }
-                }
-                return { (row: borrowing Row) throws(EvaluationError) -> Bool? in
-                    guard let v = try f(row) else { return nil }
-                    if members.contains(v) { return !negated }
-                    return hasNull ? nil : negated
-                }
-            }
+            let probe = type == .interval ? Code(compiled: x.compiled, constant: x.constant) : x
             switch type {
-            case .bigint: return set(BigintSlot.self, x.compiled.asInt)
-            case .double: return set(DoubleSlot.self, x.compiled.asDouble)
-            case .string: return set(StringSlot.self, x.compiled.asString)
-            case .timestamp: return set(TimestampSlot.self, x.compiled.asTimestamp)
-            case .interval: return set(IntervalSlot.self, x.compiled.asInt)
-            case .boolean: return set(BoolSlot.self, x.compiled.asBool)
+            case .bigint, .interval: return inSetInt(probe, Set(values.compactMap { v -> Int64? in if case .int(let i) = v { return i }; if case .interval(let i) = v { return i }; return nil }), hasNull: hasNull, negated: negated)
+            case .double: return inSetDouble(x, Set(values.compactMap { v -> Double? in if case .double(let d) = v { return d }; if case .int(let i) = v { return Double(i) }; return nil }), hasNull: hasNull, negated: negated)
+            case .string: return inSetString(x, Set(values.compactMap { v -> String? in if case .string(let s) = v { return s }; return nil }), hasNull: hasNull, negated: negated)
+            case .timestamp: return inSetTimestamp(x, Set(values.compactMap { v -> Timestamp? in if case .timestamp(let ms, let o) = v { return Timestamp(millis: ms, offsetMinutes: o) }; return nil }), hasNull: hasNull, negated: negated)
+            case .boolean: return inSetBool(x, Set(values.compactMap { v -> Bool? in if case .bool(let b) = v { return b }; return nil }), hasNull: hasNull, negated: negated)
             }
         }
         let tests = items.map { compare(.equal, x, $0, type) }
@@ -320,53 +291,8 @@ extension Compiled {
 
 /// Constructs that work the same for every result type, instantiated per type.
 enum Generic {
-    static func caseCode<T>(_ conds: [Eval<Bool>], _ results: [Eval<T>], _ other: Eval<T>?) -> Eval<T> {
-        if conds.count == 1, let c = conds.first, let r = results.first {
-            return { (row: borrowing Row) throws(EvaluationError) -> T? in
-                if try c(row) == true { return try r(row) }
-                return try other?(row) ?? nil
-            }
-        }
-        return { (row: borrowing Row) throws(EvaluationError) -> T? in
-            for i in 0..<conds.count {
-                if try conds[i](row) == true { return try results[i](row) }
-            }
-            return try other?(row) ?? nil
-        }
-    }
-
-    static func caseWhen(_ conds: [Eval<Bool>], _ results: [Compiled], _ other: Compiled?, _ type: SQLType) -> Compiled {
-        switch type {
-        case .boolean: return .bool(caseCode(conds, results.map(\.asBool), other?.asBool))
-        case .bigint: return .int(caseCode(conds, results.map(\.asInt), other?.asInt))
-        case .double: return .double(caseCode(conds, results.map(\.asDouble), other?.asDouble))
-        case .string: return .string(caseCode(conds, results.map(\.asString), other?.asString))
-        case .timestamp: return .timestamp(caseCode(conds, results.map(\.asTimestamp), other?.asTimestamp))
-        case .interval: return .interval(caseCode(conds, results.map(\.asInt), other?.asInt))
-        }
-    }
-
-    /// The first non-NULL argument, evaluating no further.
-    static func coalesceCode<T>(_ args: [Eval<T>]) -> Eval<T> {
-        { (row: borrowing Row) throws(EvaluationError) -> T? in
-            for a in args { if let v = try a(row) { return v } }
-            return nil
-        }
-    }
-
-    static func coalesce(_ args: [Compiled], _ type: SQLType) -> Compiled {
-        switch type {
-        case .boolean: return .bool(coalesceCode(args.map(\.asBool)))
-        case .bigint: return .int(coalesceCode(args.map(\.asInt)))
-        case .double: return .double(coalesceCode(args.map(\.asDouble)))
-        case .string: return .string(coalesceCode(args.map(\.asString)))
-        case .timestamp: return .timestamp(coalesceCode(args.map(\.asTimestamp)))
-        case .interval: return .interval(coalesceCode(args.map(\.asInt)))
-        }
-    }
-
     /// GREATEST/LEAST: NULL if any argument is NULL (as Flink).
-    static func extremeCode<T: Comparable & SendableMetatype>(_ args: [Eval<T>], greatest: Bool) -> Eval<T> {
+    @inline(__always) static func extremeCode<T: Comparable & SendableMetatype>(_ args: [Eval<T>], greatest: Bool) -> Eval<T> {
         liftAll(args) { xs in greatest ? xs.max() : xs.min() }
     }
 
@@ -383,7 +309,7 @@ enum Generic {
 
     /// NULLIF(a, b): NULL when a = b, else a.
     static func nullIf(_ a: Compiled, _ eq: @escaping Eval<Bool>, _ type: SQLType) -> Compiled {
-        func make<T>(_ f: @escaping Eval<T>) -> Eval<T> {
+        @inline(__always) func make<T>(_ f: @escaping Eval<T>) -> Eval<T> {
             { (row: borrowing Row) throws(EvaluationError) -> T? in
                 guard let v = try f(row) else { return nil }
                 return try eq(row) == true ? nil : v

@@ -92,28 +92,28 @@ enum Rules {
 // MARK: - Lifting Swift functions over nullable compiled arguments
 
 /// NULL if the argument is NULL, else f of it.
-func lift<A, R>(_ a: @escaping Eval<A>, _ f: @escaping @Sendable (A) -> R?) -> Eval<R> {
+@inline(__always) func lift<A, R>(_ a: @escaping Eval<A>, _ f: @escaping @Sendable (A) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row) else { return nil }
         return f(x)
     }
 }
 
-func lift<A, B, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ f: @escaping @Sendable (A, B) -> R?) -> Eval<R> {
+@inline(__always) func lift<A, B, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ f: @escaping @Sendable (A, B) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row), let y = try b(row) else { return nil }
         return f(x, y)
     }
 }
 
-func lift<A, B, C, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ c: @escaping Eval<C>, _ f: @escaping @Sendable (A, B, C) -> R?) -> Eval<R> {
+@inline(__always) func lift<A, B, C, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ c: @escaping Eval<C>, _ f: @escaping @Sendable (A, B, C) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row), let y = try b(row), let z = try c(row) else { return nil }
         return f(x, y, z)
     }
 }
 
-func lift<A, B, C, D, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ c: @escaping Eval<C>, _ d: @escaping Eval<D>, _ f: @escaping @Sendable (A, B, C, D) -> R?) -> Eval<R> {
+@inline(__always) func lift<A, B, C, D, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ c: @escaping Eval<C>, _ d: @escaping Eval<D>, _ f: @escaping @Sendable (A, B, C, D) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row), let y = try b(row), let z = try c(row), let w = try d(row) else { return nil }
         return f(x, y, z, w)
@@ -121,14 +121,14 @@ func lift<A, B, C, D, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ c: @e
 }
 
 /// As `lift`, for functions that can fail.
-func liftThrowing<A, R>(_ a: @escaping Eval<A>, _ f: @escaping @Sendable (A) throws(EvaluationError) -> R?) -> Eval<R> {
+@inline(__always) func liftThrowing<A, R>(_ a: @escaping Eval<A>, _ f: @escaping @Sendable (A) throws(EvaluationError) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row) else { return nil }
         return try f(x)
     }
 }
 
-func liftThrowing<A, B, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ f: @escaping @Sendable (A, B) throws(EvaluationError) -> R?) -> Eval<R> {
+@inline(__always) func liftThrowing<A, B, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ f: @escaping @Sendable (A, B) throws(EvaluationError) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         guard let x = try a(row), let y = try b(row) else { return nil }
         return try f(x, y)
@@ -136,7 +136,7 @@ func liftThrowing<A, B, R>(_ a: @escaping Eval<A>, _ b: @escaping Eval<B>, _ f: 
 }
 
 /// NULL if any argument is NULL, else f of all of them.
-func liftAll<A, R>(_ args: [Eval<A>], _ f: @escaping @Sendable ([A]) -> R?) -> Eval<R> {
+@inline(__always) func liftAll<A, R>(_ args: [Eval<A>], _ f: @escaping @Sendable ([A]) -> R?) -> Eval<R> {
     { (row: borrowing Row) throws(EvaluationError) -> R? in
         var xs: [A] = []
         xs.reserveCapacity(args.count)

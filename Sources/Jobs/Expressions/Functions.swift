@@ -130,7 +130,7 @@ enum Functions {
 
     static let conditionals: [ScalarFunction] = [
         ScalarFunction(name: "COALESCE", signature: "COALESCE(v, …) → common type, the first non-NULL argument (later ones are not evaluated)", arity: 1...Int.max, typing: Rules.common("COALESCE", comparable: false, .ifAllArguments)) { c in
-            Generic.coalesce(c.args.map(\.compiled), c.result)
+            Branching.coalesce(c.args.map(\.compiled), c.result)
         },
         ScalarFunction(name: "NULLIF", signature: "NULLIF(a, b) → type of a; NULL when a = b, else a", arity: 2...2, typing: Rules.common("NULLIF", comparable: true, .always)) { c in
             let eq = Compiler(source: ExpressionSource("")).compare(.equal, c.args[0], c.args[1], c.result)
@@ -144,7 +144,7 @@ enum Functions {
             }
             return .ok(Signature(parameters: [.boolean, t, t], result: t, nullability: args[1].nullable || args[2].nullable ? .always : .never))
         }) { c in
-            Generic.caseWhen([c.args[0].compiled.asBool], [c.args[1].compiled], c.args[2].compiled, c.result)
+            Branching.caseWhen([c.args[0].compiled.asBool], [c.args[1].compiled], c.args[2].compiled, c.result)
         },
     ]
 
@@ -160,7 +160,7 @@ enum Functions {
                 // The fraud rule's path: no calendar breakdown, a direct slot read when possible.
                 if let s = arg.slot {
                     return .int { (row: borrowing Row) throws(EvaluationError) -> Int64? in
-                        guard let t = try s.read(row, TimestampSlot.self) else { return nil }
+                        guard let t = try s.timestamp(row) else { return nil }
                         return TimeText.hour(t)
                     }
                 }
