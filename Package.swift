@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Definitions", targets: ["Definitions"]),
         .library(name: "KafkaClient", targets: ["KafkaClient"]),
         .library(name: "Streams", targets: ["Streams"]),
+        .library(name: "Jobs", targets: ["Jobs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -107,6 +108,20 @@ let package = Package(
             // Exclusivity is checked in debug builds (and tests); release drops the per-access checks.
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // Job files: the expression language (lexer, parser, type checker, compiler to closures)
+        // over dynamic rows, and next the definitions, the planner and the runner.
+        .target(
+            name: "Jobs",
+            dependencies: ["Streams"],
+            // Compiled expressions are closures over rows; exclusivity is checked in debug builds.
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
+        // Measures compiled expressions against hand-written closures (release builds only matter).
+        .executableTarget(
+            name: "jobs-expr-bench",
+            dependencies: ["Jobs"],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         .executableTarget(
             name: "riverbank",
             dependencies: [
@@ -129,6 +144,7 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
