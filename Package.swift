@@ -112,7 +112,7 @@ let package = Package(
         // over dynamic rows, and next the definitions, the planner and the runner.
         .target(
             name: "Jobs",
-            dependencies: ["Streams"],
+            dependencies: ["Streams", .product(name: "Yams", package: "Yams")],
             // Compiled expressions are closures over rows; exclusivity is checked in debug builds.
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "riverbank",
             dependencies: [
-                "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams",
+                "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams", "Jobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,0 +1,122 @@
+import Streams
+
+/// A job file, as written: what `JobFileParser` reads from YAML and `JobValidator` checks. Every
+/// part keeps where it was written, so any error points at its line and column.
+public struct JobDefinition: Sendable {
+    public var file: String
+    public var name: String
+    public var version: String
+    public var description: String?
+    public var sources: [SourceDefinition]
+    public var operators: [OperatorDefinition]
+    public var sinks: [SinkDefinition]
+    public var parallelism: Int
+    /// nil: no checkpoints.
+    public var checkpointInterval: Duration?
+    public var deadLetterTopic: String?
+    public var lateTopic: String?
+}
+
+/// A field of a source's schema: a dotted path into the record and its SQL type.
+public struct FieldDefinition: Sendable {
+    public var name: String
+    public var type: SQLType
+    public var nullable: Bool
+    public var location: SourceLocation
+}
+
+public enum SourceFormat: String, Sendable, CaseIterable {
+    case json, csv, avro
+}
+
+public struct SourceDefinition: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var topic: String
+    public var format: SourceFormat
+    public var fields: [FieldDefinition]
+    /// The field holding the event time; nil: the record's timestamp.
+    public var eventTime: String?
+    public var eventTimeLocation: SourceLocation
+    public var outOfOrderness: Duration
+    public var idleTimeout: Duration?
+
+    /// The rows this source produces.
+    public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }
+}
+
+/// An expression as written in the file, with where it starts.
+public struct ExpressionText: Sendable {
+    public var source: ExpressionSource
+    public var text: String { source.text }
+}
+
+/// One output column: its name and the expression computing it.
+public struct NamedExpression: Sendable {
+    public var name: String
+    public var expression: ExpressionText
+}
+
+public enum WindowDefinition: Sendable {
+    case tumbling(size: Duration)
+    case hopping(size: Duration, slide: Duration)
+    case cumulate(step: Duration, maxSize: Duration)
+    case session(gap: Duration)
+
+    var spec: WindowSpec {
+        switch self {
+        case .tumbling(let s): return .tumbling(s)
+        case .hopping(let size, let slide): return .hopping(size: size, slide: slide)
+        case .cumulate(let step, let max): return .cumulate(step: step, maxSize: max)
+        case .session(let gap): return .session(gap: gap)
+        }
+    }
+}
+
+/// The frame of an OVER measure, as Flink's `ROWS n PRECEDING`, `RANGE interval PRECEDING`
+/// or `UNBOUNDED PRECEDING`.
+public enum FrameDefinition: Sendable, Equatable {
+    case unbounded
+    case rows(Int)
+    case range(Duration)
+}
+
+public struct MeasureDefinition: Sendable {
+    public var name: String
+    public var expression: ExpressionText
+    public var frame: FrameDefinition
+    public var excludeCurrent: Bool
+}
+
+public struct OperatorDefinition: Sendable {
+    public enum Kind: Sendable {
+        /// Keeps the rows for which `where` is true (NULL counts as false).
+        case filter(where: ExpressionText)
+        /// Computes new columns; `keep` also keeps the input's.
+        case map(select: [NamedExpression], keep: Bool)
+        /// Keyed event-time windows: group by `key`, aggregate in `select`, optionally filter
+        /// the results with `having`.
+        case window(key: [ExpressionText], window: WindowDefinition, allowedLateness: Duration, select: [NamedExpression],
+                    having: ExpressionText?)
+        /// Per-row aggregates over the key's history (Flink's OVER).
+        case over(key: [ExpressionText], measures: [MeasureDefinition])
+    }
+
+    public var name: String
+    public var location: SourceLocation
+    public var input: String
+    public var inputLocation: SourceLocation
+    public var kind: Kind
+}
+
+public struct SinkDefinition: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var input: String
+    public var inputLocation: SourceLocation
+    public var topic: String
+    public var format: SourceFormat
+    public var key: ExpressionText?
+    /// The record's fields; nil: every column of the input.
+    public var fields: [NamedExpression]?
+}

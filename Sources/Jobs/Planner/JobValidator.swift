@@ -1,0 +1,162 @@
+import Streams
+
+/// Checks a parsed job against itself before anything runs: names unique, every input defined
+/// before it is used, every expression typed against the rows it reads (the source's schema,
+/// then each operator's output), the event-time field a time. Reports every problem at once,
+/// each with its file, line and column. The output schema of every source and operator is
+/// what the planner builds the pipeline from.
+public struct JobValidator {
+    public private(set) var schemas: [String: RowSchema] = [:]
+    public private(set) var diagnostics: [Diagnostic] = []
+    let lines: [Substring]
+
+    /// The columns a window adds beside its select list.
+    public static let windowColumns = [RowSchema.Field("window_start", .timestamp, nullable: false),
+                                       RowSchema.Field("window_end", .timestamp, nullable: false)]
+
+    public static func validate(_ def: JobDefinition, text: String) -> (schemas: [String: RowSchema], diagnostics: Diagnostics) {
+        var v = JobValidator(lines: text.split(separator: "\n", omittingEmptySubsequences: false))
+        v.check(def)
+        return (v.schemas, Diagnostics(v.diagnostics))
+    }
+
+    mutating func error(_ at: SourceLocation, _ message: String, length: Int = 1) {
+        let line = at.line >= 1 && at.line <= lines.count ? String(lines[at.line - 1]) : ""
+        diagnostics.append(Diagnostic(location: at, length: length, message: message, sourceLine: line))
+    }
+
+    /// Compiles an expression, keeping its diagnostics; nil when it has errors.
+    mutating func compile(_ e: ExpressionText, _ scope: ExpressionScope, expecting: SQLType? = nil) -> CompiledExpression? {
+        do throws(Diagnostics) {
+            return try CompiledExpression(e.source, scope: scope, expecting: expecting)
+        } catch {
+            diagnostics += error.all
+            return nil
+        }
+    }
+
+    mutating func check(_ def: JobDefinition) {
+        var defined = Set<String>()
+        func declare(_ name: String, _ at: SourceLocation, _ me: inout JobValidator) {
+            if !defined.insert(name).inserted { me.error(at, "'\(name)' names two sources or operators", length: name.count) }
+        }
+        for s in def.sources {
+            declare(s.name, s.location, &self)
+            var seen = Set<String>()
+            for f in s.fields where !seen.insert(f.name.lowercased()).inserted {
+                error(f.location, "source '\(s.name)': field '\(f.name)' is declared twice", length: f.name.count)
+            }
+            let schema = s.schema
+            if let et = s.eventTime {
+                if let i = schema.index(of: et) {
+                    let t = schema[i].type
+                    if t != .bigint && t != .timestamp {
+                        error(s.eventTimeLocation, "source '\(s.name)': event-time field '\(et)' is \(t), not a TIMESTAMP or BIGINT (epoch milliseconds)", length: et.count)
+                    }
+                } else {
+                    let hint = Suggest.nearest(et, among: schema.fields.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+                    error(s.eventTimeLocation, "source '\(s.name)': event-time field '\(et)' is not in its schema\(hint)", length: et.count)
+                }
+            }
+            schemas[s.name] = schema
+        }
+        // Operators whose output is unknown (their definition has errors): what reads them is
+        // not checked, rather than reported as reading nothing.
+        var broken = Set<String>()
+        for op in def.operators {
+            declare(op.name, op.location, &self)
+            if broken.contains(op.input) {
+                broken.insert(op.name)
+                continue
+            }
+            guard let input = schemas[op.input] else {
+                let later = def.operators.contains { $0.name == op.input }
+                let hint = later ? " (it is defined later: an operator reads what is defined before it)"
+                    : Suggest.nearest(op.input, among: Array(schemas.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                error(op.inputLocation, "operator '\(op.name)': input '\(op.input)' is not a source or an operator\(hint)", length: op.input.count)
+                continue
+            }
+            if let out = output(of: op, input) {
+                schemas[op.name] = out
+            } else if case .filter = op.kind {
+                schemas[op.name] = input  // a filter's rows are its input's, whatever its condition
+            } else {
+                broken.insert(op.name)
+            }
+        }
+        var sinkNames = Set<String>()
+        let sourceTopics = Set(def.sources.map(\.topic))
+        for k in def.sinks {
+            if !sinkNames.insert(k.name).inserted { error(k.location, "sink '\(k.name)' is defined twice", length: k.name.count) }
+            if sourceTopics.contains(k.topic) { error(k.location, "sink '\(k.name)': topic '\(k.topic)' is also a source of the job") }
+            if broken.contains(k.input) { continue }
+            guard let input = schemas[k.input] else {
+                let hint = Suggest.nearest(k.input, among: Array(schemas.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                error(k.inputLocation, "sink '\(k.name)': input '\(k.input)' is not a source or an operator\(hint)", length: k.input.count)
+                continue
+            }
+            let scope = ExpressionScope(input)
+            if let key = k.key { _ = compile(key, scope) }
+            for f in k.fields ?? [] { _ = compile(f.expression, scope) }
+        }
+    }
+
+    /// The rows an operator produces (nil when its definition has errors).
+    mutating func output(of op: OperatorDefinition, _ input: RowSchema) -> RowSchema? {
+        let what = "operator '\(op.name)'"
+        switch op.kind {
+        case .filter(let w):
+            return compile(w, ExpressionScope(input), expecting: .boolean) == nil ? nil : input
+        case .map(let select, let keep):
+            var fields = keep ? input.fields : []
+            var ok = true
+            for s in select {
+                guard let c = compile(s.expression, ExpressionScope(input)) else { ok = false; continue }
+                fields.removeAll { $0.name.lowercased() == s.name.lowercased() }
+                fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
+            }
+            return ok ? RowSchema(fields) : nil
+        case .window(let key, _, _, let select, let having):
+            var ok = key.allSatisfy { compile($0, ExpressionScope(input)) != nil }
+            let scope = ExpressionScope(input, extras: Self.windowColumns, allowsAggregates: true)
+            var fields: [RowSchema.Field] = []
+            for s in select {
+                guard let c = compile(s.expression, scope) else { ok = false; continue }
+                fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
+            }
+            if let h = having, compile(h, scope, expecting: .boolean) == nil { ok = false }
+            return ok ? RowSchema(fields + Self.windowColumns.filter { w in !fields.contains { $0.name == w.name } }) : nil
+        case .over(let key, let measures):
+            var ok = key.allSatisfy { compile($0, ExpressionScope(input)) != nil }
+            var fields = input.fields
+            for m in measures {
+                guard let c = compile(m.expression, ExpressionScope(input, allowsAggregates: true)) else { ok = false; continue }
+                // One aggregate call per measure: the operator computes it over the frame.
+                let whole = m.expression.text.trimmingSpaces
+                guard c.aggregates.count == 1, let a = c.aggregates.first, a.sql.count > 0,
+                      a.range.end - a.range.start >= whole.utf8.count else {
+                    error(m.expression.source.location(of: 0), "\(what): measure '\(m.name)' must be one aggregate call (COUNT, SUM, AVG, MIN, MAX or LAG), e.g. AVG(amount)",
+                          length: m.expression.text.count)
+                    ok = false
+                    continue
+                }
+                if a.function == .firstValue || a.function == .lastValue {
+                    error(a.location, "\(what): \(a.function.rawValue) is not an OVER measure yet (COUNT, SUM, AVG, MIN, MAX, LAG)")
+                    ok = false
+                }
+                fields.removeAll { $0.name.lowercased() == m.name.lowercased() }
+                fields.append(RowSchema.Field(m.name, a.type, nullable: true))
+            }
+            return ok ? RowSchema(fields) : nil
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        var s = self[...]
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return s
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Jobs
+
+struct JobCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job",
+        abstract: "Work with job definition files (jobs/*.yaml).",
+        subcommands: [Validate.self]
+    )
+
+    /// Checks job files without running anything: structure, names, references and every
+    /// expression's types; all problems of every file, each with file:line:column and a caret.
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check job files: every problem, with its line and column.")
+        @Argument(help: "Job files, or folders of them (*.yaml, *.yml).") var paths: [String] = ["jobs"]
+
+        func run() throws {
+            var files: [String] = []
+            for p in paths {
+                var dir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: p, isDirectory: &dir), dir.boolValue {
+                    let names = (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []
+                    files += names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(p)/\($0)" }
+                } else {
+                    files.append(p)
+                }
+            }
+            guard !files.isEmpty else {
+                print("no job files in \(paths.joined(separator: ", "))")
+                throw ExitCode.failure
+            }
+            var failed = 0
+            for f in files {
+                switch JobFile.load(path: f) {
+                case .success(let job):
+                    let d = job.definition
+                    print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.operators.count) operator(s), \(d.sinks.count) sink(s)")
+                case .failure(let problems):
+                    failed += 1
+                    print(problems.rendered)
+                    print("\(f): \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+                }
+            }
+            if failed > 0 { throw ExitCode.failure }
+        }
+    }
+}
