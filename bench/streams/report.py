@@ -265,8 +265,7 @@ def main():
     rec_dir = os.path.dirname(a.results)
     rec = load(os.path.join(rec_dir, "recovery-*.jsonl"))
     if rec and not a.quick:
-        w("## Recovery from kill -9 with ~1 GB of state
-")
+        w("## Recovery from kill -9 with ~1 GB of state\n")
         w("`bench/streams/recovery.py`: job R (per customer every transaction with its derived features; "
           "10 M rows) checkpoints every 20 s with a state directory and is killed -9 once a checkpoint of "
           "its whole state is complete; probe rows are appended and the job restarted: seconds from the "
