@@ -67,25 +67,37 @@ struct CheckpointManifest: Equatable {
 }
 
 /// Written (key `task/P/writing`) before a checkpoint's chunks: if the process dies before the
-/// manifest, the next start knows which chunks were left behind and tombstones them.
+/// manifest, the next start knows which chunks were left behind; if it dies after the manifest
+/// but before the tombstones, it knows which chunks the checkpoint replaced (`stale`). Either
+/// way the next checkpoint tombstones them.
 struct CheckpointIntent: Equatable {
     var checkpointID: Int64
     var chunks: Int
+    /// What this checkpoint tombstones once its manifest is written.
+    var stale: [CheckpointStore.Place]
 
     func encode() -> [UInt8] {
         var w = StateWriter()
         w.int(checkpointID); w.int(chunks)
+        w.int(stale.count)
+        for p in stale { w.int(Int64(p.partition)); w.string(p.key) }
         return w.bytes
     }
 
-    init(checkpointID: Int64, chunks: Int) {
+    init(checkpointID: Int64, chunks: Int, stale: [CheckpointStore.Place] = []) {
         self.checkpointID = checkpointID
         self.chunks = chunks
+        self.stale = stale
     }
 
     init(_ b: [UInt8]) throws(StateError) {
         var r = StateReader(b)
         checkpointID = try r.int()
         chunks = try r.count(max: 1 << 24)
+        stale = []
+        if r.atEnd { return }
+        for _ in 0..<(try r.count(max: 1 << 24)) {
+            stale.append(CheckpointStore.Place(partition: Int32(truncatingIfNeeded: try r.int()), key: try r.string()))
+        }
     }
 }

@@ -79,7 +79,8 @@ final class CheckpointStore: Sendable {
     }
 
     /// Writes the snapshots; returns when they are durable in the topic (and written locally).
-    func save(_ snapshots: [TaskSnapshot]) async throws {
+    /// `crashAfterManifests` stops there (tests: a kill before the tombstones).
+    func save(_ snapshots: [TaskSnapshot], crashAfterManifests: Bool = false) async throws {
         let failures = DeliveryFailures()
         let onDelivery: @Sendable (DeliveryResult) -> Void = { failures.record($0) }
         func flush(_ what: String) async throws {
@@ -89,10 +90,15 @@ final class CheckpointStore: Sendable {
         let bodies = snapshots.map { $0.encodeParts() }
         let lengths = bodies.map { $0.reduce(0) { $0 + $1.count } }
         let counts = lengths.map { max(1, ($0 + Self.chunkBytes - 1) / Self.chunkBytes) }
+        // What each task's checkpoint will tombstone: the chunks it replaces and any garbage.
+        let pending = garbage.withLock { $0 }
+        let planned: [[Place]] = current.withLock { cur in
+            snapshots.map { s in (cur[s.partition] ?? []) + pending.filter { $0.key.hasPrefix("task/\(s.partition)/") } }
+        }
         // Intents first, durable before any chunk (they are in another partition: no ordering).
-        for (s, n) in zip(snapshots, counts) {
+        for (t, (s, n)) in zip(snapshots, counts).enumerated() {
             try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)/writing".utf8),
-                                                      value: CheckpointIntent(checkpointID: s.checkpointID, chunks: n).encode(),
+                                                      value: CheckpointIntent(checkpointID: s.checkpointID, chunks: n, stale: planned[t]).encode(),
                                                       partition: Self.metaPartition), onDelivery: onDelivery)
         }
         try await flush("intents")
@@ -122,6 +128,7 @@ final class CheckpointStore: Sendable {
                                                       partition: Self.metaPartition), onDelivery: onDelivery)
         }
         try await flush("manifests")
+        if crashAfterManifests { return }
         // The replaced chunks (and any left by a crash) are garbage now; never the ones just
         // written (a checkpoint id can repeat after a crash before its manifest).
         var written = Set<Place>()
@@ -283,8 +290,13 @@ final class CheckpointStore: Sendable {
         for (p, m) in manifests { cur[p] = chunkPlaces(p, m) }
         let needed = Set(cur.values.joined())
         var stale = Set<Place>()
-        for (p, i) in intents where manifests[p]?.checkpointID != i.checkpointID {
-            for c in 0..<i.chunks { stale.insert(Place(partition: Self.chunkPartition, key: Self.chunkKey(p, i.checkpointID, c))) }
+        for (p, i) in intents {
+            // What the last checkpoint meant to tombstone (a kill may have come first), and its
+            // own chunks if it never got its manifest.
+            stale.formUnion(i.stale)
+            if manifests[p]?.checkpointID != i.checkpointID {
+                for c in 0..<i.chunks { stale.insert(Place(partition: Self.chunkPartition, key: Self.chunkKey(p, i.checkpointID, c))) }
+            }
         }
         for (k, v) in meta where k.contains("/chunk/") && v != nil { stale.insert(Place(partition: Self.metaPartition, key: k)) }
         garbage.withLock { $0.formUnion(stale.subtracting(needed)) }
