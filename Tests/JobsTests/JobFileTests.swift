@@ -117,6 +117,37 @@ import Testing
         #expect(cmp != nil && (cmp!.location.column >= 13), "\(d.rendered)")
     }
 
+    @Test func aWindowReadsOnlyItsKeysOutsideAggregates() {
+        func check(_ select: String, having: String? = nil) -> Diagnostics? {
+            let text = """
+            name: w
+            sources:
+              tx: { topic: t, schema: { customer_id: BIGINT, merchant: STRING, amount: DOUBLE, ts: TIMESTAMP }, event-time: ts }
+            operators:
+              - name: hourly
+                window: tx
+                key: [customer_id, UPPER(merchant)]
+                tumbling: 1h
+                select: { v: \(select) }
+            \(having.map { "    having: \($0)" } ?? "")
+            sinks:
+              - { name: out, from: hourly, topic: o }
+            """
+            if case .failure(let d) = JobFile.check(text, file: "w.yaml") { return d }
+            return nil
+        }
+        #expect(check("SUM(amount) / COUNT(*)") == nil)
+        #expect(check("customer_id + 1") == nil)
+        #expect(check("UPPER(merchant) || '!'") == nil, "a key expression written the same way")
+        #expect(check("window_end") == nil)
+        let d = check("amount * 2")
+        #expect(d?.all.first?.message.contains("`amount` is neither a key nor inside an aggregate") == true, "\(d?.rendered ?? "")")
+        #expect(d?.all.first?.location.line == 9 && d?.all.first?.location.column == 18, "\(d?.rendered ?? "")")
+        #expect(check("merchant") != nil, "the key is UPPER(merchant), not merchant")
+        #expect(check("COUNT(*)", having: "amount > 5") != nil)
+        #expect(check("COUNT(*)", having: "MAX(amount) > 5") == nil)
+    }
+
     @Test func invalidYAMLAndLimitsAreReported() {
         if case .failure(let d) = JobFile.check("name: [unclosed", file: "y.yaml") {
             #expect(d.all.first?.message.hasPrefix("not valid YAML") == true)

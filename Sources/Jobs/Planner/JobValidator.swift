@@ -117,14 +117,27 @@ public struct JobValidator {
             }
             return ok ? RowSchema(fields) : nil
         case .window(let key, _, _, let select, let having):
-            var ok = key.allSatisfy { compile($0, ExpressionScope(input)) != nil }
+            let keys = key.compactMap { compile($0, ExpressionScope(input)) }
+            var ok = keys.count == key.count
             let scope = ExpressionScope(input, extras: Self.windowColumns, allowsAggregates: true)
+            // A window's result is one row per key and window: outside aggregate calls, only
+            // the keys and the window's bounds can be read (SQL's GROUP BY rule).
+            var grouped = Set(Self.windowColumns.map { $0.name.lowercased() })
+            for k in keys { if case .column(let id) = k.syntax.kind { grouped.insert(id.name.lowercased()) } }
+            let keyTexts = Set(keys.map(\.syntax.sql))
             var fields: [RowSchema.Field] = []
             for s in select {
                 guard let c = compile(s.expression, scope) else { ok = false; continue }
+                if !checkGrouped(c, grouped, keyTexts, what) { ok = false }
                 fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
             }
-            if let h = having, compile(h, scope, expecting: .boolean) == nil { ok = false }
+            if let h = having {
+                if let c = compile(h, scope, expecting: .boolean) {
+                    if !checkGrouped(c, grouped, keyTexts, what) { ok = false }
+                } else {
+                    ok = false
+                }
+            }
             return ok ? RowSchema(fields + Self.windowColumns.filter { w in !fields.contains { $0.name == w.name } }) : nil
         case .over(let key, let measures):
             var ok = key.allSatisfy { compile($0, ExpressionScope(input)) != nil }
@@ -148,6 +161,32 @@ public struct JobValidator {
                 fields.append(RowSchema.Field(m.name, a.type, nullable: true))
             }
             return ok ? RowSchema(fields) : nil
+        }
+    }
+}
+
+extension JobValidator {
+    /// Reports the columns read outside aggregate calls that are not keys; false if any.
+    mutating func checkGrouped(_ c: CompiledExpression, _ grouped: Set<String>, _ keyTexts: Set<String>, _ what: String) -> Bool {
+        var bare: [(Identifier, SourceRange)] = []
+        Self.bareColumns(c.syntax, keyTexts, into: &bare)
+        for (id, range) in bare where !grouped.contains(id.name.lowercased()) {
+            error(c.source.location(of: range.start),
+                  "\(what): `\(id.name)` is neither a key nor inside an aggregate (a window gives one row per key and window): aggregate it (e.g. MAX(\(id.name))) or add it to the key",
+                  length: max(1, range.end - range.start))
+        }
+        return bare.allSatisfy { grouped.contains($0.0.name.lowercased()) }
+    }
+
+    /// Columns an expression reads outside aggregate calls (and outside sub-expressions that
+    /// are a key written the same way).
+    static func bareColumns(_ e: Expr, _ keyTexts: Set<String>, into out: inout [(Identifier, SourceRange)]) {
+        if keyTexts.contains(e.sql) { return }
+        switch e.kind {
+        case .column(let id): out.append((id, e.range))
+        case .countStar: return
+        case .call(let name, _, _, _) where AggregateCall.Function(rawValue: name.uppercased()) != nil: return
+        default: for child in e.children { bareColumns(child, keyTexts, into: &out) }
         }
     }
 }
