@@ -76,55 +76,11 @@ public struct CSVWriter {
         end()
     }
 
-    mutating func appendInt(_ v: Int64) {
-        if v >= 0 && v < 10 { bytes.append(UInt8(v) + 0x30); return }
-        var x = v.magnitude
-        var tmp: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
-        withUnsafeMutableBytes(of: &tmp) { t in
-            var n = 0
-            while x > 0 {
-                t[23 - n] = UInt8(x % 10) + 0x30
-                x /= 10
-                n += 1
-            }
-            if v < 0 { bytes.append(0x2D) }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: t[(24 - n)...]))
-        }
-    }
+    @inline(__always) mutating func appendInt(_ v: Int64) { NumberDigits.appendInt(v, to: &bytes) }
 
-    mutating func appendDouble(_ v: Double) {
-        guard v.isFinite else { return }
-        if v == v.rounded(), abs(v) < 1e15 {
-            appendInt(Int64(v))  // "12.0": stays a float for typed readers
-            bytes.append(0x2E)
-            bytes.append(0x30)
-            return
-        }
-        // Few decimals (amounts): digits written directly, when they read back exactly as v.
-        if abs(v) < 1e9 {
-            var scale = 10.0
-            for k in 1...6 {
-                let scaled = (v * scale).rounded()
-                if scaled / scale == v {
-                    let digits = Int64(scaled).magnitude
-                    let p = UInt64(scale)
-                    if v < 0 { bytes.append(0x2D) }
-                    appendInt(Int64(digits / p))
-                    bytes.append(0x2E)
-                    var frac = digits % p
-                    var div = p / 10
-                    for _ in 0..<k {
-                        bytes.append(UInt8(frac / div) + 0x30)
-                        frac %= div
-                        div /= 10
-                    }
-                    return
-                }
-                scale *= 10
-            }
-        }
-        // Swift's shortest round-trip form (short strings are stored inline: no allocation).
-        bytes.append(contentsOf: v.description.utf8)
+    @inline(__always) mutating func appendDouble(_ v: Double) {
+        guard v.isFinite else { return }  // an empty field: CSV has no NaN or infinity
+        NumberDigits.appendFinite(v, to: &bytes)
     }
 
     mutating func appendString(_ s: String) {

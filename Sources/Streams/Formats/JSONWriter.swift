@@ -69,58 +69,11 @@ public struct JSONWriter {
 
     mutating func appendNull() { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
 
-    mutating func appendInt(_ v: Int64) {
-        if v == 0 { bytes.append(0x30); return }
-        var x = v.magnitude
-        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &tmp) { t in
-            while x > 0 {
-                t[19 - n] = UInt8(x % 10) + 0x30
-                x /= 10
-                n += 1
-            }
-            if v < 0 { bytes.append(0x2D) }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: t[(20 - n)...]))
-        }
-    }
+    @inline(__always) mutating func appendInt(_ v: Int64) { NumberDigits.appendInt(v, to: &bytes) }
 
-    mutating func appendDouble(_ v: Double) {
+    @inline(__always) mutating func appendDouble(_ v: Double) {
         guard v.isFinite else { appendNull(); return }  // JSON has no NaN or infinity
-        if v == v.rounded(), abs(v) < 1e15 {
-            // 12.0 reads as a number everywhere; keep the ".0" so it stays a float for typed readers.
-            appendInt(Int64(v))
-            bytes.append(0x2E); bytes.append(0x30)
-            return
-        }
-        // Few decimals (amounts): digits written directly, when they read back exactly as v.
-        if abs(v) < 1e9 {
-            var scale = 10.0
-            for k in 1...6 {
-                let scaled = (v * scale).rounded()
-                if scaled / scale == v {
-                    let m = Int64(scaled)
-                    let neg = m < 0
-                    let digits = m.magnitude
-                    let p = UInt64(scale)
-                    if neg { bytes.append(0x2D) }
-                    appendInt(Int64(digits / p))
-                    bytes.append(0x2E)
-                    var frac = digits % p
-                    var div = p / 10
-                    for _ in 0..<k {
-                        bytes.append(UInt8(frac / div) + 0x30)
-                        frac %= div
-                        div /= 10
-                    }
-                    return
-                }
-                scale *= 10
-            }
-        }
-        bytes.append(contentsOf: v.description.utf8)
+        NumberDigits.appendFinite(v, to: &bytes)
     }
 
     mutating func appendString(_ s: String) {

@@ -1,5 +1,3 @@
-import HeapModule
-
 /// Interval join of two keyed streams in event time (Flink's `intervalJoin`): a left record at
 /// `t` meets every right record of its key whose event time is in [t + lower, t + upper], and
 /// each such pair comes out once, when its second record arrives, with the later of the two
@@ -57,8 +55,7 @@ final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
 
     var keys: [StreamKey: Sides] = [:]
     /// Time → keys that may have rows to drop then.
-    var purges: [Millis: [StreamKey]] = [:]
-    var purgeQueue = Heap<Millis>()
+    var purges = KeyTimeQueue()
 
     init(name: String, lower: Millis, upper: Millis, lateTopic: String?, ctx: TaskContext,
          leftKey: @escaping (L) -> StreamKey, rightKey: @escaping (R) -> StreamKey,
@@ -133,19 +130,10 @@ final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
         body(&keys[k, default: Sides()])
     }
 
-    func schedulePurge(_ k: StreamKey, at t: Millis) {
-        if purges[t] == nil {
-            purges[t] = [k]
-            purgeQueue.insert(t)
-        } else {
-            purges[t]!.append(k)
-        }
-    }
+    func schedulePurge(_ k: StreamKey, at t: Millis) { purges.add(k, at: t) }
 
     func advance(_ w: Millis) {
-        while let t = purgeQueue.min, t <= w {
-            _ = purgeQueue.popMin()
-            guard let ks = purges.removeValue(forKey: t) else { continue }
+        while let (_, ks) = purges.popDue({ $0 <= w }) {
             for k in ks { purge(k, watermark: w) }
         }
     }
@@ -175,8 +163,7 @@ final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
     /// Rebuilds the purge queue from the rows kept.
     func restore(from r: inout StateReader) throws(StateError) {
         keys = [:]
-        purges = [:]
-        purgeQueue = Heap()
+        purges = KeyTimeQueue()
         let n = try r.count()
         keys.reserveCapacity(n)
         for _ in 0..<n {

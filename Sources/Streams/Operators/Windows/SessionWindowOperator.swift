@@ -1,5 +1,3 @@
-import HeapModule
-
 /// Keyed event-time session windows, for one task: a record opens the window
 /// [ts, ts + gap), and a key's windows that touch or overlap merge (Flink's
 /// `EventTimeSessionWindows`), so a session ends after `gap` without data for its key.
@@ -34,10 +32,8 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
     var keys: [StreamKey: [Session]] = [:]
     /// Session end → keys with a session ending there (entries go stale when sessions merge;
     /// firing checks).
-    var pending: [Millis: [StreamKey]] = [:]
-    var fireQueue = Heap<Millis>()
-    var purges: [Millis: [StreamKey]] = [:]
-    var purgeQueue = Heap<Millis>()
+    var pending = KeyTimeQueue()
+    var purges = KeyTimeQueue()
 
     init(name: String, gap: Millis, lateness: Millis, lateTopic: String?, ctx: TaskContext,
          keyOf: @escaping (T) -> StreamKey, add: @escaping (inout Acc, T) -> Void, emit: @escaping Emit<WindowResult<Acc>>) {
@@ -112,10 +108,10 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
             emit(WindowResult(key: k, start: s.start, end: s.end, value: s.acc, isUpdate: fireIsUpdate), s.end - 1)
         }
         if let e = scheduleEnd {
-            schedule(k, end: e, into: &pending, queue: &fireQueue)
-            if lateness > 0 { schedule(k, end: e &- 1 &+ lateness, into: &purges, queue: &purgeQueue) }
+            pending.add(k, at: e)
+            if lateness > 0 { purges.add(k, at: e &- 1 &+ lateness) }
         } else if fireNow != nil, lateness > 0, let s = fireNow {
-            schedule(k, end: s.end &- 1 &+ lateness, into: &purges, queue: &purgeQueue)
+            purges.add(k, at: s.end &- 1 &+ lateness)
         }
     }
 
@@ -123,24 +119,11 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
         body(&keys[k, default: []])
     }
 
-    func schedule(_ k: StreamKey, end e: Millis, into map: inout [Millis: [StreamKey]], queue: inout Heap<Millis>) {
-        if map[e] == nil {
-            map[e] = [k]
-            queue.insert(e)
-        } else {
-            map[e]!.append(k)
-        }
-    }
-
     func advance(_ w: Millis) {
-        while let e = fireQueue.min, e &- 1 <= w {
-            _ = fireQueue.popMin()
-            guard let ks = pending.removeValue(forKey: e) else { continue }
+        while let (e, ks) = pending.popDue({ $0 &- 1 <= w }) {
             for k in ks { fire(k, end: e) }
         }
-        while let t = purgeQueue.min, t <= w {
-            _ = purgeQueue.popMin()
-            guard let ks = purges.removeValue(forKey: t) else { continue }
+        while let (_, ks) = purges.popDue({ $0 <= w }) {
             for k in ks { purge(k, watermark: w) }
         }
     }
@@ -185,10 +168,8 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
     /// Rebuilds the firing and purge queues from the sessions.
     func restore(from r: inout StateReader) throws(StateError) {
         keys = [:]
-        pending = [:]
-        fireQueue = Heap()
-        purges = [:]
-        purgeQueue = Heap()
+        pending = KeyTimeQueue()
+        purges = KeyTimeQueue()
         let n = try r.count()
         keys.reserveCapacity(n)
         for _ in 0..<n {
@@ -203,8 +184,8 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
                 }
                 let fired = try r.bool(), emitted = try r.bool()
                 ss.append(Session(start: start, end: end, acc: try Acc(from: &r), fired: fired, emitted: emitted))
-                if !fired { schedule(k, end: end, into: &pending, queue: &fireQueue) }
-                if lateness > 0 { schedule(k, end: end &- 1 &+ lateness, into: &purges, queue: &purgeQueue) }
+                if !fired { pending.add(k, at: end) }
+                if lateness > 0 { purges.add(k, at: end &- 1 &+ lateness) }
             }
             if !ss.isEmpty { keys[k] = ss }
         }

@@ -1,5 +1,3 @@
-import HeapModule
-
 /// Keyed event-time windows (tumbling, hopping, cumulate) over slices, for one task.
 ///
 /// State: per key, the accumulators of its slices (few: a window's worth). A window fires when
@@ -24,11 +22,9 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
 
     var keys: [StreamKey: KeySlices] = [:]
     /// Window end → keys with data in that window, not fired yet.
-    var pending: [Millis: [StreamKey]] = [:]
-    var fireQueue = Heap<Millis>()
+    var pending = KeyTimeQueue()
     /// Time → keys whose slices may be dropped then (end of their last window + lateness).
-    var purges: [Millis: [StreamKey]] = [:]
-    var purgeQueue = Heap<Millis>()
+    var purges = KeyTimeQueue()
     var ends: [Millis] = []
 
     init(name: String, spec: WindowSpec, lateness: Millis, lateTopic: String?, ctx: TaskContext,
@@ -91,23 +87,9 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
         body(&keys[k, default: KeySlices()])
     }
 
-    func schedule(_ k: StreamKey, end e: Millis) {
-        if pending[e] == nil {
-            pending[e] = [k]
-            fireQueue.insert(e)
-        } else {
-            pending[e]!.append(k)
-        }
-    }
+    func schedule(_ k: StreamKey, end e: Millis) { pending.add(k, at: e) }
 
-    func schedulePurge(_ k: StreamKey, at t: Millis) {
-        if purges[t] == nil {
-            purges[t] = [k]
-            purgeQueue.insert(t)
-        } else {
-            purges[t]!.append(k)
-        }
-    }
+    func schedulePurge(_ k: StreamKey, at t: Millis) { purges.add(k, at: t) }
 
     /// Late but within the allowed lateness: re-emit the already fired windows that hold
     /// slice `s`, as updates.
@@ -131,18 +113,14 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
     }
 
     func advance(_ w: Millis) {
-        while let e = fireQueue.min, e &- 1 <= w {
-            _ = fireQueue.popMin()
-            guard let ks = pending.removeValue(forKey: e) else { continue }
+        while let (e, ks) = pending.popDue({ $0 &- 1 <= w }) {
             if lateness == 0 {
                 for k in ks { fireAndPurge(k, end: e, watermark: w) }
             } else {
                 for k in ks { fire(k, end: e, isUpdate: false) }
             }
         }
-        while let t = purgeQueue.min, t <= w {
-            _ = purgeQueue.popMin()
-            guard let ks = purges.removeValue(forKey: t) else { continue }
+        while let (_, ks) = purges.popDue({ $0 <= w }) {
             for k in ks { purge(k, watermark: w) }
         }
     }
@@ -210,10 +188,8 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
     /// Rebuilds the firing and purge queues from the slices and the restored watermark.
     func restore(from r: inout StateReader) throws(StateError) {
         keys = [:]
-        pending = [:]
-        fireQueue = Heap()
-        purges = [:]
-        purgeQueue = Heap()
+        pending = KeyTimeQueue()
+        purges = KeyTimeQueue()
         let w = ctx.watermark
         let n = try r.count()
         for _ in 0..<n {
