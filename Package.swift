@@ -109,10 +109,10 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // Job files: the expression language (lexer, parser, type checker, compiler to closures)
-        // over dynamic rows, and next the definitions, the planner and the runner.
+        // over dynamic rows, the definitions and the planner that turns them into Streams jobs.
         .target(
             name: "Jobs",
-            dependencies: ["Streams", .product(name: "Yams", package: "Yams")],
+            dependencies: ["Streams", "KafkaClient", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio")],
             // Compiled expressions are closures over rows; exclusivity is checked in debug builds.
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
@@ -144,7 +144,7 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",
             .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -37,8 +37,9 @@ def make_rows(n, customers, seed, step=10, jitter=5000):
     return rows
 
 
-def produce_rows(bootstrap, topic, rows, partitions=2, extra=()):
-    create_topic(bootstrap, topic, partitions=partitions)
+def produce_rows(bootstrap, topic, rows, partitions=2, extra=(), create=True):
+    if create:
+        create_topic(bootstrap, topic, partitions=partitions)
     p = Producer({"bootstrap.servers": bootstrap, "compression.type": "lz4", "linger.ms": 10,
                   "enable.idempotence": True})
     for r in rows:

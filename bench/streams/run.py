@@ -296,8 +296,13 @@ def rb_has_streams():
     return None
 
 
-def run_riverbank(a, s, job, p, rows, topic, rep, section="main"):
-    name = f"rb-{job}-p{p}-{topic}-r{rep}-{time.strftime('%H%M%S')}"
+JOB_FILES = {"A": "hourly-spend.yaml", "B": "velocity.yaml", "C": "big-spenders.yaml"}
+
+
+def run_riverbank(a, s, job, p, rows, topic, rep, section="main", from_file=False):
+    """One run of a benchmark job: written against the Swift API, or (from_file) its job file
+    in jobs/ planned by the Jobs module (engine riverbank-file)."""
+    name = f"rb{'-file' if from_file else ''}-{job}-p{p}-{topic}-r{rep}-{time.strftime('%H%M%S')}"
     out_topic = f"out-{name}"
     os.makedirs(RB_RUNS, exist_ok=True)
     stats = os.path.join(RB_RUNS, f"{name}.stats.json")
@@ -305,7 +310,9 @@ def run_riverbank(a, s, job, p, rows, topic, rep, section="main"):
            "--parallelism", str(p), "--stats", stats]
     if a.checkpoint_interval_ms is not None:
         cmd += ["--checkpoint-interval-ms", str(a.checkpoint_interval_ms)]
-    log(f"riverbank {job} p{p} {rows:,} rows ({topic}) rep {rep}: {' '.join(cmd[1:])}")
+    if from_file:
+        cmd += ["--job-file", os.path.join(ROOT, "jobs", JOB_FILES[job])]
+    log(f"riverbank{' (job file)' if from_file else ''} {job} p{p} {rows:,} rows ({topic}) rep {rep}: {' '.join(cmd[1:])}")
     bpid = broker_pid()
     cpu_b0 = proc_cpu(bpid)
     t0 = time.time()
@@ -315,7 +322,10 @@ def run_riverbank(a, s, job, p, rows, topic, rep, section="main"):
     cpu_b1 = proc_cpu(bpid)
     with open(os.path.join(RB_RUNS, f"{name}.log"), "a") as f:
         f.write("\n--- stderr ---\n" + (err or ""))
-    rec = base_rec(s, "riverbank", "riverbank", job, p, rows, rep, section, source=f"kafka:{topic}")
+    engine = "riverbank-file" if from_file else "riverbank"
+    rec = base_rec(s, "riverbank", engine, job, p, rows, rep, section, source=f"kafka:{topic}")
+    if from_file:
+        rec["job_file"] = JOB_FILES[job]
     if a.checkpoint_interval_ms:
         rec["checkpoint_interval_ms"] = a.checkpoint_interval_ms
     rec.update({"name": name, "output_topic": out_topic, "rc": rc, "timed_out": timed_out,
@@ -459,6 +469,8 @@ def main():
     ap.add_argument("--rows-b", type=int, help="rows for job B (default 2,000,000; quick 200,000)")
     ap.add_argument("--peers-rows", type=int, help="rows for the peers (default 2,000,000; quick 200,000)")
     ap.add_argument("--checkpoint-interval-ms", type=int, help="passed to riverbank streams bench")
+    ap.add_argument("--job-files", action="store_true",
+                    help="also run each Riverbank job from its file in jobs/ (engine riverbank-file), after the Swift-API run")
     ap.add_argument("--flink-verify", action="store_true",
                     help="also one untimed Flink run per job and parallelism with a csv sink, checked like Riverbank's")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per run before its process group is killed")
@@ -522,6 +534,9 @@ def main():
                         # them beside the plain runs as the checkpoint overhead.
                         run_riverbank(a, s, job, p, rows, topic_name(rows), rep,
                                       section="ckpt" if a.checkpoint_interval_ms else "main")
+                        if a.job_files:
+                            run_riverbank(a, s, job, p, rows, topic_name(rows), rep,
+                                          section="ckpt" if a.checkpoint_interval_ms else "main", from_file=True)
             if "flink" in a.only:
                 for job in a.jobs:
                     rows = a.rows_b if job == "B" else a.rows_ac

@@ -6,13 +6,15 @@ import Foundation
 public struct JobFile: Sendable {
     public var definition: JobDefinition
     public var schemas: [String: RowSchema]
+    /// The file's text (the planner's errors quote its lines).
+    public var text: String
 
     public static func check(_ text: String, file: String) -> Result<JobFile, Diagnostics> {
         let (def, problems) = JobFileParser.parse(text, file: file)
         guard let def else { return .failure(problems) }
         let (schemas, diagnostics) = JobValidator.validate(def, text: text)
         guard diagnostics.isEmpty else { return .failure(diagnostics) }
-        return .success(JobFile(definition: def, schemas: schemas))
+        return .success(JobFile(definition: def, schemas: schemas, text: text))
     }
 
     public static func load(path: String) -> Result<JobFile, Diagnostics> {

@@ -53,7 +53,11 @@ struct YAMLReader {
     /// Reports keys outside `known` (suggesting the nearest).
     mutating func checkKeys(_ pairs: [(key: String, keyNode: Node, value: Node)], known: [String], in what: String) {
         for p in pairs where !known.contains(p.key) {
-            let hint = Suggest.nearest(p.key, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+            var hint = Suggest.nearest(p.key, among: known).map { " (did you mean '\($0)'?)" } ?? ""
+            if p.key.contains(")") || p.key.contains("(") {
+                // `{ expr: LAG(b, 3) }`: YAML split the expression at its comma.
+                hint = " (an expression with a comma inside { … } must be quoted, e.g. expr: \"LAG(amount, 2)\")"
+            }
             error(p.keyNode, "\(what): unknown key '\(p.key)'\(hint); known keys: \(known.joined(separator: ", "))")
         }
     }

@@ -110,6 +110,14 @@ enum TimeText {
         return s
     }
 
+    /// ISO-8601 with the offset (`2026-01-01T10:00:00.000Z`, `…+05:30`): how sinks write
+    /// timestamps to JSON, and what the sources read back.
+    static func iso8601(_ t: Timestamp) -> String {
+        let f = fields(t)
+        let s = "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2)).\(pad(f.millis, 3))"
+        return s + (t.offsetMinutes == 0 ? "Z" : formatOffset(t.offsetMinutes))
+    }
+
     /// Flink's rendering of a day-time interval: `+1 02:00:00.000`.
     static func formatInterval(_ ms: Int64) -> String {
         let neg = ms < 0

@@ -54,6 +54,32 @@ public struct DataStream<T> {
         }
     }
 
+    /// `tryMap` that may also drop the element (nil): filters and projections whose
+    /// expressions can fail (a division by zero, a bad CAST) send that record to the
+    /// dead-letter topic and keep going.
+    public func tryCompactMap<U>(name: String? = nil, _ f: @escaping @Sendable (T) throws -> U?) -> DataStream<U> {
+        let opName = name ?? job.autoName("tryCompactMap")
+        return chain("tryCompactMap", opName) { b, next in
+            let ctx = b.ctx
+            return { v, ts in
+                do { if let u = try f(v) { next(u, ts) } } catch { ctx.deadLetter(operator: opName, reason: "\(error)") }
+            }
+        }
+    }
+
+    /// `tryCompactMap` whose transform is made once per task (`make` runs when the task is
+    /// built), so it may keep scratch buffers between elements without sharing them.
+    public func tryCompactMap<U>(name: String? = nil, perTask make: @escaping @Sendable () -> (T) throws -> U?) -> DataStream<U> {
+        let opName = name ?? job.autoName("tryCompactMap")
+        return chain("tryCompactMap", opName) { b, next in
+            let ctx = b.ctx
+            let f = make()
+            return { v, ts in
+                do { if let u = try f(v) { next(u, ts) } } catch { ctx.deadLetter(operator: opName, reason: "\(error)") }
+            }
+        }
+    }
+
     /// Both streams' elements in one stream (the sources must be co-partitioned: partition i of
     /// each feeds task i).
     public func union(_ other: DataStream<T>, name: String? = nil) -> DataStream<T> {
@@ -86,6 +112,32 @@ public struct DataStream<T> {
                 encode(v, &w)
                 w.end()
                 ctx.emitRecord(topic: topic, key: key(v), value: w.bytes, timestamp: ts)
+            }
+        }
+    }
+}
+
+extension DataStream {
+    /// `sink` for records whose key or value can fail to compute (a job file's expressions):
+    /// a thrown error sends the element's source record to the dead-letter topic instead.
+    /// `make` runs once per task and returns the encoder (which may keep scratch state);
+    /// it writes the value into the writer and returns the key.
+    public func trySink(topic: String, name: String, perTask make: @escaping @Sendable () -> (T, inout JSONWriter) throws -> [UInt8]?) {
+        job.sinkTopics.insert(topic)
+        let n = job.register(name)
+        node.outputs.append { b in
+            let ctx = b.ctx
+            let encode = make()
+            var w = JSONWriter()
+            return { v, ts in
+                w.begin()
+                do {
+                    let key = try encode(v, &w)
+                    w.end()
+                    ctx.emitRecord(topic: topic, key: key, value: w.bytes, timestamp: ts)
+                } catch {
+                    ctx.deadLetter(operator: n, reason: "\(error)")
+                }
             }
         }
     }

@@ -23,28 +23,48 @@ public protocol JSONRecord: Sendable {
 
 /// Decodes JSON objects into `T`, reusing its span buffer (one decoder per task; not shared).
 public struct JSONDecoding<T: JSONRecord> {
-    let table: JSONFieldTable
+    var objects: JSONObjectDecoding
+    /// Largest value accepted; bigger ones go to the dead-letter topic.
+    public var maxBytes: Int {
+        get { objects.maxBytes }
+        set { objects.maxBytes = newValue }
+    }
+
+    public init(maxBytes: Int = 1 << 20) {
+        objects = JSONObjectDecoding(table: T.jsonFields, maxBytes: maxBytes)
+    }
+
+    @inline(__always) public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> T {
+        try objects.decode(bytes) { (f) throws(FormatError) -> T in try T(json: f) }
+    }
+}
+
+/// Decodes JSON objects against a field table known only at run time (a job file's schema):
+/// `build` reads the fields by slot, as a `JSONRecord`'s initializer does.
+public struct JSONObjectDecoding {
+    public let table: JSONFieldTable
     let spans: JSONSpans
     /// Largest value accepted; bigger ones go to the dead-letter topic.
     public var maxBytes: Int
 
-    public init(maxBytes: Int = 1 << 20) {
-        table = T.jsonFields
+    public init(table: JSONFieldTable, maxBytes: Int = 1 << 20) {
+        self.table = table
         spans = JSONSpans(count: table.count)
         self.maxBytes = maxBytes
     }
 
-    public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> T {
+    @inline(__always)
+    public mutating func decode<U>(_ bytes: UnsafeRawBufferPointer, _ build: (JSONFields) throws(FormatError) -> U) throws(FormatError) -> U {
         guard bytes.count <= maxBytes, bytes.count < Int(Int32.max) else { throw FormatError(offset: 0, "value of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit") }
         spans.reset()
         var sc = JSONScanner(bytes)
         sc.skipSpace()
         guard sc.pos < sc.end else { throw FormatError(offset: 0, "empty value, expected a JSON object") }
         guard sc.byte(sc.pos) == 0x7B else { throw sc.fail("expected a JSON object, found \(sc.describe(sc.byte(sc.pos)))") }
-        try JSONDecoding.scanObject(&sc, table, 0, table.rootCount, spans, depth: 0)
+        try JSONObjectDecoding.scanObject(&sc, table, 0, table.rootCount, spans, depth: 0)
         sc.skipSpace()
         guard sc.pos == sc.end else { throw sc.fail("unexpected data after the JSON object") }
-        return try T(json: JSONFields(base: sc.base, spans: spans, table: table))
+        return try build(JSONFields(base: sc.base, spans: spans, table: table))
     }
 
     /// Scans an object whose '{' is at `sc.pos`, storing the spans of the fields among the

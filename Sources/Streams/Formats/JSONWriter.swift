@@ -61,6 +61,27 @@ public struct JSONWriter {
         appendString(v)
     }
 
+    /// A field name encoded once (quoted, escaped, with its colon), for writers whose field
+    /// names are known only at run time (a job file's sink): `key(encoded:)` then a value.
+    public static func encodedKey(_ name: String) -> [UInt8] {
+        var w = JSONWriter(capacity: name.utf8.count + 3)
+        w.appendString(name)
+        w.bytes.append(0x3A)
+        return w.bytes
+    }
+
+    @inline(__always) public mutating func key(encoded: [UInt8]) {
+        if !first { bytes.append(0x2C) }
+        first = false
+        bytes.append(contentsOf: encoded)
+    }
+
+    @inline(__always) public mutating func value(_ v: Int64) { appendInt(v) }
+    @inline(__always) public mutating func value(_ v: Double) { appendDouble(v) }
+    public mutating func value(_ v: Bool) { bytes.append(contentsOf: v ? Array("true".utf8) : Array("false".utf8)) }
+    public mutating func value(_ v: String) { appendString(v) }
+    public mutating func valueNull() { appendNull() }
+
     /// Inserts already-encoded JSON (a nested object or array).
     public mutating func field(_ name: StaticString, raw: [UInt8]) {
         key(name)

@@ -1,4 +1,5 @@
 import Atomics
+import KafkaClient
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,8 +20,21 @@ public final class JobProgress: Sendable {
     let checkpointMicros = ManagedAtomic<Int64>(0)
     let checkpointBytes = ManagedAtomic<Int64>(0)
     let restoredTasks = ManagedAtomic<Int>(0)
+    /// The job's watermark (event time it has completed), and when the last checkpoint ended.
+    let watermark = ManagedAtomic<Int64>(.min)
+    let lastCheckpointMicros = ManagedAtomic<Int64>(0)
+    /// The next offset to read of each source partition (for lag: the end offset minus this).
+    let nextOffsets = Locked<[TopicPartition: Int64]>([:])
+
+    func read(_ tp: TopicPartition, upTo next: Int64) {
+        nextOffsets.withLock { $0[tp] = next }
+    }
+
+    /// The next offset to read of each source partition this job has read from.
+    public var positions: [TopicPartition: Int64] { nextOffsets.withLock { $0 } }
 
     func checkpointed(micros: Int64, bytes: Int) {
+        lastCheckpointMicros.store(Self.nowMicros(), ordering: .relaxed)
         checkpoints.wrappingIncrement(ordering: .relaxed)
         checkpointMicros.wrappingIncrement(by: micros, ordering: .relaxed)
         checkpointBytes.store(Int64(bytes), ordering: .relaxed)
@@ -55,7 +69,9 @@ public final class JobProgress: Sendable {
                   checkpoints: checkpoints.load(ordering: .relaxed),
                   checkpointSeconds: Double(checkpointMicros.load(ordering: .relaxed)) / 1e6,
                   lastCheckpointBytes: Int(checkpointBytes.load(ordering: .relaxed)),
-                  restoredTasks: restoredTasks.load(ordering: .relaxed))
+                  restoredTasks: restoredTasks.load(ordering: .relaxed),
+                  watermark: watermark.load(ordering: .relaxed) == .min ? nil : watermark.load(ordering: .relaxed),
+                  lastCheckpointAt: Self.seconds(lastCheckpointMicros.load(ordering: .relaxed)))
     }
 
     static func seconds(_ us: Int64) -> Double? { us == 0 ? nil : Double(us) / 1e6 }
@@ -76,4 +92,7 @@ public struct JobReport: Sendable, Equatable {
     public var lastCheckpointBytes = 0
     /// Tasks that started from a checkpoint.
     public var restoredTasks = 0
+    /// The watermark (epoch millis; nil before the first), and when the last checkpoint ended.
+    public var watermark: Int64? = nil
+    public var lastCheckpointAt: Double? = nil
 }

@@ -103,6 +103,7 @@ struct Worker: Sendable {
             let start = restored[tp.partition] != nil ? inputs[i].nextOffset : (starts[tp] ?? 0)
             inputs[i].nextOffset = start
             offsets[tp] = start
+            runner.progress.read(tp, upTo: start)
             if let e = inputs[i].end, e <= start { finish(&inputs[i]) }
         }
         let readerInputs = inputs.map {
@@ -221,7 +222,10 @@ struct Worker: Sendable {
                 inputs[i].push(decoded, chunk)
                 ctx.counters.sourceIn += chunk.count
                 inputs[i].watermark.observe(decoded.maxEventTime)
-                if let last = chunk.last { inputs[i].nextOffset = last.offset + 1 }
+                if let last = chunk.last {
+                    inputs[i].nextOffset = last.offset + 1
+                    runner.progress.read(inputs[i].tp, upTo: last.offset + 1)
+                }
                 if !inputs[i].finished { board.publish(inputs[i].slot, watermark: inputs[i].watermark.watermark) }
                 inFlight.add(i, -1)
             case .finished(let i):
@@ -234,6 +238,7 @@ struct Worker: Sendable {
             let w = board.combined()
             if w > combined {
                 combined = w
+                if w < .max { runner.progress.watermark.store(w, ordering: .relaxed) }
                 for ctx in contexts { ctx.advance(to: w) }
             }
             let now = JobProgress.nowMicros() / 1000

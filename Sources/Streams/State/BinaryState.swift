@@ -15,6 +15,7 @@ public struct StateWriter {
     }
     public mutating func double(_ v: Double) { uint(v.bitPattern) }
     public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    public mutating func byte(_ v: UInt8) { bytes.append(v) }
 
     public mutating func string(_ s: String) {
         int(s.utf8.count)
@@ -91,7 +92,7 @@ public struct StateReader {
     public mutating func double() throws(StateError) -> Double { Double(bitPattern: try uint()) }
     public mutating func bool() throws(StateError) -> Bool { try byte() != 0 }
 
-    @inline(__always) mutating func byte() throws(StateError) -> UInt8 {
+    @inline(__always) public mutating func byte() throws(StateError) -> UInt8 {
         guard pos < end else { throw StateError("state truncated at byte \(pos) (wanted 1 more)") }
         defer { pos += 1 }
         return base.unsafelyUnwrapped.load(fromByteOffset: pos, as: UInt8.self)

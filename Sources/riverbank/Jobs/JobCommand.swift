@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import Jobs
 
-struct JobCommand: ParsableCommand {
+struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Work with job definition files (jobs/*.yaml).",
-        subcommands: [Validate.self]
+        subcommands: [Validate.self, Run.self]
     )
 
     /// Checks job files without running anything: structure, names, references and every
@@ -35,6 +35,13 @@ struct JobCommand: ParsableCommand {
                 switch JobFile.load(path: f) {
                 case .success(let job):
                     let d = job.definition
+                    // What the checks accept but the runner cannot run yet is a problem too.
+                    do { _ = try JobPlanner.plan(job) } catch {
+                        failed += 1
+                        print(error.rendered)
+                        print("\(f): \(error.count) problem\(error.count == 1 ? "" : "s")")
+                        continue
+                    }
                     print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.operators.count) operator(s), \(d.sinks.count) sink(s)")
                 case .failure(let problems):
                     failed += 1

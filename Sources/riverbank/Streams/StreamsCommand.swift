@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Jobs
 import KafkaClient
 import KafkaProtocol
 import Logging
@@ -33,12 +34,24 @@ struct StreamsBenchCommand: AsyncParsableCommand {
     @Option(help: "Local copy of the checkpoints (fast restart on this machine).") var stateDir: String?
     @Option(help: "Compression of the results: none, gzip, snappy, lz4, zstd.") var compression = "lz4"
     @Flag(help: "No progress lines.") var quiet = false
+    @Option(help: "Run this job file instead of the Swift-API job (its sources read --topic, its sinks write --output).") var jobFile: String?
     @Flag(help: "Keep running at the end of the input (until SIGTERM or SIGINT, which stop it with a last checkpoint).") var unbounded = false
 
     func run() async throws {
         let t0 = ProcessInfo.processInfo.environment["PEERS_T0"].flatMap(Double.init) ?? Date().timeIntervalSince1970
-        guard let job = BenchJobs.make(job.uppercased(), input: topic, output: output) else {
-            throw ValidationError("unknown job '\(job)': A, B, C or R")
+        let job: StreamJob
+        if let jobFile {
+            let file = try JobLoading.load(path: jobFile)
+            var o = JobPlanner.Overrides()
+            o.name = "bench-file-\(self.job.lowercased())-\(output)"
+            for s in file.definition.sources { o.sourceTopics[s.name] = topic }
+            for s in file.definition.sinks { o.sinkTopics[s.name] = output }
+            job = try JobLoading.plan(file, path: jobFile, overrides: o).job
+        } else {
+            guard let j = BenchJobs.make(self.job.uppercased(), input: topic, output: output) else {
+                throw ValidationError("unknown job '\(self.job)': A, B, C or R")
+            }
+            job = j
         }
         var config = try StreamJobConfig(bootstrap: bootstrap)
         config.parallelism = parallelism

@@ -1,0 +1,168 @@
+import KafkaClient
+import Streams
+
+/// A job file turned into a Streams job over rows, with how the file asks it to run.
+public struct PlannedJob: Sendable {
+    public let job: StreamJob
+    public let definition: JobDefinition
+    public var parallelism: Int { definition.parallelism }
+    public var checkpointInterval: Duration? { definition.checkpointInterval }
+}
+
+/// Turns a checked job file into a `StreamJob` whose elements are `Row`s: sources decode
+/// records into rows of their schema, filters and projections run the compiled expressions,
+/// windows and OVER operators compute the aggregate calls, sinks write JSON. What the runner
+/// cannot do yet is reported like any other error, with its place in the file.
+public enum JobPlanner {
+    /// What a run changes in a definition: the job's name (its state and checkpoints are bound
+    /// to it) and topics (a replay into a comparison topic, a benchmark's input).
+    public struct Overrides: Sendable {
+        public var name: String?
+        /// Source name → topic.
+        public var sourceTopics: [String: String] = [:]
+        /// Sink name → topic.
+        public var sinkTopics: [String: String] = [:]
+        public init() {}
+    }
+
+    public static func plan(_ file: JobFile, overrides: Overrides = Overrides()) throws(Diagnostics) -> PlannedJob {
+        var planner = Planner(file: file, problems: PlanProblems(lines: file.text.split(separator: "\n", omittingEmptySubsequences: false)))
+        let job = planner.plan(overrides)
+        guard planner.problems.all.isEmpty else { throw Diagnostics(planner.problems.all) }
+        return PlannedJob(job: job, definition: file.definition)
+    }
+}
+
+struct Planner {
+    let file: JobFile
+    var problems: PlanProblems
+    var streams: [String: PlannedStream] = [:]
+
+    var def: JobDefinition { file.definition }
+
+    mutating func compile(_ e: ExpressionText, _ scope: ExpressionScope, expecting: SQLType? = nil) -> CompiledExpression? {
+        do {
+            return try CompiledExpression(e.source, scope: scope, expecting: expecting)
+        } catch {
+            problems.all += error.all
+            return nil
+        }
+    }
+
+    mutating func plan(_ overrides: JobPlanner.Overrides) -> StreamJob {
+        let job = StreamJob(name: overrides.name ?? def.name, version: def.version)
+        if let d = def.deadLetterTopic { job.deadLetterTopic = d }
+        if let l = def.lateTopic { job.lateTopic = l }
+        let used = SourceProjection.used(by: def)
+        for s in def.sources {
+            if s.format != .json {
+                // Reported, and planned as JSON all the same so that what reads it is checked too.
+                problems.report(s.location, "source '\(s.name)': format \(s.format.rawValue) is not run by job files yet (json is); the Swift API reads it")
+            }
+            let stream = job.source(topic: overrides.sourceTopics[s.name] ?? s.topic, name: s.name, outOfOrderness: s.outOfOrderness,
+                                    idleTimeout: s.idleTimeout) {
+                var decoder = JSONRowDecoder(s, used: used)
+                return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+            }
+            streams[s.name] = PlannedStream(stream: stream, schema: s.schema)
+        }
+        for op in def.operators {
+            // The validator has checked every reference; a missing input is a source not planned.
+            guard let input = streams[op.input] else { continue }
+            if let out = plan(op, input) { streams[op.name] = out }
+        }
+        for k in def.sinks {
+            guard let input = streams[k.input] else { continue }
+            plan(k, input, topic: overrides.sinkTopics[k.name] ?? k.topic)
+        }
+        return job
+    }
+
+    mutating func plan(_ op: OperatorDefinition, _ input: PlannedStream) -> PlannedStream? {
+        switch op.kind {
+        case .filter(let w):
+            guard let c = compile(w, ExpressionScope(input.schema), expecting: .boolean) else { return nil }
+            let cond = c.condition
+            let s = input.stream.tryCompactMap(name: op.name) { row in try cond(row) ? row : nil }
+            return PlannedStream(stream: s, schema: input.schema)
+        case .map(let select, let keep):
+            return planMap(op, input, select, keep)
+        case .window(let key, let window, let lateness, let select, let having):
+            return planWindow(op, input, key: key, window: window, lateness: lateness, select: select, having: having)
+        case .over(let key, let measures):
+            return planOver(op, input, key: key, measures: measures)
+        }
+    }
+
+    mutating func planMap(_ op: OperatorDefinition, _ input: PlannedStream, _ select: [NamedExpression], _ keep: Bool) -> PlannedStream? {
+        let scope = ExpressionScope(input.schema)
+        var codes: [Compiled] = []
+        var fields: [RowSchema.Field] = []
+        for s in select {
+            guard let c = compile(s.expression, scope) else { return nil }
+            codes.append(c.code)
+            fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
+        }
+        let replaced = Set(select.map { $0.name.lowercased() })
+        let kept = keep ? input.schema.fields.indices.filter { !replaced.contains(input.schema[$0].name.lowercased()) } : []
+        let compiled = codes
+        let s = input.stream.tryCompactMap(name: op.name) { row -> Row? in
+            var v: [Value] = []
+            v.reserveCapacity(kept.count + compiled.count)
+            for k in kept { v.append(row.values[k]) }
+            for c in compiled { v.append(try c.value(row)) }
+            return Row(v)
+        }
+        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields))
+    }
+
+    /// Keys as slots of the input, computing those that are not plain columns.
+    mutating func keySlots(_ key: [ExpressionText], _ schema: RowSchema, derived: inout [Compiled]) -> (slots: [Int], types: [SQLType])? {
+        var slots: [Int] = []
+        var types: [SQLType] = []
+        for k in key {
+            guard let c = compile(k, ExpressionScope(schema)) else { return nil }
+            slots.append(Self.slot(of: c, schema, &derived))
+            types.append(c.type)
+        }
+        return (slots, types)
+    }
+
+    static func slot(of c: CompiledExpression, _ schema: RowSchema, _ derived: inout [Compiled]) -> Int {
+        if let s = PlanSupport.plainColumn(c.syntax, in: schema) { return s }
+        derived.append(c.code)
+        return schema.count + derived.count - 1
+    }
+
+    mutating func plan(_ k: SinkDefinition, _ input: PlannedStream, topic: String) {
+        guard k.format == .json else {
+            problems.report(k.location, "sink '\(k.name)': format \(k.format.rawValue) is not written by job files yet (json is); the Swift API writes it")
+            return
+        }
+        let scope = ExpressionScope(input.schema)
+        func source(_ c: CompiledExpression) -> RowJSONEncoder.Source {
+            PlanSupport.plainColumn(c.syntax, in: input.schema).map { .slot($0) } ?? .code(c.code)
+        }
+        var key: RowJSONEncoder.Source? = nil
+        if let k = k.key {
+            guard let c = compile(k, scope) else { return }
+            key = source(c)
+        }
+        var names: [String] = []
+        var sources: [RowJSONEncoder.Source] = []
+        if let fields = k.fields {
+            for f in fields {
+                guard let c = compile(f.expression, scope) else { return }
+                names.append(f.name)
+                sources.append(source(c))
+            }
+        } else {
+            names = input.schema.fields.map(\.name)
+            sources = input.schema.fields.indices.map { .slot($0) }
+        }
+        let encoder = RowJSONEncoder(names: names, sources: sources, key: key)
+        input.stream.trySink(topic: topic, name: "sink:\(k.name)", perTask: {
+            { (row: Row, w: inout JSONWriter) throws -> [UInt8]? in try encoder.encode(row, into: &w) }
+        })
+    }
+}

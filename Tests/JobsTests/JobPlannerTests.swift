@@ -1,0 +1,359 @@
+import Foundation
+import KafkaClient
+import NIOCore
+@testable import Jobs
+@testable import Streams
+import Testing
+
+/// Job files planned into Streams jobs and driven through the runtime's own code path
+/// (`LocalPipeline`), checked against brute-force computations of the same rows.
+@Suite struct JobPlannerTests {
+    struct Tx {
+        var id: Int64, customer: Int64, amount: Double, qty: Int64, mcc: String?, ts: Int64
+        var json: String {
+            "{\"tx_id\":\(id),\"customer_id\":\(customer),\"amount\":\(amount),\"qty\":\(qty),"
+                + (mcc.map { "\"mcc\":\"\($0)\"," } ?? "") + "\"ts_ms\":\(ts)}"
+        }
+    }
+
+    /// Out of order by up to 4 s (less than the 5 s the files allow): nothing is late, so
+    /// the oracle is a plain GROUP BY.
+    static func events(_ n: Int, seed: UInt64, customers: Int64 = 12) -> [Tx] {
+        var rng = seed
+        func next() -> UInt64 {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return rng >> 33
+        }
+        var t: Int64 = 1_767_225_600_000
+        return (0..<n).map { i in
+            t += Int64(next() % 90_000)
+            let jitter = Int64(next() % 4_000)
+            let mcc: String? = next() % 5 == 0 ? nil : ["5411", "5812", "4111"][Int(next() % 3)]
+            return Tx(id: Int64(i), customer: Int64(next() % UInt64(customers)) + 1, amount: Double(next() % 100_000) / 100,
+                      qty: Int64(next() % 7), mcc: mcc, ts: t - jitter)
+        }
+    }
+
+    static let header = """
+        name: t
+        version: 1
+        sources:
+          tx:
+            topic: tx
+            schema:
+              tx_id: BIGINT NOT NULL
+              customer_id: BIGINT NOT NULL
+              amount: DOUBLE NOT NULL
+              qty: BIGINT NOT NULL
+              mcc: STRING
+              ts_ms: BIGINT NOT NULL
+            event-time: ts_ms
+            out-of-orderness: 5s
+
+        """
+
+    func plan(_ yaml: String) throws -> PlannedJob {
+        switch JobFile.check(yaml, file: "t.yaml") {
+        case .failure(let d): Issue.record("\(d.rendered)"); throw d
+        case .success(let f): return try JobPlanner.plan(f)
+        }
+    }
+
+    func run(_ yaml: String, _ evs: [Tx], extra: [String] = []) throws -> [ProducerRecord] {
+        let p = try LocalPipeline(job: plan(yaml).job)
+        for e in evs { p.push(topic: "tx", json: e.json) }
+        for x in extra { p.push(topic: "tx", json: x) }
+        p.finish()
+        return p.drain()
+    }
+
+    func objects(_ out: [ProducerRecord], topic: String) -> [[String: Any]] {
+        out.filter { $0.topic == topic }.map { r in
+            var b = r.value!
+            return try! JSONSerialization.jsonObject(with: Data(b.readBytes(length: b.readableBytes)!)) as! [String: Any]
+        }
+    }
+
+    static func iso(_ ms: Int64) -> String { TimeText.iso8601(Timestamp(millis: ms)) }
+
+    @Test func aTumblingWindowComputesEveryAggregateAsAGroupByDoes() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: hourly
+                window: tx
+                key: customer_id
+                tumbling: 1h
+                select:
+                  customer_id: customer_id
+                  cnt: COUNT(*)
+                  with_mcc: COUNT(mcc)
+                  total: SUM(amount)
+                  avg_amount: AVG(amount)
+                  units: SUM(qty)
+                  avg_qty: AVG(qty)
+                  low: MIN(amount)
+                  high: MAX(amount)
+                  first_mcc: FIRST_VALUE(mcc)
+                  spread: MAX(amount) - MIN(amount)
+                having: COUNT(*) >= 2
+            sinks:
+              - name: out
+                from: hourly
+                topic: out
+                key: customer_id
+            """
+        let evs = Self.events(3000, seed: 7)
+        let out = try run(yaml, evs)
+        var groups: [String: [Tx]] = [:]
+        for e in evs { groups["\(e.customer)/\(e.ts - ((e.ts % 3_600_000) + 3_600_000) % 3_600_000)", default: []].append(e) }
+        let expected = groups.filter { $0.value.count >= 2 }
+        let got = objects(out, topic: "out")
+        #expect(got.count == expected.count)
+        #expect(out.filter { $0.topic == "t.late" || $0.topic == "t.dead-letter" }.isEmpty)
+        for o in got {
+            let start = o["window_start"] as! String
+            let c = o["customer_id"] as! Int64
+            let key = expected.keys.first { k in k.hasPrefix("\(c)/") && Self.iso(Int64(k.split(separator: "/")[1])!) == start }
+            guard let k = key, let rows = expected[k] else { Issue.record("unexpected window \(o)"); continue }
+            #expect(o["cnt"] as? Int64 == Int64(rows.count))
+            #expect(o["with_mcc"] as? Int64 == Int64(rows.filter { $0.mcc != nil }.count))
+            let total = rows.reduce(0.0) { $0 + $1.amount }
+            #expect(abs((o["total"] as! Double) - total) < 1e-6)
+            #expect(abs((o["avg_amount"] as! Double) - total / Double(rows.count)) < 1e-6)
+            let units = rows.reduce(Int64(0)) { $0 + $1.qty }
+            #expect(o["units"] as? Int64 == units)
+            #expect(o["avg_qty"] as? Int64 == units / Int64(rows.count))
+            #expect(o["low"] as? Double == rows.map(\.amount).min())
+            #expect(o["high"] as? Double == rows.map(\.amount).max())
+            #expect(abs((o["spread"] as! Double) - (rows.map(\.amount).max()! - rows.map(\.amount).min()!)) < 1e-9)
+            let firstMCC = rows.compactMap(\.mcc).first
+            #expect(o["first_mcc"] as? String == firstMCC, "FIRST_VALUE skips NULLs and keeps arrival order")
+            #expect(o["window_end"] as? String == Self.iso(Int64(k.split(separator: "/")[1])! + 3_600_000))
+        }
+        #expect(Set(out.filter { $0.topic == "out" }.map { r in String(buffer: r.key!) }).isSubset(of: Set((1...12).map { "\($0)" })))
+    }
+
+    @Test func aHoppingWindowWithHavingMatchesTheWindowsEachRowFallsIn() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: velocity
+                window: tx
+                key: customer_id
+                hopping: { size: 1h, slide: 5m }
+                select:
+                  customer_id: customer_id
+                  cnt: COUNT(*)
+                  total: SUM(amount)
+                  low: MIN(amount)
+                  units: SUM(qty)
+                  top_mcc: MAX(mcc)
+                having: COUNT(*) > 5
+            sinks:
+              - name: out
+                from: velocity
+                topic: out
+                key: customer_id
+            """
+        let evs = Self.events(2500, seed: 11, customers: 4)
+        let out = try run(yaml, evs)
+        var windows: [String: (Int64, Double)] = [:]
+        var extra: [String: (low: Double, units: Int64, top: String?)] = [:]
+        for e in evs {
+            let lastStart = e.ts - ((e.ts % 300_000) + 300_000) % 300_000
+            var s = lastStart
+            while s > e.ts - 3_600_000 {
+                let k = "\(e.customer)/\(Self.iso(s))"
+                let cur = windows[k] ?? (0, 0)
+                windows[k] = (cur.0 + 1, cur.1 + e.amount)
+                let x = extra[k] ?? (.infinity, 0, nil)
+                extra[k] = (min(x.low, e.amount), x.units + e.qty, [x.top, e.mcc].compactMap { $0 }.max())
+                s -= 300_000
+            }
+        }
+        let expected = windows.filter { $0.value.0 > 5 }
+        let got = objects(out, topic: "out")
+        #expect(got.count == expected.count)
+        for o in got {
+            let k = "\(o["customer_id"] as! Int64)/\(o["window_start"] as! String)"
+            guard let e = expected[k] else { Issue.record("unexpected window \(k)"); continue }
+            #expect(o["cnt"] as? Int64 == e.0)
+            #expect(abs((o["total"] as! Double) - e.1) < 1e-6)
+            let x = extra[k]!
+            #expect(o["low"] as? Double == x.low, "MIN merged across slices")
+            #expect(o["units"] as? Int64 == x.units)
+            #expect(o["top_mcc"] as? String == x.top)
+        }
+    }
+
+    @Test func overMeasuresMatchABruteForceScanOfEachCustomersHistory() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: history
+                over: tx
+                key: customer_id
+                measures:
+                  prev_avg: { expr: AVG(amount), frame: unbounded, exclude-current: true }
+                  prev_cnt: { expr: COUNT(*), frame: unbounded, exclude-current: true }
+                  last3: { expr: SUM(amount), frame: rows 2 }
+                  hour_max: { expr: MAX(qty), frame: range 1h }
+                  prev_amount: { expr: LAG(amount), frame: unbounded }
+              - name: big
+                filter: history
+                where: prev_cnt > 0 AND amount > 1.5 * prev_avg
+            sinks:
+              - name: out
+                from: big
+                topic: out
+                key: customer_id
+                fields:
+                  tx_id: tx_id
+                  prev_avg: prev_avg
+                  prev_cnt: prev_cnt
+                  last3: last3
+                  hour_max: hour_max
+                  prev_amount: prev_amount
+                  ratio: ROUND(amount / prev_avg, 3)
+            """
+        let evs = Self.events(3000, seed: 5)
+        let out = try run(yaml, evs)
+        var expected: [Int64: [String: Any]] = [:]
+        for (_, rows) in Dictionary(grouping: evs.enumerated(), by: { $0.element.customer }) {
+            let sorted = rows.sorted { $0.element.ts != $1.element.ts ? $0.element.ts < $1.element.ts : $0.offset < $1.offset }.map(\.element)
+            for (j, e) in sorted.enumerated() {
+                let prev = sorted[..<j]
+                guard !prev.isEmpty else { continue }
+                let avg = prev.reduce(0.0) { $0 + $1.amount } / Double(prev.count)
+                guard e.amount > 1.5 * avg else { continue }
+                let last3 = sorted[max(0, j - 2)...j].reduce(0.0) { $0 + $1.amount }
+                let hourMax = sorted[...j].filter { $0.ts >= e.ts - 3_600_000 }.map(\.qty).max()!
+                expected[e.id] = ["prev_avg": avg, "prev_cnt": Int64(prev.count), "last3": last3, "hour_max": hourMax,
+                                  "prev_amount": sorted[j - 1].amount, "ratio": (e.amount / avg * 1000).rounded() / 1000]
+            }
+        }
+        let got = objects(out, topic: "out")
+        #expect(got.count == expected.count)
+        for o in got {
+            guard let e = expected[o["tx_id"] as! Int64] else { Issue.record("unexpected row \(o)"); continue }
+            #expect(abs((o["prev_avg"] as! Double) - (e["prev_avg"] as! Double)) < 1e-6)
+            #expect(o["prev_cnt"] as? Int64 == e["prev_cnt"] as? Int64)
+            #expect(abs((o["last3"] as! Double) - (e["last3"] as! Double)) < 1e-6)
+            #expect(o["hour_max"] as? Int64 == e["hour_max"] as? Int64)
+            #expect(o["prev_amount"] as? Double == e["prev_amount"] as? Double)
+            #expect(abs((o["ratio"] as! Double) - (e["ratio"] as! Double)) < 0.0011)
+        }
+    }
+
+    @Test func badRecordsAndFailedExpressionsGoToTheDeadLetterTopicAndTheJobGoesOn() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: per_unit
+                map: tx
+                keep-input: true
+                select:
+                  unit_price: amount / qty
+            sinks:
+              - name: out
+                from: per_unit
+                topic: out
+                fields:
+                  tx_id: tx_id
+                  unit_price: unit_price
+                  at: TO_TIMESTAMP_LTZ(ts_ms, 3)
+            dead-letter-topic: t.dlq
+            """
+        let evs = [Tx(id: 1, customer: 1, amount: 10, qty: 4, mcc: nil, ts: 1_000), Tx(id: 2, customer: 1, amount: 10, qty: 0, mcc: nil, ts: 2_000)]
+        let out = try run(yaml, evs, extra: [#"{"tx_id":3,"customer_id":1,"amount":5,"qty":1}"#, "not json", #"{"tx_id":4,"customer_id":1,"amount":"x","qty":1,"ts_ms":5}"#])
+        let rows = objects(out, topic: "out")
+        #expect(rows.count == 1)
+        #expect(rows.first?["unit_price"] as? Double == 2.5)
+        #expect(rows.first?["at"] as? String == "1970-01-01T00:00:01.000Z")
+        let dlq = out.filter { $0.topic == "t.dlq" }
+        #expect(dlq.count == 4, "a division by zero (BIGINT), a missing NOT NULL event time, not JSON, a string amount")
+    }
+
+    @Test func whatTheRunnerCannotDoYetIsReportedAtItsPlace() throws {
+        let yaml = """
+            name: t
+            sources:
+              tx:
+                topic: tx
+                format: csv
+                schema:
+                  a: BIGINT NOT NULL
+                  b: DOUBLE
+            operators:
+              - name: o
+                over: tx
+                key: a
+                measures:
+                  s: { expr: SUM(b), frame: unbounded }
+                  l: { expr: "LAG(b, 3)", frame: unbounded }
+            sinks:
+              - name: out
+                from: o
+                topic: out
+            """
+        let checked = JobFile.check(yaml, file: "t.yaml")
+        if case .failure(let d) = checked { Issue.record("should validate: \(d.rendered)") }
+        guard case .success(let f) = checked else { return }
+        #expect(throws: Diagnostics.self) { try JobPlanner.plan(f) }
+        // YAML splits an unquoted expression at its comma: the message says to quote it.
+        if case .failure(let d) = JobFile.check(yaml.replacingOccurrences(of: "\"LAG(b, 3)\"", with: "LAG(b, 3)"), file: "t.yaml") {
+            #expect(d.rendered.contains("must be quoted"))
+        } else {
+            Issue.record("an unquoted comma should not parse")
+        }
+        do { _ = try JobPlanner.plan(f) } catch {
+            let text = error.rendered
+            #expect(text.contains("t.yaml:3:"), "the source's place: \(text)")
+            #expect(text.contains("format csv"))
+            #expect(text.contains("LAG with an offset above 1"))
+            #expect(text.contains("SUM(b) over a nullable value"))
+        }
+    }
+
+    @Test func windowAndOverStateSurviveACheckpointAndRestore() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: hourly
+                window: tx
+                key: customer_id
+                tumbling: 1h
+                select:
+                  customer_id: customer_id
+                  cnt: COUNT(*)
+                  total: SUM(amount)
+                  low_mcc: MIN(mcc)
+              - name: history
+                over: tx
+                key: customer_id
+                measures:
+                  prev_avg: { expr: AVG(amount), frame: unbounded, exclude-current: true }
+                  prev_amount: { expr: LAG(amount), frame: unbounded }
+            sinks:
+              - name: a
+                from: hourly
+                topic: out-a
+              - name: b
+                from: history
+                topic: out-b
+            """
+        let evs = Self.events(1200, seed: 3)
+        let whole = try run(yaml, evs)
+        let job = try plan(yaml).job
+        let first = try LocalPipeline(job: job)
+        for e in evs[..<700] { first.push(topic: "tx", json: e.json) }
+        var out = first.drain()
+        let snap = first.snapshot()
+        let second = try LocalPipeline(job: try plan(yaml).job, restoring: TaskSnapshot(decoding: snap.encode()))
+        for e in evs[700...] { second.push(topic: "tx", json: e.json) }
+        second.finish()
+        out += second.drain()
+        func texts(_ rs: [ProducerRecord], _ t: String) -> [String] {
+            rs.filter { $0.topic == t }.map { String(buffer: $0.value!) }.sorted()
+        }
+        #expect(texts(out, "out-a") == texts(whole, "out-a"))
+        #expect(texts(out, "out-b") == texts(whole, "out-b"))
+        #expect(!texts(whole, "out-b").isEmpty)
+    }
+}
