@@ -112,7 +112,13 @@ let package = Package(
         // over dynamic rows, the definitions and the planner that turns them into Streams jobs.
         .target(
             name: "Jobs",
-            dependencies: ["Streams", "KafkaClient", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Streams", "KafkaClient",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             // Compiled expressions are closures over rows; exclusivity is checked in debug builds.
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),

@@ -139,8 +139,8 @@ struct YAMLReader {
 
 /// Durations as job files write them: a number and a unit (ms, s, m, h, d), several allowed
 /// (`1h30m`); a bare 0 is zero.
-enum DurationText {
-    static func parse(_ text: String) -> Duration? {
+public enum DurationText {
+    public static func parse(_ text: String) -> Duration? {
         let s = text.trimmingCharacters(in: .whitespaces)
         if s == "0" { return .zero }
         var total: Int64 = 0

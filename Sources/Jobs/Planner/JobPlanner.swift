@@ -22,6 +22,8 @@ public enum JobPlanner {
         public var sourceTopics: [String: String] = [:]
         /// Sink name → topic.
         public var sinkTopics: [String: String] = [:]
+        public var lateTopic: String?
+        public var deadLetterTopic: String?
         public init() {}
     }
 
@@ -51,8 +53,8 @@ struct Planner {
 
     mutating func plan(_ overrides: JobPlanner.Overrides) -> StreamJob {
         let job = StreamJob(name: overrides.name ?? def.name, version: def.version)
-        if let d = def.deadLetterTopic { job.deadLetterTopic = d }
-        if let l = def.lateTopic { job.lateTopic = l }
+        if let d = overrides.deadLetterTopic ?? def.deadLetterTopic { job.deadLetterTopic = d }
+        if let l = overrides.lateTopic ?? def.lateTopic { job.lateTopic = l }
         let used = SourceProjection.used(by: def)
         for s in def.sources {
             if s.format != .json {

@@ -117,7 +117,11 @@ extension Planner {
         }
 
         let source = derived.isEmpty ? input.stream : PlanSupport.derive(input.stream, derived, name: "\(op.name)/derive")
-        let over = source.keyBy(PlanSupport.streamKey(keySlots, types: keyTypes)).over(statsMeasures.map(\.measure), name: op.name)
+        // Buffered rows and each key's previous row are kept in the input's layout.
+        let stateSchema = "rows " + (0..<(schema.count + derived.count)).map { PlanSupport.describe($0, schema, derived) }.joined(separator: ", ")
+            + "; measures " + statsMeasures.map { "\($0.key.slot < 0 ? "*" : PlanSupport.describe($0.key.slot, schema, derived))" }.joined(separator: ", ")
+        let over = source.keyBy(PlanSupport.streamKey(keySlots, types: keyTypes)).over(statsMeasures.map(\.measure), name: op.name,
+                                                                                        stateSchema: stateSchema)
         let replaced = Set(measures.map { $0.name.lowercased() })
         let kept = schema.fields.indices.filter { !replaced.contains(schema[$0].name.lowercased()) }
         let outs = outputs.map { $0! }

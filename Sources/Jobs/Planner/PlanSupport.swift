@@ -60,6 +60,13 @@ enum PlanSupport {
         }
     }
 
+    /// A slot as a state schema names it: the column's name and type, or the computed value's type.
+    static func describe(_ slot: Int, _ schema: RowSchema, _ derived: [Compiled]) -> String {
+        if slot < schema.count { return "\(schema[slot].name) \(schema[slot].type)\(schema[slot].nullable ? "" : " NOT NULL")" }
+        let d = slot - schema.count
+        return d < derived.count ? "computed \(derived[d].type)" : "?"
+    }
+
     /// A Kafka key from a value: text as UTF-8, numbers as their decimal text; NULL: no key.
     static func keyBytes(_ v: Value) -> [UInt8]? {
         switch v {

@@ -86,13 +86,16 @@ extension Planner {
         let stored = groupSlots.filter { $0 != keySlot }
 
         let source = derived.isEmpty ? input.stream : PlanSupport.derive(input.stream, derived, name: "\(op.name)/derive")
+        // The accumulators' shape: a new select with other aggregate calls is other state.
+        let stateSchema = "aggregates " + specs.map { "\($0.kind)(\($0.slot < 0 ? "*" : PlanSupport.describe($0.slot, schema, derived)))" }.joined(separator: ", ")
+            + "; grouped " + stored.map { PlanSupport.describe($0, schema, derived) }.joined(separator: ", ")
         let accPlan = AccumulatorPlan.make(&specs, groupSlots: stored)
         let specList = specs
         let groups = stored
         let fromKey = keySlot
         let keyIsInt = keyTypes.first == .bigint
         let windowed = source.keyBy(PlanSupport.streamKey(keySlots, types: keyTypes))
-            .window(window.spec, allowedLateness: lateness, name: op.name) { (acc: inout RowAccumulator, row: Row) in
+            .window(window.spec, allowedLateness: lateness, name: op.name, stateSchema: stateSchema) { (acc: inout RowAccumulator, row: Row) in
                 acc.add(row, accPlan)
             }
 

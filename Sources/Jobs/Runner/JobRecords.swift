@@ -20,6 +20,8 @@ public struct DeployedJob: Codable, Sendable, Equatable {
     /// Epoch seconds.
     public var deployedAt: Double
     public var deployedBy: String?
+    /// Start even if the checkpoint holds state of operators this version no longer has.
+    public var allowDroppedState: Bool?
 
     public init(name: String, version: String, file: String, text: String, desired: Desired, generation: Int64,
                 deployedAt: Double = Date().timeIntervalSince1970, deployedBy: String? = nil) {

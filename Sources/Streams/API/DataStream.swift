@@ -154,7 +154,7 @@ public struct KeyedStream<T> {
     /// `allowedLateness` behind re-fire their windows as updates, later ones go to the late
     /// topic (the operator's, or the job's).
     public func window<Acc: WindowAccumulator>(_ spec: WindowSpec, allowedLateness: Duration = .zero, name: String? = nil,
-                                               lateTopic: String? = nil,
+                                               lateTopic: String? = nil, stateSchema: String? = nil,
                                                add: @escaping @Sendable (inout Acc, T) -> Void) -> DataStream<WindowResult<Acc>> {
         let job = stream.job
         do { try spec.validate() } catch { job.problems.append(error.description) }
@@ -165,6 +165,7 @@ public struct KeyedStream<T> {
             if case .tumbling(let size) = spec {
                 let op = TumblingWindowOperator<T, Acc>(name: opName, size: size, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                         keyOf: key, add: add, emit: next)
+                op.stateSchema = stateSchema
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
                 b.stateful.append(op)
@@ -173,6 +174,7 @@ public struct KeyedStream<T> {
             if case .session(let gap) = spec {
                 let op = SessionWindowOperator<T, Acc>(name: opName, gap: gap, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                        keyOf: key, add: add, emit: next)
+                op.stateSchema = stateSchema
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
                 b.stateful.append(op)
@@ -180,6 +182,7 @@ public struct KeyedStream<T> {
             }
             let op = SlicedWindowOperator<T, Acc>(name: opName, spec: spec, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
                                                   keyOf: key, add: add, emit: next)
+            op.stateSchema = stateSchema
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys }
             b.stateful.append(op)
@@ -192,7 +195,8 @@ public struct KeyedStream<T> {
     /// key's previous row.
     /// `T` must be `StateCodable`: rows waiting for the watermark and each key's previous
     /// row are part of the checkpointed state.
-    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
+    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil,
+                     stateSchema: String? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
         let job = stream.job
         if measures.isEmpty || measures.count > OverValues.capacity {
             job.problems.append("an OVER operator takes 1 to \(OverValues.capacity) measures, not \(measures.count)")
@@ -205,6 +209,7 @@ public struct KeyedStream<T> {
         let key = self.key
         return stream.chain("over", opName) { b, next in
             let op = OverOperator<T>(name: opName, measures: measures, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
+            op.stateSchema = stateSchema
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys + op.buffered }
             b.stateful.append(op)

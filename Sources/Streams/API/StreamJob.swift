@@ -82,6 +82,17 @@ public final class StreamJob: @unchecked Sendable {
         return DataStream(job: self, node: n)
     }
 
+    /// The operators that keep state, in pipeline order, with the kind of state each keeps: what
+    /// a checkpoint binds to. A new version keeps the state of operators whose name and kind are
+    /// unchanged; an operator's state of another kind, or of a name the job no longer has, is
+    /// refused at start.
+    public var stateLayout: [(name: String, kind: String)] {
+        let probe = TaskBuilder(ctx: TaskContext(job: identity, partition: 0, sourceTopics: sources.map(\.topic),
+                                                 lateTopic: lateTopic, deadLetterTopic: deadLetterTopic))
+        for s in sources { _ = s.makePusher(probe) }
+        return probe.stateful.map { ($0.name, $0.stateKind) }
+    }
+
     func validate() throws(StreamsError) {
         if sources.isEmpty { throw .invalidJob("job \(identity.name) has no source") }
         if sinkTopics.isEmpty { throw .invalidJob("job \(identity.name) has no sink") }

@@ -16,6 +16,7 @@ public final class JobProgress: Sendable {
     /// producer (0: not yet).
     let firstRecordMicros = ManagedAtomic<Int64>(0)
     let lastOutputMicros = ManagedAtomic<Int64>(0)
+    let firstOutputMicros = ManagedAtomic<Int64>(0)
     let checkpoints = ManagedAtomic<Int>(0)
     let checkpointMicros = ManagedAtomic<Int64>(0)
     let checkpointBytes = ManagedAtomic<Int64>(0)
@@ -58,7 +59,13 @@ public final class JobProgress: Sendable {
         if c.sinkOut > 0 { recordsOut.wrappingIncrement(by: c.sinkOut, ordering: .relaxed) }
         if c.late > 0 { late.wrappingIncrement(by: c.late, ordering: .relaxed) }
         if c.deadLettered > 0 { deadLettered.wrappingIncrement(by: c.deadLettered, ordering: .relaxed) }
-        if outputs { lastOutputMicros.store(Self.nowMicros(), ordering: .relaxed) }
+        if outputs {
+            let now = Self.nowMicros()
+            lastOutputMicros.store(now, ordering: .relaxed)
+            if firstOutputMicros.load(ordering: .relaxed) == 0 {
+                _ = firstOutputMicros.compareExchange(expected: 0, desired: now, ordering: .relaxed)
+            }
+        }
     }
 
     public var snapshot: JobReport {
@@ -71,7 +78,8 @@ public final class JobProgress: Sendable {
                   lastCheckpointBytes: Int(checkpointBytes.load(ordering: .relaxed)),
                   restoredTasks: restoredTasks.load(ordering: .relaxed),
                   watermark: watermark.load(ordering: .relaxed) == .min ? nil : watermark.load(ordering: .relaxed),
-                  lastCheckpointAt: Self.seconds(lastCheckpointMicros.load(ordering: .relaxed)))
+                  lastCheckpointAt: Self.seconds(lastCheckpointMicros.load(ordering: .relaxed)),
+                  firstOutputAt: Self.seconds(firstOutputMicros.load(ordering: .relaxed)))
     }
 
     static func seconds(_ us: Int64) -> Double? { us == 0 ? nil : Double(us) / 1e6 }
@@ -95,4 +103,9 @@ public struct JobReport: Sendable, Equatable {
     /// The watermark (epoch millis; nil before the first), and when the last checkpoint ended.
     public var watermark: Int64? = nil
     public var lastCheckpointAt: Double? = nil
+    /// When the first result was handed to the producer (epoch seconds).
+    public var firstOutputAt: Double? = nil
+
+    /// Nothing done yet.
+    public static let empty = JobReport(recordsIn: 0, recordsOut: 0, late: 0, deadLettered: 0)
 }

@@ -8,6 +8,8 @@ import KafkaProtocol
 public struct StreamJobConfig: Sendable {
     public enum Start: Sendable, Equatable {
         case earliest, latest
+        /// The first record at or after this time (epoch ms) in each partition: time travel.
+        case timestamp(Int64)
     }
 
     public var client: KafkaClientConfig
@@ -16,6 +18,9 @@ public struct StreamJobConfig: Sendable {
     public var parallelism = 1
     public var start: Start = .earliest
     public var bounded = false
+    /// With `bounded`: stop before the first record at or after this time (epoch ms) instead of
+    /// at the end (a replay of a past interval).
+    public var until: Int64? = nil
     /// While no data comes, workers wake this often to advance time and detect idleness.
     public var tick: Duration = .milliseconds(100)
     public var compression: CompressionCodec = .lz4
@@ -35,6 +40,9 @@ public struct StreamJobConfig: Sendable {
     /// snapshots its tasks between batches, waits for the sink's records to be acknowledged,
     /// then writes the snapshots to `<job>.checkpoints`.
     public var checkpointInterval: Duration? = nil
+    /// Start even when the checkpoint holds state of operators this job no longer has (that
+    /// state is dropped; Flink's --allowNonRestoredState). Off: such a start is refused.
+    public var allowDroppedState = false
     /// A local copy of the latest checkpoints, for a fast restart on this machine.
     public var stateDirectory: String? = nil
 

@@ -58,10 +58,25 @@ public final class StreamJobRunner: Service, Sendable {
         if let (t, e) = created.first { throw StreamsError.topology("cannot create output topic \(t): \(e)") }
 
         let tps = job.sources.flatMap { s in (0..<partitions).map { TopicPartition(s.topic, Int32($0)) } }
-        let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, config.start == .earliest ? OffsetSpec.earliest : .latest) }))
+        let startSpec: OffsetSpec
+        switch config.start {
+        case .earliest: startSpec = .earliest
+        case .latest: startSpec = .latest
+        case .timestamp(let t): startSpec = .timestamp(t)
+        }
+        let latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }))
+        // A time with no record at or after it lists offset -1: start at the end.
+        let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, startSpec) })).mapValues { $0.offset }
+            .merging(latest.mapValues(\.offset)) { s, end in s < 0 ? end : s }
         var ends: [TopicPartition: Int64] = [:]
         if config.bounded {
-            for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })) { ends[tp] = o.offset }
+            for (tp, o) in latest { ends[tp] = o.offset }
+            if let until = config.until {
+                // Up to the first record at or after `until` (offsets by timestamp).
+                for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.timestamp(until)) })) where o.offset >= 0 {
+                    ends[tp] = min(ends[tp] ?? o.offset, o.offset)
+                }
+            }
         }
 
         var store: CheckpointStore? = nil
@@ -74,7 +89,7 @@ public final class StreamJobRunner: Service, Sendable {
             do {
                 (snaps, local) = try await s.load()
                 // Refused before anything runs: state that this version cannot take.
-                try Self.checkCompatible(snaps, job: job)
+                try Self.checkCompatible(snaps, job: job, allowDropped: config.allowDroppedState)
             } catch {
                 await s.close()
                 throw error
@@ -108,7 +123,7 @@ public final class StreamJobRunner: Service, Sendable {
                     let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
                                         producer: producer, failures: failures, store: store, metrics: jobMetrics,
                                         restored: restored.filter { mine.contains($0.key) },
-                                        starts: starts.mapValues(\.offset), ends: config.bounded ? ends : nil)
+                                        starts: starts, ends: config.bounded ? ends : nil)
                     group.addTask { try await worker.run() }
                 }
                 try await group.waitForAll()
@@ -133,14 +148,11 @@ public final class StreamJobRunner: Service, Sendable {
 extension StreamJobRunner {
     /// A checkpoint from another version of the job must name only operators this version has
     /// (state is bound to operator names): said before anything runs.
-    static func checkCompatible(_ snaps: [Int32: TaskSnapshot], job: StreamJob) throws {
+    static func checkCompatible(_ snaps: [Int32: TaskSnapshot], job: StreamJob, allowDropped: Bool = false) throws {
         guard let any = snaps.values.first else { return }
-        let probe = TaskBuilder(ctx: TaskContext(job: job.identity, partition: 0, sourceTopics: job.sources.map(\.topic),
-                                                 lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic))
-        for s in job.sources { _ = s.makePusher(probe) }
-        let kinds = Dictionary(probe.stateful.map { ($0.name, $0.stateKind) }, uniquingKeysWith: { a, _ in a })
+        let kinds = Dictionary(job.stateLayout.map { ($0.name, $0.kind) }, uniquingKeysWith: { a, _ in a })
         let orphans = any.operators.map(\.name).filter { kinds[$0] == nil }
-        if !orphans.isEmpty {
+        if !orphans.isEmpty && !allowDropped {
             throw StreamsError.invalidJob("the checkpoint (job \(any.job) version \(any.version)) holds state of operators this job does not have: \(orphans.joined(separator: ", ")); rename them back or start without the checkpoint")
         }
         let changed = any.operators.filter { kinds[$0.name] != $0.kind }

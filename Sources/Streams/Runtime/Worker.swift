@@ -154,7 +154,18 @@ struct Worker: Sendable {
         var it = consumer.records.makeAsyncIterator()
         while !Task.isCancelled && !runner.stopping.load(ordering: .relaxed) {
             if inputs.allSatisfy(\.finished) { return }
-            guard let chunk = try await it.nextChunk(until: .now + config.tick) else { return }
+            guard var chunk = try await it.nextChunk(until: .now + config.tick) else { return }
+            // A bounded run that ends before the topic does (a replay up to a time): records
+            // from the end on are not this run's.
+            if let first = chunk.first, let i = index[first.topicPartition], let e = inputs[i].end, chunk.last!.offset >= e {
+                chunk.removeAll { $0.offset >= e }
+                if chunk.isEmpty, !inputs[i].finished {
+                    inputs[i].finished = true
+                    await consumer.pause([inputs[i].tp])
+                    guard await channel.send(.finished(input: i)) else { return }
+                    continue
+                }
+            }
             if let first = chunk.first, let i = index[first.topicPartition] {
                 inputs[i].lastData = .now
                 // It has data: it counts again (its old watermark holds time back until pushed).

@@ -169,7 +169,10 @@ final class OverOperator<T: Sendable & StateCodable> {
         return s
     }
 
-    var stateKind: String { "over \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" }
+    /// What the caller says about the state's shape beyond its types (a job file's row schema
+    /// and aggregate calls): a change of it is a change of state kind, refused at restore.
+    var stateSchema: String? = nil
+    var stateKind: String { "over \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
     func snapshot(into w: inout StateWriter) {
         w.uint(pending.seq)

@@ -148,7 +148,10 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
         if keys.values[idx].isEmpty { keys.remove(at: idx) }
     }
 
-    var stateKind: String { "session window (gap \(gap) ms) of \(Acc.self)" }
+    /// What the caller says about the state's shape beyond its types (a job file's row schema
+    /// and aggregate calls): a change of it is a change of state kind, refused at restore.
+    var stateSchema: String? = nil
+    var stateKind: String { "session window (gap \(gap) ms) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
     func snapshot(into w: inout StateWriter) {
         w.int(keys.count)

@@ -171,7 +171,10 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
         }
     }
 
-    var stateKind: String { "window \(spec) of \(Acc.self)" }
+    /// What the caller says about the state's shape beyond its types (a job file's row schema
+    /// and aggregate calls): a change of it is a change of state kind, refused at restore.
+    var stateSchema: String? = nil
+    var stateKind: String { "window \(spec) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
     func snapshot(into w: inout StateWriter) {
         w.int(keys.count)

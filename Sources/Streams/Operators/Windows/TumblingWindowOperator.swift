@@ -101,7 +101,10 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
     }
 
     /// Pending firings follow from the windows and the watermark: only the windows are written.
-    var stateKind: String { "window \(WindowSpec.tumbling(size: size)) of \(Acc.self)" }
+    /// What the caller says about the state's shape beyond its types (a job file's row schema
+    /// and aggregate calls): a change of it is a change of state kind, refused at restore.
+    var stateSchema: String? = nil
+    var stateKind: String { "window \(WindowSpec.tumbling(size: size)) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
     func snapshot(into w: inout StateWriter) {
         w.int(windows.count)
