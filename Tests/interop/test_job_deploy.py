@@ -127,3 +127,47 @@ def test_deploy_status_stop_redeploy_upgrade_replay_and_diff(tmp_path):
         b.proc.send_signal(signal.SIGTERM)
         assert b.wait_exit(60) == 0, b.stderr_tail()
         b.cleanup()
+
+
+def test_two_runners_run_a_job_once_and_the_survivor_takes_over_after_sigkill(tmp_path):
+    b = BrokerProcess(tmp_path / "broker")
+    b.start()
+    runners = {}
+    try:
+        for rid in ("ra", "rb"):
+            runners[rid] = subprocess.Popen([str(riverbank_binary().absolute()), "runner", "--bootstrap", b.bootstrap, "--id", rid,
+                                             "--state-dir", str(tmp_path / rid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        rows = make_rows(30_000, 600, seed=37)
+        half = len(rows) // 2
+        src, out, name = unique_topic("tx"), unique_topic("hourly"), unique_topic("job")
+        produce_rows(b.bootstrap, src, rows[:half])
+        f = job_file(tmp_path, name, src, out)
+        r = rb("deploy", str(f), "--bootstrap", b.bootstrap)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_for(lambda: (status(b, name) or {}).get("recordsIn") == half, timeout=60, interval=0.5, message="first half read")
+        wait_for(lambda: (status(b, name) or {}).get("checkpoints", 0) > 0, timeout=30, message="a checkpoint")
+        owner = status(b, name)["runner"]
+        other = "rb" if owner == "ra" else "ra"
+        # Exactly one of the two runs it.
+        assert runners[other].poll() is None
+        runners[owner].send_signal(signal.SIGKILL)
+        runners[owner].wait(10)
+        produce_rows(b.bootstrap, src, rows[half:], create=False)
+        # The survivor takes it over after the lease's session timeout (6 s), from the checkpoint.
+        s = wait_for(lambda: (lambda s: s if s and s["runner"] == other and s["state"] == "running" else None)(status(b, name)),
+                     timeout=60, interval=0.5, message="takeover by the other runner")
+        assert s["restoredTasks"] == 2, s
+        want = oracle_a(rows)
+        done = max(r["ts_ms"] for r in rows) - 5_000 - 10_000
+        complete = {k for k in want if k[1] + HOUR <= done}
+        got = wait_for(lambda: (lambda g: g if complete <= set(g) else None)(windows(read_topic(b.bootstrap, out))),
+                       timeout=60, interval=1, message="every complete window after the takeover")
+        bad = [k for k, v in got.items() if k not in want or v[0] != want[k][0] or abs(v[1] - want[k][1]) > 1e-6]
+        assert not bad, bad[:3]
+    finally:
+        for p in runners.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                assert p.wait(60) == 0
+        b.stop()
+        b.cleanup()

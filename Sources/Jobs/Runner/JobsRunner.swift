@@ -24,6 +24,9 @@ public final class JobsRunner: Service, Sendable {
         public var statusInterval: Duration = .seconds(1)
         /// Job files deployed when the runner starts, unless the same text already runs.
         public var deployAtStart: [String] = []
+        /// How long a runner that died holds on to its jobs before another takes them over
+        /// (the lease group's session timeout).
+        public var leaseSessionTimeout: Duration = .seconds(6)
 
         public init(bootstrap: @escaping @Sendable () async throws -> String, runnerID: String = JobsRunner.defaultID(),
                     stateRoot: String? = nil) {
@@ -125,13 +128,23 @@ public final class JobsRunner: Service, Sendable {
                     }
                     slot.update(def)
                     if isNew {
+                        let lease = try JobLease(job: name, client: client, runnerID: config.runnerID, sessionTimeout: config.leaseSessionTimeout) {
+                            await slot.stopAndWait()
+                        }
+                        slot.state.withLock { $0.lease = lease }
+                        group.addTask { await lease.run() }
                         group.addTask { await self.supervise(slot, reporter) }
                     }
                 }
             }
             await consumer.close()
             shutdown()
-            for slot in slots.withLock({ Array($0.values) }) { slot.wake.finish() }
+            for slot in slots.withLock({ Array($0.values) }) {
+                slot.wake.finish()
+                // Leave the lease groups once the job has stopped: another runner takes over at once.
+                await slot.stopAndWait()
+                await slot.state.withLock { $0.lease }?.close()
+            }
         }
         await statusProducer.flush()
         await statusProducer.close()
@@ -145,12 +158,21 @@ public final class JobsRunner: Service, Sendable {
             while !stopping {
                 let (d, handled) = slot.state.withLock { ($0.desired, $0.handled) }
                 guard let d, d.generation != handled else { break }
-                slot.state.withLock { $0.handled = d.generation }
                 if d.desired == .stopped {
-                    await reporter.publish(slot.status(d, state: .stopped, runner: config.runnerID))
+                    slot.state.withLock { $0.handled = d.generation }
+                    if slot.leaseHeld { await reporter.publish(slot.status(d, state: .stopped, runner: config.runnerID)) }
                     continue
                 }
-                if await runGeneration(d, slot, reporter) {
+                // Only the runner holding the job's lease runs it; the others wait their turn.
+                if !slot.leaseHeld {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
+                slot.state.withLock { $0.handled = d.generation }
+                let retry = await runGeneration(d, slot, reporter)
+                // The lease moved away mid-run: run it again when (if) it comes back.
+                if !slot.leaseHeld { slot.state.withLock { if $0.desired?.generation == d.generation { $0.handled = -1 } } }
+                if retry {
                     // Its source topics are missing, or the cluster is unreachable: try again
                     // in a while, unless a new deploy or a stop comes first.
                     for _ in 0..<20 where !stopping && slot.state.withLock({ $0.desired?.generation }) == d.generation {
@@ -202,7 +224,10 @@ public final class JobsRunner: Service, Sendable {
         do {
             _ = try await runner.execute()
             slot.finished(runner.progress.snapshot)
-            await reporter.publish(slot.status(d, state: .stopped, runner: runnerID, report: runner.progress.snapshot))
+            // Stopped because the lease moved: the new holder reports it from now on.
+            if slot.leaseHeld || stopping {
+                await reporter.publish(slot.status(d, state: .stopped, runner: runnerID, report: runner.progress.snapshot))
+            }
             logger.info("job stopped", metadata: ["job": "\(d.name)", "generation": "\(d.generation)"])
             return false
         } catch {
@@ -254,6 +279,16 @@ final class JobSlot: Sendable {
         var startedAt: Double?
         /// What the last run did (a stopped job reports it).
         var lastReport: JobReport?
+        var lease: JobLease?
+    }
+
+    var leaseHeld: Bool { state.withLock { $0.lease }?.held ?? false }
+
+    /// Stops the run in progress, if any, and waits for it to end (its last checkpoint written).
+    func stopAndWait() async {
+        guard let r = state.withLock({ $0.runner }) else { return }
+        r.stop()
+        while state.withLock({ $0.runner }) != nil { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     let name: String
