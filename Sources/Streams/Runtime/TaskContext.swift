@@ -82,10 +82,13 @@ public final class TaskContext {
 
     func advance(to w: Millis) {
         guard w > watermark else { return }
-        watermark = w
         position = nil
-        // Registered sink-first while the pipeline was built: run them source-first.
+        // Registered sink-first while the pipeline was built (post-order): reversed, that is
+        // source-first, a topological order. What an operator emits as it advances reaches the
+        // ones after it before they advance, so the watermark they judge lateness by is still
+        // the previous one until the loop is done (an OVER after an OVER, a window after one).
         for h in watermarkHandlers.reversed() { h(w) }
+        watermark = w
     }
 
     func emitRecord(topic: String, key: [UInt8]?, value: [UInt8], timestamp: Millis?) {
@@ -133,7 +136,19 @@ public final class TaskContext {
     }
 
     private func sideOutput(topic: String, kind: String, operatorName: String, reason: String) {
-        guard let r = current else { return }
+        guard let r = current else {
+            // Emitted while time advanced (an operator releasing what it buffered, or a
+            // window's result): no source record in hand. Said all the same — never dropped
+            // silently — with where it came from when the operator knows.
+            var headers = [RecordHeader(key: "riverbank.\(kind).reason", value: ByteBuffer(string: reason)),
+                           RecordHeader(key: "riverbank.\(kind).operator", value: ByteBuffer(string: operatorName)),
+                           RecordHeader(key: "riverbank.job", value: ByteBuffer(string: "\(job.name)@\(job.version)"))]
+            if let l = lineage {
+                headers.append(RecordHeader(key: "riverbank.source", value: ByteBuffer(string: "\(l.topic)/\(l.partition)/\(l.offset)")))
+            }
+            sideOutbox.append(ProducerRecord(topic: topic, key: nil as ByteBuffer?, value: nil as ByteBuffer?, headers: headers, timestamp: nil))
+            return
+        }
         var headers = r.headers
         headers.append(RecordHeader(key: "riverbank.\(kind).reason", value: ByteBuffer(string: reason)))
         headers.append(RecordHeader(key: "riverbank.\(kind).operator", value: ByteBuffer(string: operatorName)))

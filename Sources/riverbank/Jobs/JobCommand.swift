@@ -21,7 +21,8 @@ struct JobCommand: AsyncParsableCommand {
                 var dir: ObjCBool = false
                 if FileManager.default.fileExists(atPath: p, isDirectory: &dir), dir.boolValue {
                     let names = (try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []
-                    files += names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(p)/\($0)" }
+                    let dir = p.hasSuffix("/") ? String(p.dropLast()) : p
+                    files += names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(dir)/\($0)" }
                 } else {
                     files.append(p)
                 }
