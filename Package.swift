@@ -122,6 +122,17 @@ let package = Package(
             // Compiled expressions are closures over rows; exclusivity is checked in debug builds.
             swiftSettings: [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // Fraud: what job files cannot say generically — the transaction generator with labelled
+        // fraud patterns, the precision/recall evaluator, the live alert view.
+        .target(
+            name: "Fraud",
+            dependencies: [
+                "KafkaClient", "Streams", "Jobs",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+        ),
         // Measures compiled expressions against hand-written closures (release builds only matter).
         .executableTarget(
             name: "jobs-expr-bench",
@@ -131,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "riverbank",
             dependencies: [
-                "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams", "Jobs",
+                "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams", "Jobs", "Fraud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -150,6 +161,7 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "FraudTests", dependencies: ["Fraud", "Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",

@@ -75,3 +75,14 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension Timestamp {
+    /// ISO-8601 with the offset (`2026-01-01T10:00:00.000Z`, `…+05:30`), as sinks write it.
+    public var iso8601: String { TimeText.iso8601(self) }
+
+    /// Reads what `iso8601` writes (and `yyyy-MM-dd HH:mm:ss` forms); nil when it is not a time.
+    public init?(parsing text: String) {
+        guard let t = TimeText.parseTimestamp(text) else { return nil }
+        self = t
+    }
+}
