@@ -5,6 +5,6 @@ struct Riverbank: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "riverbank",
         abstract: "A Kafka-compatible broker and stream processor for fraud detection.",
-        subcommands: [RunCommand.self, BrokerCommand.self, TopicsCommand.self, StreamsCommand.self, JobCommand.self, RunnerCommand.self] + ClientCommands.all
+        subcommands: [RunCommand.self, BrokerCommand.self, TopicsCommand.self, StreamsCommand.self, JobCommand.self, RunnerCommand.self, FraudCommand.self] + ClientCommands.all
     )
 }

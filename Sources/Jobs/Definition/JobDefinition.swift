@@ -23,6 +23,22 @@ public struct FieldDefinition: Sendable {
     public var type: SQLType
     public var nullable: Bool
     public var location: SourceLocation
+    /// A column from the record rather than its value (Flink's `METADATA FROM 'offset'`).
+    public var metadata: SourceMetadata? = nil
+}
+
+/// What a metadata column reads of the Kafka record (the names of Flink's Kafka connector).
+public enum SourceMetadata: String, Sendable, CaseIterable {
+    case topic, partition, offset, timestamp
+
+    /// The column types each may have.
+    var types: [SQLType] {
+        switch self {
+        case .topic: return [.string]
+        case .partition, .offset: return [.bigint]
+        case .timestamp: return [.timestamp, .bigint]
+        }
+    }
 }
 
 public enum SourceFormat: String, Sendable, CaseIterable {
@@ -98,8 +114,9 @@ public struct OperatorDefinition: Sendable {
         /// the results with `having`.
         case window(key: [ExpressionText], window: WindowDefinition, allowedLateness: Duration, select: [NamedExpression],
                     having: ExpressionText?)
-        /// Per-row aggregates over the key's history (Flink's OVER).
-        case over(key: [ExpressionText], measures: [MeasureDefinition])
+        /// Per-row aggregates over the key's history (Flink's OVER), in event-time order or, for
+        /// scoring without waiting for the watermark, in arrival order.
+        case over(key: [ExpressionText], measures: [MeasureDefinition], order: OverOrder)
     }
 
     public var name: String

@@ -15,6 +15,7 @@ import Yams
 ///       customer_id: BIGINT NOT NULL
 ///       amount: DOUBLE
 ///       ts_ms: BIGINT
+///       src_offset: BIGINT METADATA FROM 'offset'   # topic, partition, offset, timestamp of the record
 ///     event-time: ts_ms         # a field (epoch ms or TIMESTAMP), or omit: the record timestamp
 ///     out-of-orderness: 5s
 ///     idle-timeout: 30s
@@ -24,6 +25,7 @@ import Yams
 ///     key: customer_id
 ///     measures:
 ///       prev_avg: { expr: AVG(amount), frame: unbounded, exclude-current: true }
+///     order: event-time         # or arrival: each row at once, without waiting for the watermark
 ///   - name: big
 ///     filter: history
 ///     where: prev_avg IS NOT NULL AND amount > 3 * prev_avg
@@ -127,6 +129,18 @@ public enum JobFileParser {
             for f in fs {
                 guard let t = r.string(f.value, "\(what): type of '\(f.key)'") else { continue }
                 var typeText = t.trimmingCharacters(in: .whitespaces)
+                var metadata: SourceMetadata? = nil
+                // `BIGINT METADATA FROM 'offset'`, or `… METADATA` when the name is the key.
+                if let m = typeText.range(of: #"\s+METADATA(\s+FROM\s+'([A-Za-z]+)')?(\s+VIRTUAL)?$"#, options: [.regularExpression, .caseInsensitive]) {
+                    let tail = typeText[m]
+                    let keyText = tail.range(of: #"'[A-Za-z]+'"#, options: .regularExpression).map { String(tail[$0].dropFirst().dropLast()) } ?? f.key
+                    typeText = String(typeText[..<m.lowerBound])
+                    guard let md = SourceMetadata(rawValue: keyText.lowercased()) else {
+                        r.error(f.value, "\(what): '\(keyText)' is not record metadata (\(SourceMetadata.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        continue
+                    }
+                    metadata = md
+                }
                 var nullable = true
                 if typeText.uppercased().hasSuffix(" NOT NULL") {
                     nullable = false
@@ -136,7 +150,14 @@ public enum JobFileParser {
                     r.error(f.value, "\(what): '\(t)' is not a type (BOOLEAN, BIGINT, INT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR(n), TIMESTAMP)")
                     continue
                 }
-                fields.append(FieldDefinition(name: f.key, type: type, nullable: nullable, location: r.location(f.keyNode)))
+                if let md = metadata {
+                    guard md.types.contains(type) else {
+                        r.error(f.value, "\(what): metadata '\(md.rawValue)' is \(md.types.map(\.description).joined(separator: " or ")), not \(type)")
+                        continue
+                    }
+                    nullable = false
+                }
+                fields.append(FieldDefinition(name: f.key, type: type, nullable: nullable, location: r.location(f.keyNode), metadata: metadata))
             }
         }
         var eventTime: String? = nil
@@ -166,7 +187,7 @@ public enum JobFileParser {
         case "filter": known = ["name", "filter", "where"]
         case "map": known = ["name", "map", "select", "keep-input"]
         case "window": known = ["name", "window", "key", "tumbling", "hopping", "cumulate", "session", "allowed-lateness", "select", "having"]
-        default: known = ["name", "over", "key", "measures"]
+        default: known = ["name", "over", "key", "measures", "order"]
         }
         r.checkKeys(pairs, known: known, in: what)
         guard let input = r.string(kindPair.value, "\(what): input") else { return nil }
@@ -209,7 +230,13 @@ public enum JobFileParser {
             if measures.isEmpty || measures.count > 64 {
                 r.error(m, "\(what): an OVER operator takes 1 to 64 measures, not \(measures.count)")
             }
-            kind = .over(key: keys(&r, pairs, what, nameNode), measures: measures)
+            var order = OverOrder.eventTime
+            if let o = r.value(pairs, "order"), let text = r.string(o, "\(what): order") {
+                if let v = OverOrder(rawValue: text.lowercased()) { order = v } else {
+                    r.error(o, "\(what): order is event-time or arrival, not '\(text)'")
+                }
+            }
+            kind = .over(key: keys(&r, pairs, what, nameNode), measures: measures, order: order)
         }
         return OperatorDefinition(name: name, location: r.location(nameNode), input: input, inputLocation: r.location(kindPair.value), kind: kind)
     }

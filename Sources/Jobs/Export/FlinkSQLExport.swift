@@ -141,6 +141,14 @@ struct Exporter {
             if f.name.contains(".") {
                 problems.report(f.location, "field \(f.name): nested fields are not exported yet (Flink reads them as ROW columns)")
             }
+            if let md = f.metadata {
+                if options.sourcePaths[s.name] != nil {
+                    problems.report(f.location, "field \(f.name): record metadata needs the Kafka connector (files have none)")
+                }
+                let t = md == .timestamp && f.type == .timestamp ? "TIMESTAMP_LTZ(3)" : (md == .partition ? "INT" : type(RowSchema.Field(f.name, f.type, nullable: true), at: f.location))
+                cols.append("  \(Self.name(f.name)) \(t) METADATA FROM '\(md.rawValue)' VIRTUAL")
+                continue
+            }
             cols.append("  \(Self.name(f.name)) \(type(RowSchema.Field(f.name, f.type, nullable: f.nullable), at: f.location))")
         }
         let et: String
@@ -218,8 +226,11 @@ struct Exporter {
             if let h = having { body += "\n  HAVING \(expr(h, what))" }
             rowtime[op.name] = Self.rt
             note("late rows (behind the watermark) are dropped by Flink; Riverbank writes them to the late topic with the reason")
-        case .over(let key, let measures):
+        case .over(let key, let measures, let order):
             guard let b = overBody(op, input, inRT, key, measures) else { return nil }
+            if order == .arrival {
+                note("operator '\(op.name)' runs in arrival order in Riverbank; Flink's OVER orders by the rowtime and waits for the watermark (the same results while each key's events arrive in time order)")
+            }
             body = b
             rowtime[op.name] = inRT
         }

@@ -33,6 +33,7 @@ struct Compiler {
         let code = build(t, kids)
         if code.constant != nil || code.slot != nil || kids.contains(where: { $0.constant == nil }) { return code }
         if case .slot = t.node { return code }
+        if case .call(let fn, _) = t.node, !fn.deterministic { return code }
         // Every input is a constant: run it once. A failure (1 / 0) stays for run time.
         if let v = try? code.compiled.value(Row([])) {
             return Code.constant(v, code.compiled.type)

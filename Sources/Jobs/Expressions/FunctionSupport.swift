@@ -49,6 +49,8 @@ struct ScalarFunction: Sendable {
     var arity: ClosedRange<Int>
     var typing: @Sendable ([ArgumentInfo]) -> Typing
     var build: @Sendable (CallSite) -> Compiled
+    /// False for NOW(): never folded into a constant, evaluated per row.
+    var deterministic = true
 }
 
 // MARK: - Typing rules shared by many functions

@@ -251,6 +251,13 @@ enum Functions {
         ScalarFunction(name: "TO_MILLIS", signature: "TO_MILLIS(ts TIMESTAMP) → BIGINT, epoch milliseconds of the instant (Riverbank; Flink has no single equivalent)", arity: 1...1, typing: Rules.fixed([.timestamp], .bigint)) { c in
             .int(lift(c.args[0].compiled.asTimestamp) { $0.millis })
         },
+        {
+            var f = ScalarFunction(name: "NOW", signature: "NOW() → TIMESTAMP, the wall-clock time when the row is computed, at UTC (processing time: detection times, latencies)", arity: 0...0, typing: Rules.fixed([], .timestamp, .never)) { _ in
+                .timestamp { _ in Timestamp(millis: Functions.wallClockMillis()) }
+            }
+            f.deterministic = false
+            return f
+        }(),
         ScalarFunction(name: "TO_TIMESTAMP_LTZ", signature: "TO_TIMESTAMP_LTZ(epoch BIGINT [, precision 0|3]) → TIMESTAMP at UTC; precision 0 reads seconds, 3 (the default) milliseconds", arity: 1...2, typing: { args in
             if args.count == 2 {
                 guard case .int(let p)? = args[1].literal, p == 0 || p == 3 else { return .failed("the precision must be the literal 0 (seconds) or 3 (milliseconds)", argument: 1) }
@@ -261,6 +268,12 @@ enum Functions {
             return .timestamp(lift(c.args[0].compiled.asInt) { Timestamp(millis: $0 &* perUnit) })
         },
     ]
+
+    static func wallClockMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
 
     // MARK: - Geography
 

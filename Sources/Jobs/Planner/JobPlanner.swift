@@ -91,8 +91,8 @@ struct Planner {
             return planMap(op, input, select, keep)
         case .window(let key, let window, let lateness, let select, let having):
             return planWindow(op, input, key: key, window: window, lateness: lateness, select: select, having: having)
-        case .over(let key, let measures):
-            return planOver(op, input, key: key, measures: measures)
+        case .over(let key, let measures, let order):
+            return planOver(op, input, key: key, measures: measures, order: order)
         }
     }
 

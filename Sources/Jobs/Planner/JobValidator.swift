@@ -139,7 +139,7 @@ public struct JobValidator {
                 }
             }
             return ok ? RowSchema(fields + Self.windowColumns.filter { w in !fields.contains { $0.name == w.name } }) : nil
-        case .over(let key, let measures):
+        case .over(let key, let measures, _):
             var ok = key.allSatisfy { compile($0, ExpressionScope(input)) != nil }
             var fields = input.fields
             for m in measures {

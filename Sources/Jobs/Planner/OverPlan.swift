@@ -37,7 +37,8 @@ enum OverOutput: Sendable {
 }
 
 extension Planner {
-    mutating func planOver(_ op: OperatorDefinition, _ input: PlannedStream, key: [ExpressionText], measures: [MeasureDefinition]) -> PlannedStream? {
+    mutating func planOver(_ op: OperatorDefinition, _ input: PlannedStream, key: [ExpressionText], measures: [MeasureDefinition],
+                          order: OverOrder = .eventTime) -> PlannedStream? {
         let what = "operator '\(op.name)'"
         let schema = input.schema
         var derived: [Compiled] = []
@@ -121,7 +122,7 @@ extension Planner {
         let stateSchema = "rows " + (0..<(schema.count + derived.count)).map { PlanSupport.describe($0, schema, derived) }.joined(separator: ", ")
             + "; measures " + statsMeasures.map { "\($0.key.slot < 0 ? "*" : PlanSupport.describe($0.key.slot, schema, derived))" }.joined(separator: ", ")
         let over = source.keyBy(PlanSupport.streamKey(keySlots, types: keyTypes)).over(statsMeasures.map(\.measure), name: op.name,
-                                                                                        stateSchema: stateSchema)
+                                                                                        order: order, stateSchema: stateSchema)
         let replaced = Set(measures.map { $0.name.lowercased() })
         let kept = schema.fields.indices.filter { !replaced.contains(schema[$0].name.lowercased()) }
         let outs = outputs.map { $0! }

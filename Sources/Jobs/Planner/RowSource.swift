@@ -19,7 +19,7 @@ struct JSONRowDecoder {
     init(_ source: SourceDefinition, used: Set<String>? = nil, maxBytes: Int = 1 << 20) {
         let eventTime = source.eventTime?.lowercased()
         let read = source.fields.indices.filter { i in
-            used.map { $0.contains(source.fields[i].name.lowercased()) || source.fields[i].name.lowercased() == eventTime } ?? true
+            source.fields[i].metadata == nil && used.map { $0.contains(source.fields[i].name.lowercased()) || source.fields[i].name.lowercased() == eventTime } ?? true
         }
         objects = JSONObjectDecoding(table: JSONFieldTable(read.map { source.fields[$0].name }), maxBytes: maxBytes)
         let kinds: [Kind] = read.map { source.fields[$0] }.map {
@@ -33,16 +33,20 @@ struct JSONRowDecoder {
             }
         }
         layout = Layout(kinds: kinds, required: read.map { !source.fields[$0].nullable }, names: read.map { source.fields[$0].name },
-                        slots: read, width: source.fields.count)
+                        slots: read, width: source.fields.count,
+                        metadata: source.fields.indices.compactMap { i in
+                            source.fields[i].metadata.map { (i, $0, source.fields[i].type) }
+                        })
         eventTimeSlot = source.eventTime.flatMap { source.schema.index(of: $0) }
     }
 
     mutating func decode(_ record: ConsumerRecord) throws(FormatError) -> (Row, Millis) {
         guard let value = record.value else { throw FormatError(offset: 0, "record has no value (tombstone)") }
         let layout = self.layout
-        let row = try value.withUnsafeReadableBytes { (raw) throws(FormatError) -> Row in
+        var row = try value.withUnsafeReadableBytes { (raw) throws(FormatError) -> Row in
             try objects.decode(raw) { (f) throws(FormatError) -> Row in try layout.row(f) }
         }
+        if !layout.metadata.isEmpty { layout.fill(&row, from: record) }
         guard let slot = eventTimeSlot else { return (row, record.timestamp) }
         switch row.values[slot] {
         case .int(let ms): return (row, ms)
@@ -61,6 +65,19 @@ extension JSONRowDecoder {
         /// The row slot of each field read (the JSON table's slot i is field `slots[i]`).
         let slots: [Int]
         let width: Int
+        /// Columns read from the record, not its value.
+        let metadata: [(slot: Int, what: SourceMetadata, type: SQLType)]
+
+        func fill(_ row: inout Row, from r: ConsumerRecord) {
+            for m in metadata {
+                switch m.what {
+                case .topic: row.values[m.slot] = .string(r.topic)
+                case .partition: row.values[m.slot] = .int(Int64(r.partition))
+                case .offset: row.values[m.slot] = .int(r.offset)
+                case .timestamp: row.values[m.slot] = m.type == .bigint ? .int(r.timestamp) : .timestamp(r.timestamp, offsetMinutes: 0)
+                }
+            }
+        }
 
         func row(_ f: JSONFields) throws(FormatError) -> Row {
             var values = [Value](repeating: .null, count: width)

@@ -18,7 +18,7 @@ enum SourceProjection {
                 key.forEach(add)
                 select.forEach { add($0.expression) }
                 having.map(add)
-            case .over(let key, let measures):
+            case .over(let key, let measures, _):
                 key.forEach(add)
                 measures.forEach { add($0.expression) }
             }

@@ -190,12 +190,12 @@ public struct KeyedStream<T> {
         }
     }
 
-    /// Per-event aggregates over the key's history in event-time order (Flink's OVER windows):
-    /// up to four measures, each with its frame; every row comes out with their values and the
+    /// Per-event aggregates over the key's history in event-time order (Flink's OVER windows),
+    /// or in arrival order (`order: .arrival`, no wait for the watermark): up to four measures, each with its frame; every row comes out with their values and the
     /// key's previous row.
     /// `T` must be `StateCodable`: rows waiting for the watermark and each key's previous
     /// row are part of the checkpointed state.
-    public func over(_ measures: [OverMeasure<T>], name: String? = nil, lateTopic: String? = nil,
+    public func over(_ measures: [OverMeasure<T>], name: String? = nil, order: OverOrder = .eventTime, lateTopic: String? = nil,
                      stateSchema: String? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
         let job = stream.job
         if measures.isEmpty || measures.count > OverValues.capacity {
@@ -208,7 +208,7 @@ public struct KeyedStream<T> {
         let opName = name ?? job.autoName("over")
         let key = self.key
         return stream.chain("over", opName) { b, next in
-            let op = OverOperator<T>(name: opName, measures: measures, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
+            let op = OverOperator<T>(name: opName, measures: measures, order: order, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
             op.stateSchema = stateSchema
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys + op.buffered }

@@ -32,10 +32,12 @@ final class OverOperator<T: Sendable & StateCodable> {
     let kinds: [UInt8]
     let bounds: [Int64]
     let bounded: Bool
+    let order: OverOrder
 
-    init(name: String, measures: [OverMeasure<T>], lateTopic: String?, ctx: TaskContext,
+    init(name: String, measures: [OverMeasure<T>], order: OverOrder = .eventTime, lateTopic: String?, ctx: TaskContext,
          keyOf: @escaping (T) -> StreamKey, emit: @escaping Emit<OverRow<T>>) {
         self.name = name
+        self.order = order
         self.measures = measures
         self.lateTopic = lateTopic
         self.ctx = ctx
@@ -67,6 +69,11 @@ final class OverOperator<T: Sendable & StateCodable> {
     var buffered: Int { pending.count }
 
     func process(_ v: T, _ ts: Millis) {
+        if order == .arrival {
+            let k = keyOf(v)
+            apply(&keys[k, default: newKeyState()], CollectionOfOne(Pending(ts: ts, key: k, value: v, position: ctx.position)), k, ts)
+            return
+        }
         let w = ctx.watermark
         if w != .min && ts <= w {
             ctx.late(operator: name, reason: "event time \(ts) is at or behind the watermark \(w): its place in the key's history has been passed", topic: lateTopic)
@@ -113,6 +120,8 @@ final class OverOperator<T: Sendable & StateCodable> {
                     st.totals[m].add(x)
                 }
                 var evicted = false
+                // In arrival order a frame's rows are in arrival order: the oldest are dropped
+                // from the front as long as they are out of the current row's range.
                 while let (ot, _) = st.windows[m].first, ot < t &- d {
                     st.windows[m].removeFirst()
                     evicted = true
@@ -172,7 +181,7 @@ final class OverOperator<T: Sendable & StateCodable> {
     /// What the caller says about the state's shape beyond its types (a job file's row schema
     /// and aggregate calls): a change of it is a change of state kind, refused at restore.
     var stateSchema: String? = nil
-    var stateKind: String { "over \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
+    var stateKind: String { "over" + (order == .arrival ? " in arrival order" : "") + " \(measures.map { "\($0.frame)\($0.excludeCurrent ? " exclude current" : "")" }.joined(separator: ", ")) of \(T.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
     func snapshot(into w: inout StateWriter) {
         w.uint(pending.seq)

@@ -12,6 +12,20 @@ public enum OverFrame: Sendable, Equatable {
     public static func range(_ d: Duration) -> OverFrame { .range(d.millis) }
 }
 
+/// In which order an OVER operator applies a key's rows.
+public enum OverOrder: String, Sendable, Equatable {
+    /// Event-time order (Flink's OVER on a rowtime attribute): rows wait until the watermark
+    /// passes them, so results do not depend on arrival order; rows behind the watermark are late.
+    case eventTime = "event-time"
+    /// Arrival order (Kafka Streams' per-record processing): each row is applied at once against
+    /// the rows of its key that arrived before it — no wait for the watermark, nothing is late.
+    /// RANGE frames still measure event time back from the current row. One key's records keep
+    /// their order within a partition, so for a producer that sends a key's events in time
+    /// order (a card network does) the results equal event-time order's, without the
+    /// out-of-orderness delay: what scoring a transaction in milliseconds needs.
+    case arrival
+}
+
 /// One aggregate column of an OVER operator: a frame, the value it aggregates, and whether the
 /// current row is left out ("the average of the *previous* amounts").
 public struct OverMeasure<T>: Sendable {

@@ -1,0 +1,156 @@
+import Foundation
+import KafkaClient
+import NIOCore
+@testable import Fraud
+@testable import Jobs
+@testable import Streams
+import Testing
+
+/// jobs/fraud-scoring.yaml run through the runtime's code path, every score checked against a
+/// brute-force computation of each rule from the customer's earlier transactions.
+@Suite struct FraudJobTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func pipeline() throws -> LocalPipeline {
+        switch JobFile.load(path: repo.appendingPathComponent("jobs/fraud-scoring.yaml").path) {
+        case .failure(let d): Issue.record("\(d.rendered)"); throw d
+        case .success(let f): return try LocalPipeline(job: JobPlanner.plan(f).job)
+        }
+    }
+
+    struct Rng {
+        var s: UInt64
+        mutating func next(_ n: Int) -> Int {
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Int((s >> 33) % UInt64(n))
+        }
+    }
+
+    static let cities: [(String, String, Double, Double, Int)] = [
+        ("London", "GB", 51.5072, -0.1276, 0), ("Paris", "FR", 48.8566, 2.3522, 60), ("New York", "US", 40.7128, -74.0060, -300),
+        ("Tokyo", "JP", 35.6762, 139.6503, 540), ("Manchester", "GB", 53.4808, -2.2426, 0), ("Lagos", "NG", 6.5244, 3.3792, 60),
+    ]
+    static let categories = ["grocery", "fuel", "restaurant", "retail", "jewellery", "electronics"]
+
+    /// Customers with bursts, trips, night purchases and spikes, in arrival order.
+    static func traffic(_ n: Int) -> [Transaction] {
+        var rng = Rng(s: 7)
+        var out: [Transaction] = []
+        var t: Int64 = 1_767_225_600_000
+        for i in 0..<n {
+            // Bursts: sometimes the next transaction is seconds later, for the same customer.
+            let burst = rng.next(8) == 0 && !out.isEmpty
+            t += burst ? Int64(5_000 + rng.next(60_000)) : Int64(rng.next(900_000))
+            let customer = burst ? out.last!.customerId : "c\(rng.next(12))"
+            let city = cities[rng.next(10) < 7 ? (Int(customer.dropFirst())! % 2) * 4 : rng.next(cities.count)]
+            let amount = rng.next(15) == 0 ? Double(500 + rng.next(5000)) : Double(5 + rng.next(120)) + Double(rng.next(100)) / 100
+            let cat = categories[rng.next(12) == 0 ? 4 + rng.next(2) : rng.next(4)]
+            out.append(Transaction(transactionId: "t\(i)", customerId: customer, amount: amount, currency: "EUR",
+                                   merchantId: "m\(rng.next(30))", merchantCategory: cat, channel: "pos",
+                                   cardNumber: "4000123412341\(String(format: "%03d", Int(customer.dropFirst())!))", timeMillis: t,
+                                   utcOffsetMinutes: city.4, location: .init(lat: city.2, lon: city.3, city: city.0, country: city.1)))
+        }
+        return out
+    }
+
+    static func km(_ a: Transaction.Location, _ b: Transaction.Location) -> Double {
+        let r = Double.pi / 180
+        let x = sin((b.lat - a.lat) * r / 2), y = sin((b.lon - a.lon) * r / 2)
+        let h = x * x + cos(a.lat * r) * cos(b.lat * r) * y * y
+        return 2 * 6371.0088 * asin(min(1, h.squareRoot()))
+    }
+
+    /// What each rule of the job file says, from the customer's earlier transactions.
+    static func expected(_ tx: Transaction, before: [Transaction]) -> (hits: [String: Bool], bank: Double, risk: Double) {
+        let inLastHour = before.filter { tx.timeMillis - $0.timeMillis <= 3_600_000 }.count + 1
+        let in10m = before.filter { tx.timeMillis - $0.timeMillis <= 600_000 }.count + 1
+        let avg = before.isEmpty ? nil : before.map(\.amount).reduce(0, +) / Double(before.count)
+        let prev = before.last
+        let dist = prev.map { km($0.location, tx.location) }
+        let hours = prev.map { Double(max((tx.timeMillis - $0.timeMillis) / 1000, 60)) / 3600 }
+        let hour = Int(((tx.timeMillis / 1000 + Int64(tx.utcOffsetMinutes) * 60) % 86_400 + 86_400) % 86_400 / 3600)
+        let countrySeen = before.contains { $0.location.country == tx.location.country }
+        let categorySeen = before.contains { $0.merchantCategory == tx.merchantCategory }
+        var h: [String: Bool] = [:]
+        h["velocity_hit"] = inLastHour > 5
+        h["amount_hit"] = avg.map { tx.amount > 3 * $0 } ?? false
+        h["location_hit"] = (dist ?? 0) > 804.672
+        h["time_hit"] = hour < 6 || hour >= 22
+        h["travel_hit"] = dist.map { $0 > 300 && $0 / hours! > 900 } ?? false
+        h["burst_hit"] = in10m >= 5
+        h["spike_hit"] = before.count >= 3 && tx.amount > 6 * avg!
+        h["night_hit"] = hour < 5
+        h["new_country_hit"] = before.count >= 5 && !countrySeen
+        h["new_category_hit"] = before.count >= 10 && !categorySeen
+        func w(_ k: String, _ v: Double) -> Double { h[k]! ? v : 0 }
+        let bank = w("velocity_hit", 0.4) + w("amount_hit", 0.3) + w("location_hit", 0.2) + w("time_hit", 0.1)
+        let parts = [h["velocity_hit"]! || h["burst_hit"]! ? 0.5 : 0,
+                     h["spike_hit"]! ? 0.5 : w("amount_hit", 0.3),
+                     h["travel_hit"]! ? 0.9 : w("location_hit", 0.2),
+                     h["night_hit"]! ? 0.3 : w("time_hit", 0.1),
+                     w("new_country_hit", 0.3), w("new_category_hit", 0.4)]
+        return (h, (bank * 10_000).rounded() / 10_000, (min(parts.reduce(0, +), 1) * 10_000).rounded() / 10_000)
+    }
+
+    static func objects(_ out: [ProducerRecord], topic: String) -> [[String: Any]] {
+        out.filter { $0.topic == topic }.map { r in
+            var b = r.value!
+            return try! JSONSerialization.jsonObject(with: Data(b.readBytes(length: b.readableBytes)!)) as! [String: Any]
+        }
+    }
+
+    @Test func everyTransactionIsScoredAtOnceAsTheRulesSay() throws {
+        let p = try Self.pipeline()
+        let txs = Self.traffic(3000)
+        var history: [String: [Transaction]] = [:]
+        var alerts = 0, firedRules = Set<String>()
+        for (i, tx) in txs.enumerated() {
+            // The watermark is not moved: arrival order scores without waiting for it.
+            p.push(topic: "transactions", value: tx.jsonBytes, key: Array(tx.customerId.utf8), timestamp: tx.timeMillis + 3, advance: false)
+            let out = p.drain()
+            let scores = Self.objects(out, topic: "fraud-scores")
+            try #require(scores.count == 1, "transaction \(i) gave \(scores.count) scores")
+            let s = scores[0]
+            let want = Self.expected(tx, before: history[tx.customerId, default: []])
+            history[tx.customerId, default: []].append(tx)
+            #expect(s["transaction_id"] as? String == tx.transactionId)
+            for (k, v) in want.hits {
+                #expect(s[k] as? Bool == v, "\(tx.transactionId) \(k)")
+                if v { firedRules.insert(k) }
+            }
+            #expect(abs((s["bank_score"] as! Double) - want.bank) < 1e-9, "\(tx.transactionId) bank score")
+            #expect(abs((s["risk_score"] as! Double) - want.risk) < 1e-9, "\(tx.transactionId) risk score")
+            let a = Self.objects(out, topic: "fraud-alerts")
+            #expect(a.count == (want.risk > 0.8 ? 1 : 0), "\(tx.transactionId) alert")
+            if let alert = a.first {
+                alerts += 1
+                #expect(alert["alert_id"] as? String == "alert-\(tx.transactionId)")
+                #expect(alert["card"] as? String == "**** " + tx.cardNumber.suffix(4))
+                #expect(alert["source_topic"] as? String == "transactions")
+                #expect(alert["source_offset"] as? Int == i)
+                #expect((alert["produced_at"] as? String).flatMap { Timestamp(parsing: $0)?.millis } == tx.timeMillis + 3)
+                #expect((alert["evidence"] as? String)?.isEmpty == false)
+                if want.hits["velocity_hit"]! {
+                    #expect((alert["evidence"] as! String).contains("transactions in 60 min > 5"))
+                }
+            }
+            // The card number never leaves the job.
+            for r in out {
+                var b = r.value!
+                #expect(!String(decoding: b.readBytes(length: b.readableBytes)!, as: UTF8.self).contains(tx.cardNumber))
+            }
+        }
+        #expect(alerts > 10)
+        #expect(firedRules == Set(FraudRules.hits), "rules that never fired: \(Set(FraudRules.hits).subtracting(firedRules))")
+    }
+
+    @Test func aMalformedTransactionGoesToTheDeadLetterTopicAndScoringGoesOn() throws {
+        let p = try Self.pipeline()
+        p.push(topic: "transactions", value: Array(#"{"transaction_id":"t1","customer_id":"c1","amount":"lots","timestamp":"2026-01-01T10:00:00Z"}"#.utf8), timestamp: 1, advance: false)
+        let tx = Self.traffic(1)[0]
+        p.push(topic: "transactions", value: tx.jsonBytes, timestamp: 2, advance: false)
+        let out = p.drain()
+        #expect(out.filter { $0.topic == "transactions-dlq" }.count == 1)
+        #expect(Self.objects(out, topic: "fraud-scores").count == 1)
+    }
+}

@@ -1,0 +1,95 @@
+"""The fraud job end to end: `riverbank run --job jobs/fraud-scoring.yaml` with the topics of
+topics/, transactions produced by confluent-kafka (librdkafka), alerts read with kcat and
+confluent-kafka. A card-testing burst at night followed by a purchase on the other side of the
+world must alert with its evidence; a genuine customer must not; the card number must never
+appear in an output; a malformed event goes to transactions-dlq and scoring goes on."""
+import json
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from confluent_kafka import Producer
+
+from conftest import REPO, BrokerProcess, riverbank_binary, wait_for
+from test_streams import read_topic
+
+pytestmark = [pytest.mark.riverbank_only, pytest.mark.deadline(180)]
+
+LONDON = {"lat": 51.5072, "lon": -0.1276, "city": "London", "country": "GB"}
+TOKYO = {"lat": 35.6762, "lon": 139.6503, "city": "Tokyo", "country": "JP"}
+CARD = "4000123412349876"
+
+
+def tx(i, customer, when, amount, location, category="grocery", card=CARD):
+    return {
+        "transaction_id": f"t-{i}", "customer_id": customer, "amount": amount, "currency": "GBP",
+        "merchant_id": f"m-{i % 7}", "merchant_category": category, "channel": "pos", "card_number": card,
+        "timestamp": when.isoformat(timespec="milliseconds"), "location": location,
+    }
+
+
+def test_a_fraud_burst_alerts_with_evidence_and_a_genuine_customer_does_not(tmp_path):
+    b = BrokerProcess(tmp_path / "run", subcommand="run", topics_dir=REPO / "topics",
+                      extra_args=["--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")])
+    b.start()
+    try:
+        utc = timezone.utc
+        night = datetime(2026, 11, 20, 2, 0, tzinfo=utc)      # 02:00 in London
+        day = datetime(2026, 11, 20, 11, 0, tzinfo=utc)
+        events = []
+        # A genuine customer: three daytime groceries, hours apart.
+        for k in range(3):
+            events.append(tx(100 + k, "c-good", day + timedelta(hours=3 * k), 20.0 + k, LONDON, card="4000999988887777"))
+        # The attack: ten card tests within 20 minutes at night, then a big buy in Tokyo 10 minutes later.
+        for k in range(10):
+            events.append(tx(k, "c-bad", night + timedelta(minutes=2 * k), 1.0 + k, LONDON))
+        events.append(tx(10, "c-bad", night + timedelta(minutes=30), 2400.0, TOKYO, category="electronics"))
+
+        p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "enable.idempotence": True})
+        for e in events:
+            p.produce("transactions", key=e["customer_id"], value=json.dumps(e))
+        p.produce("transactions", key="c-bad", value=b'{"transaction_id": "t-x", "customer_id": "c-bad", "amount": "lots"}')
+        p.produce("transactions", key="c-junk", value=b"\xff not json")
+        assert p.flush(30) == 0
+
+        wait_for(lambda: len(read_topic(b.bootstrap, "fraud-scores")) >= len(events), timeout=90, interval=0.5,
+                 message="every transaction scored")
+        scores = {json.loads(m.value())["transaction_id"]: json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-scores")}
+        assert set(scores) == {e["transaction_id"] for e in events}
+        assert not any(scores[f"t-{100 + k}"]["alert"] for k in range(3)), "a genuine customer was flagged"
+
+        # kcat (librdkafka, its own client) sees the same alerts as any fraud-ops tool would.
+        out = subprocess.run(["kcat", "-C", "-b", b.bootstrap, "-t", "fraud-alerts", "-e", "-o", "beginning",
+                              "-f", "%k\t%s\n"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        alerts = {}
+        for line in out.stdout.splitlines():
+            key, value = line.split("\t", 1)
+            a = json.loads(value)
+            assert key == a["customer_id"] == "c-bad"
+            alerts[a["transaction_id"]] = a
+        tokyo = alerts.get("t-10")
+        assert tokyo, f"no alert for the Tokyo purchase: {sorted(alerts)}"
+        assert "impossible-travel" in tokyo["rules"] and "km/h" in tokyo["evidence"], tokyo
+        assert tokyo["risk_score"] > 0.8 and tokyo["alert_id"] == "alert-t-10"
+        assert tokyo["card"] == "**** 9876" and tokyo["city"] == "Tokyo"
+        assert tokyo["source_topic"] == "transactions" and isinstance(tokyo["source_offset"], int)
+        assert tokyo["job"] == "fraud-scoring" and tokyo["ruleset"]
+        # The burst itself: more than 5 in the hour from the sixth on, at night.
+        assert [scores[f"t-{k}"]["velocity_hit"] for k in range(10)] == [False] * 5 + [True] * 5
+        assert all(scores[f"t-{k}"]["night_hit"] for k in range(10))
+        assert "transactions in 60 min > 5" in tokyo["evidence"], tokyo
+
+        # The card number never leaves the job.
+        for topic in ("fraud-alerts", "fraud-scores"):
+            for m in read_topic(b.bootstrap, topic):
+                assert CARD.encode() not in m.value()
+
+        dlq = read_topic(b.bootstrap, "transactions-dlq")
+        assert len(dlq) == 2, [m.value() for m in dlq]
+        reasons = [dict(m.headers() or []).get("riverbank.dead-letter.reason", b"").decode() for m in dlq]
+        assert any("amount" in r for r in reasons) and all(reasons), reasons
+        assert {m.value() for m in dlq} >= {b"\xff not json"}, "the raw bytes are kept"
+    finally:
+        b.stop()
