@@ -13,6 +13,9 @@ public struct AlertWatch: Sendable {
     public var alertsTopic = FraudTopics.alerts
     public var labelsTopic: String? = FraudTopics.labels
     public var transactionsTopic = FraudTopics.transactions
+    /// Also measure end-to-end latency over every record of this topic (`fraud-scores`: every
+    /// transaction, not only the alerted ones) — what the benchmark reports.
+    public var latencyTopic: String? = nil
     /// Alert lines printed per second at most (the rest are counted in the summary).
     public var linesPerSecond = 20
     public var summaryEvery: Duration = .seconds(5)
@@ -30,6 +33,7 @@ public struct AlertWatch: Sendable {
         defer { Task { await admin.close() } }
         var topics = [alertsTopic]
         if let labelsTopic { topics.append(labelsTopic) }
+        if let latencyTopic { topics.append(latencyTopic) }
         var assignment: [TopicPartition: OffsetSpec?] = [:]
         var txParts: [TopicPartition] = []
         for t in topics {
@@ -49,6 +53,7 @@ public struct AlertWatch: Sendable {
         var summary = LiveSummary(settleMillis: settle.millis)
         var decoder = AlertDecoder()
         var labels = FraudLabelDecoder()
+        var produced = JSONObjectDecoding(table: JSONFieldTable(["produced_at"]))
         let clock = ContinuousClock()
         let start = clock.now
         var nextSummary = start + summaryEvery
@@ -84,6 +89,11 @@ public struct AlertWatch: Sendable {
                     } else {
                         suppressed += 1
                     }
+                } else if r.topic == latencyTopic {
+                    let sent = try? bytes.withUnsafeBytes { raw in
+                        try produced.decode(raw) { (f) throws(FormatError) -> Int64? in f.has(0) ? try f.timestamp(0).millis : nil }
+                    }
+                    if let sent = sent ?? nil { summary.scored(latencyMillis: Double(max(now - sent, 0))) }
                 } else if let l = try? labels.decode(bytes) {
                     summary.label(l, arrivedAt: now)
                 }
@@ -129,6 +139,10 @@ public struct LiveSummary: Sendable {
     var intervalAlerts = 0
     var intervalLatencies: [Double] = []
     public private(set) var latencies = LatencyHistogram()
+    /// Over every scored transaction (with `latencyTopic`).
+    public private(set) var scoreLatencies = LatencyHistogram()
+    var intervalScores = LatencyHistogram()
+    public private(set) var scoredPerSecond = 0.0
 
     init(settleMillis: Int64) { self.settleMillis = settleMillis }
 
@@ -146,6 +160,11 @@ public struct LiveSummary: Sendable {
             intervalLatencies.append(l)
             latencies.record(l)
         }
+    }
+
+    mutating func scored(latencyMillis l: Double) {
+        scoreLatencies.record(l)
+        intervalScores.record(l)
     }
 
     mutating func label(_ l: FraudLabel, arrivedAt now: Int64) {
@@ -168,11 +187,17 @@ public struct LiveSummary: Sendable {
         }
     }
 
+    var intervalScoreP50: Double? = nil
+    var intervalScoreP99: Double? = nil
     var intervalP50: Double? = nil
     var intervalP99: Double? = nil
 
     mutating func closeInterval(seconds: Double) {
         alertsPerSecond = seconds > 0 ? Double(intervalAlerts) / seconds : 0
+        scoredPerSecond = seconds > 0 ? Double(intervalScores.count) / seconds : 0
+        intervalScoreP50 = intervalScores.percentile(0.5)
+        intervalScoreP99 = intervalScores.percentile(0.99)
+        intervalScores = LatencyHistogram()
         intervalLatencies.sort()
         intervalP50 = FraudEvaluation.percentile(intervalLatencies, 0.5)
         intervalP99 = FraudEvaluation.percentile(intervalLatencies, 0.99)
@@ -186,6 +211,21 @@ public struct LiveSummary: Sendable {
         return "── \(Int(transactionsPerSecond.rounded())) tx/s · \(String(format1: alertsPerSecond)) alerts/s · "
             + "precision \(pct(precision)) · recall \(pct(recall)) (\(alerts) alerts, \(labels) labelled frauds so far) · "
             + "latency p50 \(ms(intervalP50)) p99 \(ms(intervalP99)) (all: p99 \(ms(latencies.percentile(0.99))))"
+            + (scoreLatencies.count == 0 ? "" : " · scored \(Int(scoredPerSecond.rounded()))/s, p50 \(ms(intervalScoreP50)) p99 \(ms(intervalScoreP99))")
+    }
+
+    /// The run's figures, for benchmark files.
+    public var figures: [String: Double] {
+        var f: [String: Double] = ["alerts": Double(alerts), "labelled_frauds": Double(labels),
+                                   "settled_alerts": Double(settledAlerts), "settled_frauds": Double(settledFrauds)]
+        if let p = precision { f["precision"] = p }
+        if let r = recall { f["recall"] = r }
+        for (name, h) in [("alert", latencies), ("scored", scoreLatencies)] where h.count > 0 {
+            f["\(name)_count"] = Double(h.count)
+            for (q, label) in [(0.5, "p50"), (0.99, "p99"), (0.999, "p999")] { f["\(name)_latency_\(label)_ms"] = h.percentile(q)! }
+            f["\(name)_latency_max_ms"] = h.max
+        }
+        return f
     }
 }
 
@@ -196,7 +236,7 @@ public struct LatencyHistogram: Sendable {
     public private(set) var count = 0
 
     static func bucket(_ ms: Double) -> Int {
-        if ms < 100 { return max(Int(ms), 0) }
+        if ms < 100 { return Swift.max(Int(ms), 0) }
         // 1 % steps from 100 ms: ln(ms/100)/ln(1.01).
         return min(100 + Int((ms / 100).logarithm() / 0.00995033), 899)
     }
@@ -205,9 +245,12 @@ public struct LatencyHistogram: Sendable {
         b < 100 ? Double(b) + 0.5 : 100 * ((Double(b - 100) + 0.5) * 0.00995033).exponential()
     }
 
+    public private(set) var max = 0.0
+
     public mutating func record(_ ms: Double) {
         buckets[Self.bucket(ms)] += 1
         count += 1
+        if ms > max { max = ms }
     }
 
     public func percentile(_ p: Double) -> Double? {

@@ -37,6 +37,8 @@ struct FraudWatchCommand: AsyncParsableCommand {
     @Option(help: "Alert lines per second at most; the rest are counted.") var linesPerSecond = 20
     @Option(help: "Seconds between summaries.") var summaryEvery = 5
     @Option(help: "Stop after this many seconds (default: until Ctrl-C).") var duration: Int?
+    @Option(help: "Also measure end-to-end latency over every record of this topic (e.g. fraud-scores).") var latencyTopic: String?
+    @Option(help: "Write the final figures as JSON to this file.") var json: String?
 
     func run() async throws {
         var w = AlertWatch(client: try topics.client())
@@ -46,13 +48,20 @@ struct FraudWatchCommand: AsyncParsableCommand {
         w.linesPerSecond = linesPerSecond
         w.summaryEvery = .seconds(max(summaryEvery, 1))
         w.duration = duration.map { .seconds($0) }
+        w.latencyTopic = latencyTopic
         let out = StdoutLines()
         let watch = w
         // Ctrl-C ends the watch with a last summary rather than killing it mid-line.
         let summary = try await withTaskCancellationOnSignals {
             try await watch.run { out.write($0) }
         }
-        if let summary { out.write("final " + summary.line) }
+        if let summary {
+            out.write("final " + summary.line)
+            if let json {
+                try JSONSerialization.data(withJSONObject: summary.figures, options: [.prettyPrinted, .sortedKeys])
+                    .write(to: URL(fileURLWithPath: json))
+            }
+        }
     }
 }
 
