@@ -141,6 +141,24 @@ import Testing
             }
         }
         #expect(alerts > 10)
+        // The 5-minute fraud rate: transactions and alerts per window of event time.
+        p.finish()
+        var want: [Int64: (Int, Int)] = [:]
+        for tx in txs {
+            let w = tx.timeMillis / 300_000 * 300_000
+            let alerted = Self.expected(tx, before: history[tx.customerId]!.prefix { $0.transactionId != tx.transactionId }.map { $0 }).risk > 0.8
+            want[w, default: (0, 0)].0 += 1
+            if alerted { want[w, default: (0, 0)].1 += 1 }
+        }
+        let rates = Self.objects(p.drain(), topic: "fraud-metrics")
+        #expect(rates.count == want.count)
+        for r in rates {
+            let w = Timestamp(parsing: r["window_start"] as! String)!.millis
+            #expect(r["transactions"] as? Int == want[w]?.0 && r["alerts"] as? Int == want[w]?.1, "window \(w)")
+            let rate = Double(want[w]!.1) / Double(want[w]!.0)
+            #expect(abs((r["alert_rate"] as! Double) - (rate * 10_000).rounded() / 10_000) < 1e-9)
+            #expect(r["above_alarm"] as? Bool == ((rate * 10_000).rounded() / 10_000 > 0.05))
+        }
         #expect(firedRules == Set(FraudRules.hits), "rules that never fired: \(Set(FraudRules.hits).subtracting(firedRules))")
     }
 
