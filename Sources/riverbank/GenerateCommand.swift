@@ -14,11 +14,14 @@ struct GenerateCommand: AsyncParsableCommand {
         commandName: "generate",
         abstract: "Generate labelled card transactions (genuine customers plus injected fraud patterns).",
         discussion: """
-        Transactions go to --topic keyed by customer_id, with the record timestamp = the event time; \
+        Transactions go to --topic keyed by customer_id; the record timestamp is the send time (as a \
+        bank's producer sets it; the job's alerts carry it as produced_at, latency is measured from it), \
+        the event time is the value's `timestamp`; \
         one label per fraudulent transaction goes to --labels-topic (also keyed by customer_id). \
-        With --output, both are written as JSON lines instead. With --rate N the event-time clock \
-        follows the wall clock (from --start-time, default now) at N transactions per second; \
-        --rate 0 generates as fast as possible at --event-rate transactions per event-time second. \
+        With --output, both are written as JSON lines instead. --rate N sends N transactions per \
+        second of wall-clock time (0: as fast as possible); event time starts at --start-time \
+        (default now) and runs at --event-rate transactions per second, by default the customers' \
+        own pace (4.5 a day each), so each customer's history looks real however fast it is sent. \
         Runs until --count or --duration, else until SIGINT/SIGTERM. The same --seed and options \
         give the same transactions.
         """
@@ -30,7 +33,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Write transactions as JSON lines to this file ('-' for stdout) instead of a topic.") var output: String?
     @Option(help: "With --output: write the labels as JSON lines to this file.") var labelsOutput: String?
     @Option(help: "Transactions per second (0: as fast as possible).") var rate: Double = 200
-    @Option(help: "With --rate 0: transactions per second of event time.") var eventRate: Double = 200
+    @Option(help: "Transactions per second of event time (default: the customers' own pace, \(GenerateCommand.perCustomerPerDay) a day each).") var eventRate: Double?
     @Option(help: "Stop after this many transactions.") var count: Int?
     @Option(help: "Stop after this long (e.g. 60s, 5m, 1h, 500ms).") var duration: String?
     @Option(help: "Number of simulated customers.") var customers: Int = 10_000
@@ -53,7 +56,7 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         guard KafkaAcks(string: acks) != nil else { throw ValidationError("acks must be 0, 1 or all") }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
-        guard eventRate > 0, eventRate.isFinite else { throw ValidationError("--event-rate must be > 0") }
+        if let eventRate { guard eventRate > 0, eventRate.isFinite else { throw ValidationError("--event-rate must be > 0") } }
         guard customers > 0 else { throw ValidationError("--customers must be > 0") }
         guard (0...1).contains(fraudRatio) else { throw ValidationError("--fraud-ratio must be in 0…1") }
         if let count, count < 0 { throw ValidationError("--count must be ≥ 0") }
@@ -66,6 +69,9 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         if labelsOutput != nil && output == nil { throw ValidationError("--labels-output goes with --output") }
     }
+
+    /// The mean of the customers' 1–8 transactions a day.
+    static let perCustomerPerDay = 4.5
 
     /// Seconds in `60s`, `5m`, `1h`, `500ms` or a bare number of seconds.
     static func parseDuration(_ s: String) -> Double? {
@@ -83,7 +89,10 @@ struct GenerateCommand: AsyncParsableCommand {
         var config = GeneratorConfig(startMillis: startMillis)
         config.customers = customers
         config.seed = seed
-        config.ratePerSecond = rate > 0 ? rate : eventRate
+        // Event time runs at the customers' pace, whatever the sending rate: 10,000 customers
+        // make ~0.5 transactions per second of event time, so a demo at 200/s compresses days
+        // into minutes while each customer's history stays realistic for the rules.
+        config.ratePerSecond = eventRate ?? Double(customers) * Self.perCustomerPerDay / 86_400
         config.fraudRatio = fraudRatio
         if let mix { config.mix = try GeneratorConfig.parseMix(mix) }
 
@@ -116,26 +125,22 @@ struct GenerateCommand: AsyncParsableCommand {
         let deadline = duration.flatMap(Self.parseDuration).map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
         let clockStart = ContinuousClock.now
         var sent = 0
-        var held: (Transaction, FraudLabel?)? = nil
         var lastReport = clockStart
         var lastSent = 0
         do {
             while sent < limit && !stop.isSet {
                 if let deadline, ContinuousClock.now >= deadline { break }
                 if rate > 0 {
-                    // Event time follows the wall clock: send what is due, then sleep until the next.
-                    let dueMillis = startMillis + (ContinuousClock.now - clockStart).milliseconds
+                    // The wall clock paces sending: what is due by now goes, then a short sleep.
+                    let due = Int(Double((ContinuousClock.now - clockStart).milliseconds) * rate / 1000)
                     var batch = 0
-                    while sent < limit && batch < 10_000 {
-                        let next = held ?? generator.next()
-                        if next.0.timeMillis > dueMillis { held = next; break }
-                        held = nil
-                        try await sink.send(next)
+                    while sent < min(limit, due) && batch < 10_000 {
+                        try await sink.send(generator.next())
                         sent += 1
                         batch += 1
                     }
-                    if let h = held {
-                        let wait = min(50, max(1, h.0.timeMillis - dueMillis))
+                    if sent >= due {
+                        let wait = max(1, min(50, Int64(1000 / rate)))
                         try? await Task.sleep(for: .milliseconds(wait))
                     }
                 } else {
@@ -145,6 +150,8 @@ struct GenerateCommand: AsyncParsableCommand {
                     }
                     await Task.yield()
                 }
+                // A rejected record will not be the last: stop at once.
+                if sink.failures.snapshot().0 > 0 { break }
                 let now = ContinuousClock.now
                 if !quiet && now - lastReport >= .seconds(1) {
                     let secs = Double((now - lastReport).milliseconds) / 1000
@@ -161,7 +168,7 @@ struct GenerateCommand: AsyncParsableCommand {
         await sink.close()
         let elapsed = Double((ContinuousClock.now - clockStart).milliseconds) / 1000
         let s = generator.stats
-        stderr("generated \(s.transactions) transactions in \(String(format: "%.2f", elapsed)) s (\(Int(Double(s.transactions) / max(elapsed, 0.001)))/s), " + Self.fraudText(s))
+        stderr("sent \(s.transactions) transactions in \(String(format: "%.2f", elapsed)) s (\(Int(Double(s.transactions) / max(elapsed, 0.001)))/s), " + Self.fraudText(s))
         if s.transactions > 0 {
             let first = Timestamp(millis: startMillis).iso8601, last = Timestamp(millis: generator.clockMillis).iso8601
             stderr("event time \(first) … \(last), \(generator.pendingCount) fraud transactions still scheduled")
@@ -208,9 +215,9 @@ final class GenerateSink: Sendable {
         let (tx, label) = item
         if let producer {
             let key = Array(tx.customerId.utf8)
-            try await produce(producer, ProducerRecord(topic: topic, key: key, value: tx.jsonBytes, timestamp: tx.timeMillis))
+            try await produce(producer, ProducerRecord(topic: topic, key: key, value: tx.jsonBytes))
             if let label {
-                try await produce(producer, ProducerRecord(topic: labelsTopic, key: key, value: label.jsonBytes, timestamp: label.timeMillis))
+                try await produce(producer, ProducerRecord(topic: labelsTopic, key: key, value: label.jsonBytes))
             }
         } else {
             file?.writeLine(tx.jsonBytes)

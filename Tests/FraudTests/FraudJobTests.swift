@@ -134,6 +134,11 @@ import Testing
                     #expect((alert["evidence"] as! String).contains("transactions in 60 min > 5"))
                 }
             }
+            // Alerts and scores are stamped with their detection time, not the event time.
+            let wall = Int64(Date().timeIntervalSince1970 * 1000)
+            for r in out where r.topic != "transactions-dlq" {
+                #expect(abs((r.timestamp ?? 0) - wall) < 10_000, "\(r.topic) record timestamp")
+            }
             // The card number never leaves the job.
             for r in out {
                 var b = r.value!

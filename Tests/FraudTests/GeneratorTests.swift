@@ -6,6 +6,9 @@ import Testing
 /// in a debug build).
 struct GeneratedCorpus: Sendable {
     static let shared = GeneratedCorpus(count: 200_000)
+    /// The command's defaults (10,000 customers at 200 tx/s): each customer far busier, the
+    /// episodes denser; signatures must hold there too.
+    static let busy = GeneratedCorpus(count: 100_000, customers: 10_000, rate: 200, seed: 99)
 
     let world: World
     let transactions: [Transaction]
@@ -13,10 +16,11 @@ struct GeneratedCorpus: Sendable {
     let maxPending: Int
     let stats: GeneratorStats
 
-    init(count: Int) {
+    init(count: Int, customers: Int = 20_000, rate: Double = 20, seed: UInt64 = 42) {
         var config = GeneratorConfig(startMillis: 1_767_225_600_000)  // 2026-01-01T00:00Z
-        config.customers = 20_000
-        config.ratePerSecond = 20
+        config.customers = customers
+        config.ratePerSecond = rate
+        config.seed = seed
         var g = TransactionGenerator(config: config)
         var txs: [Transaction] = []
         var labels: [FraudLabel?] = []
@@ -162,8 +166,8 @@ struct GeneratedCorpus: Sendable {
         #expect(c.stats.fraud == c.labels.compactMap { $0 }.count)
     }
 
-    @Test func everyPatternAppearsAndMatchesItsSignature() throws {
-        let c = GeneratedCorpus.shared
+    @Test(arguments: [false, true]) func everyPatternAppearsAndMatchesItsSignature(busy: Bool) throws {
+        let c = busy ? GeneratedCorpus.busy : GeneratedCorpus.shared
         let w = c.world
         let byCustomer = c.byCustomer
         var position: [Int: Int] = [:]  // transaction index → its place in the customer's list

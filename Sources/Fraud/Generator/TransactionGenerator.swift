@@ -18,7 +18,7 @@ struct CustomerState {
 /// Labelled card transactions: genuine customers going about their day, with fraud patterns
 /// injected at a configured ratio. A value type: copying it forks the simulation, and the
 /// same config yields the same sequence, byte for byte.
-public struct TransactionGenerator {
+public struct TransactionGenerator: Sendable {
     public let config: GeneratorConfig
     public let world: World
     var state: [CustomerState]

@@ -136,4 +136,6 @@ public struct SinkDefinition: Sendable {
     public var key: ExpressionText?
     /// The record's fields; nil: every column of the input.
     public var fields: [NamedExpression]?
+    /// A TIMESTAMP expression for the record's timestamp; nil: the row's event time.
+    public var timestamp: ExpressionText? = nil
 }

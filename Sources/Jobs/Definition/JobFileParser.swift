@@ -45,7 +45,7 @@ public enum JobFileParser {
                           "checkpoint-interval", "dead-letter-topic", "late-topic"]
     static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout"]
     static let operatorKinds = ["filter", "map", "window", "over"]
-    static let sinkKeys = ["name", "from", "topic", "format", "key", "fields"]
+    static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp"]
 
     public static func parse(_ text: String, file: String) -> (JobDefinition?, Diagnostics) {
         var r = YAMLReader(file: file, text: text)
@@ -315,8 +315,9 @@ public enum JobFileParser {
         }
         let key = r.value(pairs, "key").flatMap { r.expression($0, "\(what): key") }
         let fields = r.value(pairs, "fields").map { named(&r, $0, "\(what): fields") }
+        let timestamp = r.value(pairs, "timestamp").flatMap { r.expression($0, "\(what): timestamp") }
         return SinkDefinition(name: name, location: r.location(nameNode), input: from, inputLocation: r.location(fromNode), topic: topic,
-                              format: format, key: key, fields: fields)
+                              format: format, key: key, fields: fields, timestamp: timestamp)
     }
 
     static func yamlErrorLocation(_ e: YamlError, file: String) -> SourceLocation {

@@ -318,6 +318,9 @@ struct Exporter {
     // MARK: sinks
 
     mutating func sink(_ k: SinkDefinition) -> (table: [String], insert: [String]) {
+        if k.timestamp != nil {
+            note("sink '\(k.name)': its record timestamp expression is not exported (Flink's Kafka sink writes the rowtime)")
+        }
         let what = "sink '\(k.name)'"
         guard let input = schemas[k.input] else { return ([], []) }
         var items: [(name: String, sql: String, type: String)] = []

@@ -162,8 +162,14 @@ struct Planner {
             names = input.schema.fields.map(\.name)
             sources = input.schema.fields.indices.map { .slot($0) }
         }
+        var stamp: (@Sendable (Row) throws -> Millis?)? = nil
+        if let t = k.timestamp {
+            guard let c = compile(t, scope, expecting: .timestamp) else { return }
+            guard case .timestamp(let f) = c.code else { return }
+            stamp = { row in try f(row)?.millis }
+        }
         let encoder = RowJSONEncoder(names: names, sources: sources, key: key)
-        input.stream.trySink(topic: topic, name: "sink:\(k.name)", perTask: {
+        input.stream.trySink(topic: topic, name: "sink:\(k.name)", timestamp: stamp, perTask: {
             { (row: Row, w: inout JSONWriter) throws -> [UInt8]? in try encoder.encode(row, into: &w) }
         })
     }

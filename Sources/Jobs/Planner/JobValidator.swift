@@ -98,6 +98,7 @@ public struct JobValidator {
             let scope = ExpressionScope(input)
             if let key = k.key { _ = compile(key, scope) }
             for f in k.fields ?? [] { _ = compile(f.expression, scope) }
+            if let t = k.timestamp { _ = compile(t, scope, expecting: .timestamp) }
         }
     }
 

@@ -26,6 +26,7 @@ enum SourceProjection {
         for k in def.sinks {
             k.key.map(add)
             k.fields?.forEach { add($0.expression) }
+            k.timestamp.map(add)
         }
         return names
     }

@@ -122,7 +122,10 @@ extension DataStream {
     /// a thrown error sends the element's source record to the dead-letter topic instead.
     /// `make` runs once per task and returns the encoder (which may keep scratch state);
     /// it writes the value into the writer and returns the key.
-    public func trySink(topic: String, name: String, perTask make: @escaping @Sendable () -> (T, inout JSONWriter) throws -> [UInt8]?) {
+    /// `timestamp` gives the record's timestamp (nil: the element's event time, as Flink's
+    /// Kafka sink writes it).
+    public func trySink(topic: String, name: String, timestamp: (@Sendable (T) throws -> Millis?)? = nil,
+                        perTask make: @escaping @Sendable () -> (T, inout JSONWriter) throws -> [UInt8]?) {
         job.sinkTopics.insert(topic)
         let n = job.register(name)
         node.outputs.append { b in
@@ -134,7 +137,8 @@ extension DataStream {
                 do {
                     let key = try encode(v, &w)
                     w.end()
-                    ctx.emitRecord(topic: topic, key: key, value: w.bytes, timestamp: ts)
+                    let t = try timestamp?(v) ?? ts
+                    ctx.emitRecord(topic: topic, key: key, value: w.bytes, timestamp: t)
                 } catch {
                     ctx.deadLetter(operator: n, reason: "\(error)")
                 }
