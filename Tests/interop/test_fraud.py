@@ -93,3 +93,46 @@ def test_a_fraud_burst_alerts_with_evidence_and_a_genuine_customer_does_not(tmp_
         assert {m.value() for m in dlq} >= {b"\xff not json"}, "the raw bytes are kept"
     finally:
         b.stop()
+
+
+def test_generated_traffic_is_scored_and_evaluate_matches_an_independent_count(tmp_path):
+    """`riverbank generate` (labelled traffic) through the job; `riverbank fraud evaluate`'s
+    precision, recall and per-pattern figures equal the ones counted here from the topics."""
+    b = BrokerProcess(tmp_path / "run", subcommand="run", topics_dir=REPO / "topics",
+                      extra_args=["--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")])
+    b.start()
+    try:
+        rb = str(riverbank_binary().absolute())
+        n = 20_000
+        g = subprocess.run([rb, "generate", "--bootstrap", b.bootstrap, "--rate", "0", "--count", str(n), "--customers", "1000",
+                            "--seed", "5", "--quiet"], capture_output=True, text=True, timeout=120)
+        assert g.returncode == 0, g.stderr
+        wait_for(lambda: len(read_topic(b.bootstrap, "fraud-scores")) >= n, timeout=120, interval=1, message="all scored")
+        scores = {}
+        for m in read_topic(b.bootstrap, "fraud-scores"):
+            v = json.loads(m.value())
+            scores[v["transaction_id"]] = v
+        labels = {json.loads(m.value())["transaction_id"]: json.loads(m.value())["pattern"]
+                  for m in read_topic(b.bootstrap, "transactions-labels")}
+        assert len(scores) == n and 0.01 * n < len(labels) < 0.03 * n
+
+        report = tmp_path / "report.json"
+        e = subprocess.run([rb, "fraud", "evaluate", "--bootstrap", b.bootstrap, "--json", str(report)],
+                           capture_output=True, text=True, timeout=120)
+        assert e.returncode == 0, e.stderr
+        assert "per pattern" in e.stdout and "ruleset bank" in e.stdout, e.stdout
+        reports = {r["ruleset"]: r for r in json.loads(report.read_text())}
+        for ruleset, field in (("recommended", "risk_score"), ("bank", "bank_score")):
+            r = reports[ruleset]
+            alerted = {t for t, v in scores.items() if v[field] > 0.8}
+            tp = len(alerted & labels.keys())
+            assert r["transactions"] == n and r["frauds"] == len(labels)
+            assert r["quality"]["alerts"] == len(alerted) and r["quality"]["true_positives"] == tp
+            assert r["quality"]["false_negatives"] == len(labels) - tp
+            for p in r["patterns"]:
+                ids = [t for t, pat in labels.items() if pat == p["pattern"]]
+                assert p["frauds"] == len(ids) and p["caught"] == len(alerted.intersection(ids)), p
+        # The recommended ruleset catches something real (it is measured in bench/FRAUD_RESULTS.md).
+        assert reports["recommended"]["quality"]["true_positives"] > 0
+    finally:
+        b.stop()
