@@ -8,7 +8,7 @@ struct FraudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud",
         abstract: "Watch fraud alerts live, and measure the fraud job against labelled traffic.",
-        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self])
+        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self, FraudTrainCommand.self])
 }
 
 struct FraudTopicOptions: ParsableArguments {
