@@ -5,7 +5,7 @@ import Testing
     static func score(_ id: String, _ customer: String, risk: Double, bank: Double = 0, amount: Double = 10, at t: Int64 = 0,
                       hits: Set<String> = [], components: [Double] = []) -> ScoreRecord {
         ScoreRecord(transactionId: id, customerId: customer, riskScore: risk, bankScore: bank,
-                    hits: FraudRules.hits.map { hits.contains($0) }, components: components.isEmpty ? [risk, 0, 0, 0, 0, 0] : components,
+                    hits: FraudRules.hits.map { hits.contains($0) }, components: components.isEmpty ? [0, 0, 0, 0, 0, 0, risk] : components,
                     amount: amount, eventMillis: t, producedMillis: t, detectedMillis: t + 5)
     }
 
@@ -16,7 +16,7 @@ import Testing
             Self.score("t2", "a", risk: 0.5, amount: 50, at: 2000, hits: ["velocity_hit"]),
             Self.score("t3", "b", risk: 0.85, amount: 20, at: 3000),
             Self.score("t4", "b", risk: 0.1, at: 4000),
-            Self.score("t5", "c", risk: 1.0, amount: 900, at: 5000, hits: ["spike_hit"], components: [0.5, 0.5, 0, 0, 0, 0]),
+            Self.score("t5", "c", risk: 1.0, amount: 900, at: 5000, hits: ["spike_hit"], components: [0.5, 0.5, 0, 0, 0, 0, 0.9]),
             Self.score("t6", "d", risk: 0.0, at: 6000),
         ]
         let labels = [
@@ -44,9 +44,11 @@ import Testing
         #expect(r.precisionAtK["2"] == 1.0)
         let velocity = r.rules.first { $0.rule == "velocity_hit" }!
         #expect(velocity.hits == 2 && velocity.fraudHits == 2)
-        // Without score_velocity (component 0): t1 → 0, t3 → 0, t5 → 0.5: no alerts left.
+        // Without the model (risk = 0.3 × rules): nothing is above 0.8.
+        #expect(r.rules.first { $0.rule == "score_model" }!.recallWithout == 0)
+        // Without score_velocity: t1 (model 0.9) and t5 (0.3 × 0.5 + 0.9) still alert; t2 does not.
         let without = r.rules.first { $0.rule == "score_velocity" }!
-        #expect(without.recallWithout == 0)
+        #expect(abs(without.recallWithout! - 2.0 / 3) < 1e-12)
         #expect(r.latencyP50Millis == 5)
     }
 

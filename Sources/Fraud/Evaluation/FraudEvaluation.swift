@@ -124,10 +124,8 @@ public enum FraudEvaluation {
                 if fraud { fraudHits[i] += 1 }
             }
             if ruleset == .recommended {
-                let sum = s.components.reduce(0, +)
                 for i in 0..<min(s.components.count, without.count) {
-                    let rest = (min(sum - s.components[i], 1) * 10_000).rounded() / 10_000
-                    without[i].add(alerted: rest > threshold, fraud: fraud)
+                    without[i].add(alerted: FraudRules.risk(s.components, without: i) > threshold, fraud: fraud)
                 }
             }
             if let l = label {

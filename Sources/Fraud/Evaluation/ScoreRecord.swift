@@ -7,7 +7,22 @@ public enum FraudRules {
                               "spike_hit", "night_hit", "new_country_hit", "new_category_hit"]
     /// The recommended ruleset's components: its risk score is their sum, capped at 1.
     public static let components = ["score_velocity", "score_amount", "score_location", "score_time",
-                                    "score_country", "score_category"]
+                                    "score_country", "score_category", "score_model"]
+    /// The job's totals: risk = min(rulesWeight × min(Σ rule components, 1) + score_model, 1),
+    /// where score_model = modelWeight × the model's probability (jobs/fraud-scoring.yaml).
+    public static let rulesWeight = 0.3
+    public static let modelWeight = 1.4
+
+    /// The risk score from components (the last is the model's), as the job computes it.
+    public static func risk(_ c: [Double], without skip: Int? = nil) -> Double {
+        var rules = 0.0
+        var model = 0.0
+        for (i, v) in c.enumerated() where i != skip {
+            if i == components.count - 1 { model = v } else { rules += v }
+        }
+        let r = (min(rules, 1) * 10_000).rounded() / 10_000
+        return (min(rulesWeight * r + model, 1) * 10_000).rounded() / 10_000
+    }
 }
 
 /// One scored transaction as read back from `fraud-scores` (or an alert from `fraud-alerts`).

@@ -116,7 +116,7 @@ struct Exporter {
                     return nil
                 }
                 return "(CAST(TIMESTAMPDIFF(SECOND, TIMESTAMP '1970-01-01 00:00:00', CAST(\(arg) AS TIMESTAMP(3))) AS BIGINT) * 1000)"
-            case "GEO_DISTANCE_KM", "GEO_DISTANCE_MILES", "MODEL_SCORE":
+            case "GEO_DISTANCE_KM", "GEO_DISTANCE_MILES", "MODEL_SCORE", "MODEL_VERSION":
                 unsupported.append(name.uppercased())
                 return nil
             default:

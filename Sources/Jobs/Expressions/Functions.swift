@@ -8,7 +8,7 @@ import Foundation
 enum Functions {
     static let scalar: [String: ScalarFunction] = {
         var t: [String: ScalarFunction] = [:]
-        for f in math + strings + conditionals + times + geo + [ModelFunction.scoreFunction] { t[f.name] = f }
+        for f in math + strings + conditionals + times + geo + [ModelFunction.scoreFunction, ModelFunction.versionFunction] { t[f.name] = f }
         for (alias, name) in [("CEILING", "CEIL"), ("SUBSTR", "SUBSTRING"), ("CHARACTER_LENGTH", "CHAR_LENGTH"), ("LOCATE", "POSITION")] {
             if var f = t[name] { f.name = alias; t[alias] = f }
         }

@@ -16,6 +16,21 @@ enum ModelFunction {
         return m
     }
 
+    static let versionFunction = ScalarFunction(
+        name: "MODEL_VERSION",
+        signature: "MODEL_VERSION('model file') → STRING, the version the model file names (alerts carry it) (Riverbank)",
+        arity: 1...1,
+        typing: { args in
+            guard case .string(let path)? = args[0].literal else { return .failed("the model file must be a string literal", argument: 0) }
+            do throws(ModelError) { _ = try model(path) } catch { return .failed(error.message, argument: 0) }
+            return .ok(Signature(parameters: [.string], result: .string, nullability: .never))
+        },
+        build: { c in
+            guard case .string(let path)? = c.args[0].constant, let m = try? model(path) else { return .string { _ in nil } }
+            let v = m.version
+            return .string { _ in v }
+        })
+
     static let scoreFunction = ScalarFunction(
         name: "MODEL_SCORE",
         signature: "MODEL_SCORE('model file', input…) → DOUBLE in 0…1, the probability a tree model (riverbank fraud train) gives the inputs, in the model's order: numbers or BOOLEANs, STRINGs for its categorical inputs (Riverbank)",

@@ -13,7 +13,9 @@ struct FraudTrainCommand: AsyncParsableCommand {
         Rows are fraud-scores records (JSON lines, or the topic with --bootstrap); a row is \
         positive when its transaction has a label. The last --validation share of the rows (in \
         file order, i.e. time order) is held out to measure precision and recall and to choose \
-        the alert threshold: the highest recall with precision at least --target-precision.
+        the alert threshold: the highest recall with precision at least --target-precision. With \
+        --validation 0 the model learns from every row and the threshold comes from a preliminary \
+        model trained without the last --threshold-holdout share.
         """)
 
     @Option(help: "fraud-scores records as JSON lines.") var scores: String?
@@ -31,6 +33,8 @@ struct FraudTrainCommand: AsyncParsableCommand {
     @Option(help: "Fewest training rows in a leaf.") var minSamplesLeaf = 20
     @Option(help: "L2 regularisation of leaf values.") var lambda = 1.0
     @Option(help: "Share of the rows, the last ones, held out for validation (0: none).") var validation = 0.25
+    @Option(help: "With --validation 0: the share of rows (the last ones) a preliminary model is measured on to choose the threshold (0: on the training rows).")
+    var thresholdHoldout = 0.25
     @Option(help: "Precision the chosen threshold must reach on the validation rows.") var targetPrecision = 0.9
     @Option(help: "Model name.") var name = "fraud-gbdt"
     @Option(help: "Model version (default: <name>-<UTC yyyyMMddTHHmmZ>).") var version: String?
@@ -42,7 +46,9 @@ struct FraudTrainCommand: AsyncParsableCommand {
         if bootstrap == nil && (scores == nil || labels == nil) { throw ValidationError("give --scores and --labels, or --bootstrap") }
         if bootstrap != nil && (scores != nil || labels != nil) { throw ValidationError("--bootstrap reads the topics: no --scores or --labels with it") }
         if (evaluate == nil) != (evaluateLabels == nil) { throw ValidationError("--evaluate and --evaluate-labels go together") }
-        guard validation >= 0, validation < 1 else { throw ValidationError("--validation is a share in [0, 1)") }
+        guard validation >= 0, validation < 1, thresholdHoldout >= 0, thresholdHoldout < 1 else {
+            throw ValidationError("--validation and --threshold-holdout are shares in [0, 1)")
+        }
         guard trees >= 1, maxDepth >= 1, minSamplesLeaf >= 1, learningRate > 0, lambda >= 0 else {
             throw ValidationError("--trees, --max-depth and --min-samples-leaf at least 1, --learning-rate above 0, --lambda not negative")
         }
@@ -88,7 +94,6 @@ struct FraudTrainCommand: AsyncParsableCommand {
 
         let table = reader.table
         let nTrain = n - Int((Double(n) * validation).rounded())
-        let train = nTrain == n ? table : table.rows(0..<nTrain)
         var p = GradientBoosting.Parameters()
         p.trees = trees
         p.maxDepth = maxDepth
@@ -96,33 +101,43 @@ struct FraudTrainCommand: AsyncParsableCommand {
         p.minSamplesLeaf = minSamplesLeaf
         p.lambda = lambda
         let modelVersion = version ?? "\(name)-\(Self.utcStamp())"
-        let t1 = clock.now
-        out.write("training \(trees) trees of depth \(maxDepth) on \(nTrain) rows, \(featureNames.count) inputs")
-        let result = GradientBoosting(p).train(train, labels: Array(y[0..<nTrain]), name: name, version: modelVersion) { t, loss in
-            out.write("  trees \(t): train log loss \(String(format: "%.5f", loss))  (\(Self.seconds(clock.now - t1)) s)")
+        func fit(_ rows: Int) -> GradientBoosting.Result {
+            let t1 = clock.now
+            out.write("training \(trees) trees of depth \(maxDepth) on \(rows) rows, \(featureNames.count) inputs")
+            let r = GradientBoosting(p).train(rows == n ? table : table.rows(0..<rows), labels: Array(y[0..<rows]),
+                                              name: name, version: modelVersion) { t, loss in
+                out.write("  trees \(t): train log loss \(String(format: "%.5f", loss))  (\(Self.seconds(clock.now - t1)) s)")
+            }
+            out.write("trained in \(Self.seconds(clock.now - t1)) s: \(r.model.featureCount) features after one-hot expansion")
+            return r
         }
-        var model = result.model
-        out.write("trained in \(Self.seconds(clock.now - t1)) s: \(model.featureCount) features after one-hot expansion")
+        /// Precision and recall at 0.5 and the chosen threshold, on the rows after `rows` (or on the training rows when none are left).
+        func assess(_ r: GradientBoosting.Result, trainedOn rows: Int) -> (ThresholdQuality, ThresholdQuality) {
+            let heldOut = rows < n
+            let probs = heldOut ? r.model.probabilities(table.rows(rows..<n).features(for: r.model.inputs)) : (0..<rows).map { r.trainProbability($0) }
+            let ys = heldOut ? Array(y[rows...]) : Array(y[0..<rows])
+            let what = heldOut ? "validation (last \(n - rows) rows)" : "training rows (in-sample: optimistic)"
+            let atHalf = ThresholdQuality(probabilities: probs, labels: ys, threshold: 0.5)
+            let best = ThresholdQuality.best(probabilities: probs, labels: ys, targetPrecision: targetPrecision)
+            if best == nil { out.write("no threshold reaches precision \(targetPrecision) on the \(what): keeping 0.5") }
+            out.write("\(what): at 0.5 " + Self.render(atHalf))
+            out.write("\(what): at the chosen threshold " + Self.render(best ?? atHalf))
+            return (atHalf, best ?? atHalf)
+        }
 
-        // The threshold is chosen on held-out rows; without them, on the training rows (optimistic).
-        let heldOut = nTrain < n
-        let probs: [Double], ys: [Bool]
-        if heldOut {
-            probs = model.probabilities(table.rows(nTrain..<n).features(for: model.inputs))
-            ys = Array(y[nTrain...])
-        } else {
-            probs = (0..<nTrain).map { result.trainProbability($0) }
-            ys = Array(y[0..<nTrain])
+        var chosenFrom: (ThresholdQuality, ThresholdQuality)? = nil
+        if nTrain == n, thresholdHoldout > 0 {
+            // No validation split: the threshold comes from a model trained on the first rows
+            // and measured on the rest, as the in-sample one would promise too much.
+            let rows = n - Int((Double(n) * thresholdHoldout).rounded())
+            out.write("choosing the threshold on the last \(n - rows) rows with a model of the first \(rows)")
+            chosenFrom = assess(fit(rows), trainedOn: rows)
         }
-        let what = heldOut ? "validation (last \(n - nTrain) rows)" : "training rows (no validation split)"
-        let atHalf = ThresholdQuality(probabilities: probs, labels: ys, threshold: 0.5)
-        let best = ThresholdQuality.best(probabilities: probs, labels: ys, targetPrecision: targetPrecision)
-        let chosen = best ?? atHalf
-        if best == nil {
-            out.write("no threshold reaches precision \(targetPrecision) on the \(what): keeping 0.5")
-        }
-        out.write("\(what): at 0.5 " + Self.render(atHalf))
-        out.write("\(what): at the chosen threshold " + Self.render(chosen))
+        let result = fit(nTrain)
+        var model = result.model
+        let (atHalf, ownChosen) = assess(result, trainedOn: nTrain)
+        let chosen = chosenFrom?.1 ?? ownChosen
+        let reported = chosenFrom?.0 ?? atHalf
 
         out.write("splits per input (importance):")
         let counts = model.splitCounts
@@ -141,8 +156,8 @@ struct FraudTrainCommand: AsyncParsableCommand {
         model.training?["positives"] = Double(positives)
         model.training?["train_rows"] = Double(nTrain)
         model.training?["validation_rows"] = Double(n - nTrain)
-        model.training?["validation_precision"] = atHalf.precision
-        model.training?["validation_recall"] = atHalf.recall
+        model.training?["validation_precision"] = reported.precision
+        model.training?["validation_recall"] = reported.recall
         model.training?["threshold"] = chosen.threshold
         model.training?["threshold_precision"] = chosen.precision
         model.training?["threshold_recall"] = chosen.recall
