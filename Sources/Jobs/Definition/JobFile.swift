@@ -12,7 +12,9 @@ public struct JobFile: Sendable {
     public static func check(_ text: String, file: String) -> Result<JobFile, Diagnostics> {
         let (def, problems) = JobFileParser.parse(text, file: file)
         guard let def else { return .failure(problems) }
-        let (schemas, diagnostics) = JobValidator.validate(def, text: text)
+        let (schemas, diagnostics) = ModelFunction.$roots.withValue(ModelFunction.roots(forJobFile: file)) {
+            JobValidator.validate(def, text: text)
+        }
         guard diagnostics.isEmpty else { return .failure(diagnostics) }
         return .success(JobFile(definition: def, schemas: schemas, text: text))
     }

@@ -4,12 +4,31 @@ import Synchronization
 /// `MODEL_SCORE('models/fraud-gbdt.json', x1, x2, …)`: the probability a tree model gives the
 /// row's inputs (Riverbank's own function). The file is read when the job is checked —
 /// `job validate` reports a missing or damaged file, or arguments that do not fit its inputs,
-/// at the call — and once per process; a relative path is from the working directory of the
-/// process that checks or runs the job.
+/// at the call — and once per process. A relative path is looked up from the working
+/// directory, then from the job file's folder and its parent (`jobs/x.yaml` finds
+/// `models/y.json` beside `jobs/`).
 enum ModelFunction {
     static let cache = Mutex<[String: TreeModel]>([:])
 
+    /// Folders a relative model path is looked up in, while a job file is checked or planned.
+    @TaskLocal static var roots: [String] = []
+
+    static func roots(forJobFile file: String) -> [String] {
+        let dir = URL(fileURLWithPath: file).deletingLastPathComponent()
+        return [FileManager.default.currentDirectoryPath, dir.path, dir.deletingLastPathComponent().path]
+    }
+
+    static func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        for r in roots {
+            let p = URL(fileURLWithPath: r).appendingPathComponent(path).standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        return path
+    }
+
     static func model(_ path: String) throws(ModelError) -> TreeModel {
+        let path = resolve(path)
         if let m = cache.withLock({ $0[path] }) { return m }
         let m = try TreeModel.load(path: path)
         cache.withLock { $0[path] = m }

@@ -29,7 +29,7 @@ public enum JobPlanner {
 
     public static func plan(_ file: JobFile, overrides: Overrides = Overrides()) throws(Diagnostics) -> PlannedJob {
         var planner = Planner(file: file, problems: PlanProblems(lines: file.text.split(separator: "\n", omittingEmptySubsequences: false)))
-        let job = planner.plan(overrides)
+        let job = ModelFunction.$roots.withValue(ModelFunction.roots(forJobFile: file.definition.file)) { planner.plan(overrides) }
         guard planner.problems.all.isEmpty else { throw Diagnostics(planner.problems.all) }
         return PlannedJob(job: job, definition: file.definition)
     }
