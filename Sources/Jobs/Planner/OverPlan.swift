@@ -121,8 +121,22 @@ extension Planner {
         // Buffered rows and each key's previous row are kept in the input's layout.
         let stateSchema = "rows " + (0..<(schema.count + derived.count)).map { PlanSupport.describe($0, schema, derived) }.joined(separator: ", ")
             + "; measures " + statsMeasures.map { "\($0.key.slot < 0 ? "*" : PlanSupport.describe($0.key.slot, schema, derived))" }.joined(separator: ", ")
+        // The previous row is kept for LAG only, and only its LAG'd columns: every checkpoint
+        // writes it for every key.
+        let lagSlots = outputs.compactMap { o -> Int? in if case .previous(let s)? = o { return s } else { return nil } }
+        let retain: @Sendable (Row) -> Row?
+        if lagSlots.isEmpty {
+            retain = { _ in nil }
+        } else {
+            retain = { (row: Row) -> Row? in
+                var v = [Value](repeating: .null, count: row.values.count)
+                for s in lagSlots { v[s] = row.values[s] }
+                return Row(v)
+            }
+        }
         let over = source.keyBy(PlanSupport.streamKey(keySlots, types: keyTypes)).over(statsMeasures.map(\.measure), name: op.name,
-                                                                                        order: order, stateSchema: stateSchema)
+                                                                                        order: order, stateSchema: stateSchema,
+                                                                                        retainPrevious: retain)
         let replaced = Set(measures.map { $0.name.lowercased() })
         let kept = schema.fields.indices.filter { !replaced.contains(schema[$0].name.lowercased()) }
         let outs = outputs.map { $0! }

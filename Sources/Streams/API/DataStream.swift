@@ -199,8 +199,10 @@ public struct KeyedStream<T> {
     /// key's previous row.
     /// `T` must be `StateCodable`: rows waiting for the watermark and each key's previous
     /// row are part of the checkpointed state.
+    /// `retainPrevious` keeps only part of each row as the key's previous row (what LAG will
+    /// read; nil from it: nothing), which shrinks the state every checkpoint writes.
     public func over(_ measures: [OverMeasure<T>], name: String? = nil, order: OverOrder = .eventTime, lateTopic: String? = nil,
-                     stateSchema: String? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
+                     stateSchema: String? = nil, retainPrevious: (@Sendable (T) -> T?)? = nil) -> DataStream<OverRow<T>> where T: Sendable & StateCodable {
         let job = stream.job
         if measures.isEmpty || measures.count > OverValues.capacity {
             job.problems.append("an OVER operator takes 1 to \(OverValues.capacity) measures, not \(measures.count)")
@@ -214,6 +216,7 @@ public struct KeyedStream<T> {
         return stream.chain("over", opName) { b, next in
             let op = OverOperator<T>(name: opName, measures: measures, order: order, lateTopic: lateTopic, ctx: b.ctx, keyOf: key, emit: next)
             op.stateSchema = stateSchema
+            op.retainPrevious = retainPrevious
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys + op.buffered }
             b.stateful.append(op)

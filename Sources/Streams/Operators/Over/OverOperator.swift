@@ -33,6 +33,9 @@ final class OverOperator<T: Sendable & StateCodable> {
     let bounds: [Int64]
     let bounded: Bool
     let order: OverOrder
+    /// What of a row is kept as its key's previous row (nil result: nothing) — the part LAG
+    /// reads; state written at every checkpoint shrinks to it. nil: the whole row.
+    var retainPrevious: (@Sendable (T) -> T?)? = nil
 
     init(name: String, measures: [OverMeasure<T>], order: OverOrder = .eventTime, lateTopic: String?, ctx: TaskContext,
          keyOf: @escaping (T) -> StreamKey, emit: @escaping Emit<OverRow<T>>) {
@@ -157,7 +160,7 @@ final class OverOperator<T: Sendable & StateCodable> {
             }
             ctx.position = r.position
             emit(OverRow(value: r.value, timestamp: t, key: k, measures: out, previous: st.previous, previousTimestamp: st.previousTs), t)
-            st.previous = r.value
+            st.previous = retainPrevious.map { $0(r.value) } ?? r.value
             st.previousTs = t
         }
     }
