@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Fraud
 import Jobs
 import KafkaClient
 import Streams
@@ -102,37 +103,14 @@ extension JobCommand {
 /// that a result re-fired as an update, or repeated after a restart, counts once.
 enum TopicResults {
     static func read(_ topic: String, client: KafkaClientConfig, by: [String]?) async throws -> [String: String] {
-        let admin = KafkaAdmin(config: client)
-        let info = try await admin.describeTopic(topic)
-        let tps = (0..<info.partitionCount).map { TopicPartition(topic, Int32($0)) }
-        let ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }))
-        let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.earliest) }))
-        await admin.close()
         var out: [String: String] = [:]
-        let live = tps.filter { (ends[$0]?.offset ?? 0) > (starts[$0]?.offset ?? 0) }
-        guard !live.isEmpty else { return out }
-        var cc = KafkaConsumerConfig(bootstrapServers: client.bootstrapServers)
-        cc.client = client
-        cc.enableAutoCommit = false
-        let consumer = try KafkaConsumer(config: cc)
-        try await consumer.assign(offsets: Dictionary(uniqueKeysWithValues: live.map { ($0, starts[$0]!.offset) }))
-        var left = Set(live)
-        var it = consumer.records.makeAsyncIterator()
-        while !left.isEmpty {
-            guard let chunk = try await it.nextChunk(until: .now + .seconds(30)) else { break }
-            for r in chunk {
-                let tp = TopicPartition(r.topic, r.partition)
-                guard let end = ends[tp]?.offset, r.offset < end else { continue }
-                let value = r.valueBytes.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] } ?? [:]
-                let idFields = by ?? ["window_start", "window_end"].filter { value[$0] != nil }
-                let id = ([r.keyString ?? "∅"] + idFields.map { "\($0)=\(value[$0].map { "\($0)" } ?? "null")" }).joined(separator: " ")
-                let text = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "?"
-                out[id] = text
-                if r.offset + 1 >= end { left.remove(tp) }
-            }
-            for tp in left { if let p = await consumer.position(tp), p >= ends[tp]!.offset { left.remove(tp) } }
+        try await TopicScan.readToEnd(topic, client: client) { r in
+            let value = r.valueBytes.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] } ?? [:]
+            let idFields = by ?? ["window_start", "window_end"].filter { value[$0] != nil }
+            let id = ([r.keyString ?? "∅"] + idFields.map { "\($0)=\(value[$0].map { "\($0)" } ?? "null")" }).joined(separator: " ")
+            let text = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+            out[id] = text
         }
-        await consumer.close()
         return out
     }
 }
