@@ -155,7 +155,7 @@ extension StringProtocol {
 
 /// Milliseconds since the Unix epoch (record timestamps).
 @inline(__always)
-func currentTimeMillis() -> Int64 {
+public func currentTimeMillis() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

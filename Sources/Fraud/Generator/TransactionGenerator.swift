@@ -1,3 +1,4 @@
+import HeapModule
 import Foundation
 
 /// What changes about a customer as the simulation runs (the profile itself is fixed).
@@ -23,7 +24,8 @@ public struct TransactionGenerator: Sendable {
     public let world: World
     var state: [CustomerState]
     var rng: Xoshiro256
-    var pending = PendingHeap()
+    /// Bounded by the episodes in flight, not by how long the generator runs.
+    var pending = Heap<PendingTransaction>()
     var pendingSeq: UInt64 = 0
     /// Event time of the next arrival of the global Poisson process.
     var nextArrival: Double
@@ -88,8 +90,8 @@ public struct TransactionGenerator: Sendable {
     /// The next transaction in event-time order, with its label when it is fraudulent.
     public mutating func next() -> (Transaction, FraudLabel?) {
         while true {
-            if let top = pending.first, Double(top.time) <= nextArrival {
-                _ = pending.pop()
+            if let top = pending.min, Double(top.time) <= nextArrival {
+                _ = pending.popMin()
                 return emit(top)
             }
             let t = Int64(nextArrival)
@@ -209,7 +211,7 @@ public struct TransactionGenerator: Sendable {
         var p = p
         pendingSeq &+= 1
         p.seq = pendingSeq
-        pending.push(p)
+        pending.insert(p)
     }
 
     /// Number of fraud transactions scheduled but not yet returned (bounded by the episodes in flight).

@@ -30,7 +30,17 @@ public struct AlertWatch: Sendable {
     @discardableResult
     public func run(_ out: @Sendable (String) -> Void) async throws -> LiveSummary {
         let admin = KafkaAdmin(config: client)
-        defer { Task { await admin.close() } }
+        do {
+            let summary = try await watch(admin, out)
+            await admin.close()
+            return summary
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    private func watch(_ admin: KafkaAdmin, _ out: @Sendable (String) -> Void) async throws -> LiveSummary {
         var topics = [alertsTopic]
         if let labelsTopic { topics.append(labelsTopic) }
         if let latencyTopic { topics.append(latencyTopic) }
@@ -47,9 +57,20 @@ public struct AlertWatch: Sendable {
         cc.client = client
         cc.enableAutoCommit = false
         let consumer = try KafkaConsumer(config: cc)
-        try await consumer.assign(assignment)
-        defer { Task { await consumer.close() } }
+        do {
+            try await consumer.assign(assignment)
+            let summary = try await follow(consumer, admin, txParts, out)
+            await consumer.close()
+            return summary
+        } catch {
+            await consumer.close()
+            throw error
+        }
+    }
 
+    /// The loop: alerts and labels as they come, a summary every `summaryEvery`.
+    private func follow(_ consumer: KafkaConsumer, _ admin: KafkaAdmin, _ txParts: [TopicPartition],
+                        _ out: @Sendable (String) -> Void) async throws -> LiveSummary {
         var summary = LiveSummary(settleMillis: settle.millis)
         var decoder = AlertDecoder()
         var labels = FraudLabelDecoder()
@@ -71,7 +92,7 @@ public struct AlertWatch: Sendable {
             } catch is CancellationError {
                 break
             }
-            let now = WallClock.millis()
+            let now = currentTimeMillis()
             for r in chunk {
                 guard let bytes = r.valueBytes else { continue }
                 if r.topic == alertsTopic {
@@ -99,7 +120,7 @@ public struct AlertWatch: Sendable {
                 }
             }
             if clock.now >= nextSummary {
-                summary.settle(now: WallClock.millis())
+                summary.settle(now: currentTimeMillis())
                 if let last = lastTx, let total = try? await Self.total(admin, txParts) {
                     let secs = Double((clock.now - last.at).components.seconds) + Double((clock.now - last.at).components.attoseconds) / 1e18
                     summary.transactionsPerSecond = secs > 0 ? Double(total - last.total) / secs : 0
@@ -110,7 +131,7 @@ public struct AlertWatch: Sendable {
                 nextSummary = clock.now + summaryEvery
             }
         }
-        summary.settle(now: WallClock.millis() + settle.millis)
+        summary.settle(now: currentTimeMillis() + settle.millis)
         return summary
     }
 
@@ -268,15 +289,6 @@ public struct LatencyHistogram: Sendable {
 extension Double {
     func logarithm() -> Double { Foundation.log(self) }
     func exponential() -> Double { Foundation.exp(self) }
-}
-
-/// Wall-clock milliseconds since the epoch (record timestamps are in these).
-enum WallClock {
-    static func millis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
 }
 
 extension String {

@@ -1,4 +1,5 @@
 import Foundation
+import KafkaClient
 
 /// The scalar functions, one table. Each entry gives the signature as documentation shows
 /// it, its typing rule and its code. Flink's semantics are followed (checked against Flink
@@ -253,7 +254,7 @@ enum Functions {
         },
         {
             var f = ScalarFunction(name: "NOW", signature: "NOW() → TIMESTAMP, the wall-clock time when the row is computed, at UTC (processing time: detection times, latencies)", arity: 0...0, typing: Rules.fixed([], .timestamp, .never)) { _ in
-                .timestamp { _ in Timestamp(millis: Functions.wallClockMillis()) }
+                .timestamp { _ in Timestamp(millis: currentTimeMillis()) }
             }
             f.deterministic = false
             return f
@@ -268,12 +269,6 @@ enum Functions {
             return .timestamp(lift(c.args[0].compiled.asInt) { Timestamp(millis: $0 &* perUnit) })
         },
     ]
-
-    static func wallClockMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
 
     // MARK: - Geography
 
