@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "KafkaClient", "KafkaProtocol", "CRC32C",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Atomics", package: "swift-atomics"),

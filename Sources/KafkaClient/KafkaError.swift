@@ -14,7 +14,7 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         enum Backing: String, Hashable, Sendable {
             case broker, connectionFailed, connectionClosed, requestTimedOut, deliveryTimedOut
             case unsupportedApi, protocolError, invalidConfiguration, authenticationFailed
-            case unknownTopic, recordTooLarge, closed, invalidState
+            case unknownTopic, recordTooLarge, closed, invalidState, refused
         }
         let backing: Backing
         init(_ backing: Backing) { self.backing = backing }
@@ -44,6 +44,9 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The call does not fit the client's state (e.g. `seek` on an unassigned partition,
         /// a group operation without `groupID`).
         public static let invalidState = Kind(.invalidState)
+        /// The broker refused the record for its content and the producer handed it, with its
+        /// bytes, to `KafkaProducerConfig.onRefused` (`code` says why).
+        public static let refused = Kind(.refused)
 
         public var description: String { backing.rawValue }
 

@@ -47,6 +47,10 @@ public struct KafkaProducerConfig: Sendable {
     public var partitioner: KafkaPartitioner = .murmur2Sticky
     /// Create topics on first use when the broker allows it.
     public var allowAutoTopicCreation = true
+    /// Records the broker refused for what they hold (see `RefusedRecord`), with their
+    /// contents, handed here before their delivery callbacks fail: a dead-letter path (Kafka's
+    /// clients report only the error, and the record is gone).
+    public var onRefused: (@Sendable ([RefusedRecord]) -> Void)? = nil
 
     public init(bootstrapServers: [BrokerAddress]) {
         client = KafkaClientConfig(bootstrapServers: bootstrapServers)
@@ -119,8 +123,13 @@ struct ProducerState {
     var sticky: [String: StickyPartition] = [:]
     var roundRobin: [String: Int] = [:]
     var incomplete = 0
-    var flushWaiters: [CheckedContinuation<Void, Never>] = []
-    var flushing = 0
+    /// Batches are numbered as they are created; every batch numbered below `settledBelow` is
+    /// acknowledged or failed, and so are those in `settledAhead` (they settle out of order
+    /// across partitions). A flush waits for the numbers below the next one at its call.
+    var nextBatchNumber: Int64 = 0
+    var settledBelow: Int64 = 0
+    var settledAhead: Set<Int64> = []
+    var flushWaiters: [(below: Int64, continuation: CheckedContinuation<Void, Never>)] = []
     var closed = false
     var nodeInFlight: [Int32: Int] = [:]
     var producerId: Int64 = -1
@@ -218,13 +227,14 @@ public final class KafkaProducer: Sendable, Service {
         return appendFast(record, size: size, keyHash: keyHash(record), completion: completion)
     }
 
-    /// Waits until every record queued so far has been acknowledged or has failed.
+    /// Waits until every record queued before the call has been acknowledged or has failed
+    /// (Kafka's flush); records queued meanwhile do not hold it up, so a checkpoint can wait
+    /// for what it promises while the pipeline keeps producing.
     public func flush() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let done = state.withLock { s -> Bool in
-                if s.incomplete == 0 { return true }
-                s.flushWaiters.append(c)
-                s.flushing += 1
+                if s.settledBelow >= s.nextBatchNumber { return true }
+                s.flushWaiters.append((s.nextBatchNumber, c))
                 return false
             }
             if done { c.resume() } else { wakeup.signal() }
@@ -442,6 +452,8 @@ public final class KafkaProducer: Sendable, Service {
                 q.lastBatchBytes = last.sizeInBytes
             }
             batch = ProducerBatch(tp: tp, capacity: config.batchSize, initialCapacity: q.lastBatchBytes, allocator: allocator)
+            batch.number = s.nextBatchNumber
+            s.nextBatchNumber += 1
             q.batches.append(batch)
             newBatch = true
         }
@@ -502,7 +514,7 @@ public final class KafkaProducer: Sendable, Service {
             var expired = [ProducerBatch]()
             var byNode = [Int32: [ProducerBatch]]()
             var bytesByNode = [Int32: Int]()
-            let flushing = s.flushing > 0 || s.closed
+            let flushing = !s.flushWaiters.isEmpty || s.closed
             metrics.bufferedBytes.record(s.usedBytes)
             if idem && s.producerId < 0 { return ([], [], now + .milliseconds(100)) }
             for tp in s.queues.keys.sorted() {
@@ -660,6 +672,9 @@ public final class KafkaProducer: Sendable, Service {
                 continue
             }
             let err = KafkaError.partition(b.tp, code: p.errorCode, message: p.errorMessage ?? p.recordErrors.first?.message)
+            if !p.recordErrors.isEmpty {
+                b.recordErrors = Dictionary(p.recordErrors.map { ($0.batchIndex, $0.message ?? err.message) }, uniquingKeysWith: { a, _ in a })
+            }
             if KafkaError.invalidatesMetadata(p.errorCode) {
                 let topic = b.tp.topic
                 Task { [cluster] in await cluster.invalidate(topic: topic) }
@@ -730,6 +745,15 @@ public final class KafkaProducer: Sendable, Service {
 
     private func finish(_ b: ProducerBatch, error: KafkaError) {
         metrics.failedRecords.increment(by: Int(b.recordCount))
+        var error = error
+        if let onRefused = config.onRefused, error.refusesContent {
+            // Handed over before any callback fails (and so before a flush returns).
+            let rs = b.refusedRecords(error, allocator: allocator)
+            if rs.count == Int(b.recordCount) {
+                onRefused(rs)
+                error = error.handedOff
+            }
+        }
         b.fail(error)
         completed(b)
     }
@@ -738,13 +762,17 @@ public final class KafkaProducer: Sendable, Service {
         release(b.reservedBytes)
         let flushed = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.incomplete -= Int(b.recordCount)
-            if s.incomplete == 0 {
-                let w = s.flushWaiters
-                s.flushWaiters = []
-                s.flushing = 0
-                return w
+            if b.number == s.settledBelow {
+                s.settledBelow += 1
+                while s.settledAhead.remove(s.settledBelow) != nil { s.settledBelow += 1 }
+            } else {
+                s.settledAhead.insert(b.number)
             }
-            return []
+            // Waiters are in call order, so in order of what they wait for.
+            let n = s.flushWaiters.prefix { $0.below <= s.settledBelow }.count
+            guard n > 0 else { return [] }
+            defer { s.flushWaiters.removeFirst(n) }
+            return s.flushWaiters.prefix(n).map(\.continuation)
         }
         for c in flushed { c.resume() }
         if b.recordCount > 0 { wakeup.signal() }

@@ -44,6 +44,10 @@ final class ProducerBatch: @unchecked Sendable {
     /// Memory charged against the producer's buffer.
     var reservedBytes: Int = 0
     var isClosed = false
+    /// Creation order among the producer's batches (what flush waits for).
+    var number: Int64 = 0
+    /// The records the broker named as the cause of refusing the batch (index → why).
+    var recordErrors: [Int32: String]? = nil
 
     // Sending state (touched by the sender only).
     var attempts = 0
@@ -123,6 +127,19 @@ final class ProducerBatch: @unchecked Sendable {
                 cs[i].completion.complete(.success(RecordMetadata(topic: topic, partition: partition,
                                                                   offset: baseOffset >= 0 ? baseOffset + Int64(i) : -1, timestamp: ts)))
             }
+        }
+    }
+
+    /// The batch's records as the broker refused them (decoded back from the bytes sent).
+    func refusedRecords(_ error: KafkaError, allocator: ByteBufferAllocator) -> [RefusedRecord] {
+        guard let bytes = built ?? (try? build(compression: .none, allocator: allocator)),
+              let header = try? RecordBatchHeader.peek(bytes),
+              let records = try? RecordBatch.records(ofBatch: bytes, header: header) else { return [] }
+        return records.enumerated().map { i, r in
+            let named = recordErrors?[Int32(i)]
+            return RefusedRecord(topic: tp.topic, partition: tp.partition, key: r.key, value: r.value, headers: r.headers,
+                                 timestamp: r.timestamp, error: error, reason: named ?? error.message,
+                                 isCause: recordErrors == nil || named != nil)
         }
     }
 

@@ -700,3 +700,82 @@ func waitUntil(timeout: Duration = .seconds(20), _ cond: () async -> Bool) async
         await consumer.close()
     }
 }
+
+@Suite struct FlushAndRefusalTests {
+    /// Kafka's flush: it waits for what was queued before it, not for an empty producer — a
+    /// checkpoint waits for its records while the pipeline keeps producing.
+    @Test(.needs(.riverbank)) func flushWaitsForEarlierRecordsOnlyWhileOthersKeepComing() async throws {
+        let broker = try await TestBroker.start(.riverbank)
+        defer { broker.stop() }
+        let topic = uniqueName("it-flush")
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        try await admin.createTopic(topic, partitions: 3)
+        await admin.close()
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.linger = .milliseconds(20)
+        let producer = try KafkaProducer(config: pc)
+        let acked = Locked<Set<Int>>([])
+        func send(_ i: Int) async throws {
+            try await producer.produce(ProducerRecord(topic: topic, key: "k\(i % 7)", value: "v\(i)")) { r in
+                if case .success = r { acked.withLock { _ = $0.insert(i) } }
+            }
+        }
+        for i in 0..<500 { try await send(i) }
+        let stop = Locked(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Someone keeps producing all along: a flush that waited for an empty producer
+            // would not return before it stops.
+            group.addTask {
+                var i = 500
+                while !stop.withLock({ $0 }) {
+                    try await send(i)
+                    i += 1
+                    if i % 50 == 0 { await Task.yield() }
+                }
+            }
+            for _ in 0..<5 {
+                await producer.flush()
+                let got = acked.withLock { $0 }
+                #expect((0..<500).allSatisfy(got.contains), "every record queued before the flush is acknowledged")
+            }
+            stop.withLock { $0 = true }
+            try await group.waitForAll()
+        }
+        await producer.close()
+    }
+
+    /// A record the broker refuses for its content (no key for a compacted topic) reaches
+    /// `onRefused` with its bytes, marked as the cause; its batch neighbours are not; the
+    /// delivery callbacks fail with kind `.refused`.
+    @Test(.needs(.riverbank)) func refusedRecordsAreHandedOverWithTheirContent() async throws {
+        let broker = try await TestBroker.start(.riverbank)
+        defer { broker.stop() }
+        let topic = uniqueName("it-refused")
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        try await admin.createTopic(topic, partitions: 1, configs: ["cleanup.policy": "compact"])
+        await admin.close()
+        var pc = try KafkaProducerConfig(bootstrap: broker.bootstrap)
+        pc.linger = .milliseconds(200)  // one batch of all three
+        let refused = Locked<[RefusedRecord]>([])
+        pc.onRefused = { rs in refused.withLock { $0 += rs } }
+        let producer = try KafkaProducer(config: pc)
+        _ = try await producer.partitionCount(topic: topic)
+        let errors = Locked<[KafkaError]>([])
+        for (k, v) in [("a", "first"), (nil, "keyless"), ("c", "third")] as [(String?, String)] {
+            try await producer.produce(ProducerRecord(topic: topic, key: k, value: v, headers: [RecordHeader(key: "h", value: ByteBuffer(string: v))])) { r in
+                if case .failure(let e) = r { errors.withLock { $0.append(e) } }
+            }
+        }
+        await producer.flush()
+        let rs = refused.withLock { $0 }
+        #expect(rs.map { $0.value.map { String(buffer: $0) } } == ["first", "keyless", "third"])
+        #expect(rs.map(\.isCause) == [false, true, false])
+        #expect(rs[1].key == nil && rs[0].key.map { String(buffer: $0) } == "a")
+        #expect(rs[1].headers.first?.value.map { String(buffer: $0) } == "keyless")
+        #expect(rs[1].reason.contains("no key"), "\(rs[1].reason)")
+        #expect(rs.allSatisfy { $0.error.code == 87 && $0.error.refusesContent })
+        let es = errors.withLock { $0 }
+        #expect(es.count == 3 && es.allSatisfy { $0.kind == .refused })
+        await producer.close()
+    }
+}

@@ -135,6 +135,39 @@ import Testing
         }
     }
 
+    /// Output the broker refuses for its content (here: no key for a compacted topic) goes to
+    /// the dead-letter topic with the reason; its batch neighbours are sent again; the job
+    /// goes on and its report counts the dead letters.
+    @Test func refusedOutputGoesToTheDeadLetterTopicAndTheJobGoesOn() async throws {
+        try await withBroker { bootstrap in
+            let evs = makeEvents(seed: 9, count: 3000, keys: 50, step: 20, jitter: 500)
+            try await produce(bootstrap, topic: "rtx", partitions: 2, evs.map { ($0, Int32($0.key % 2)) })
+            let admin = try KafkaAdmin(bootstrap: bootstrap)
+            _ = try await admin.createTopics([NewTopic(name: "rout", partitions: 1, replicationFactor: 1, configs: ["cleanup.policy": "compact"])])
+            await admin.close()
+            let job = StreamJob(name: "it-refused")
+            job.source(topic: "rtx", as: Ev.self, eventTime: { $0.ts }, outOfOrderness: .seconds(1))
+                .sink(topic: "rout", key: { $0.key % 10 == 0 ? nil : Array("k\($0.key)".utf8) }) { e, w in w.field("id", e.id) }
+            var config = try StreamJobConfig(bootstrap: bootstrap)
+            config.bounded = true
+            config.client.logger = quiet
+            let report = try await StreamJobRunner(job: job, config: config, logger: quiet).execute()
+            let keyless = evs.filter { $0.key % 10 == 0 }
+            #expect(report.recordsIn == evs.count)
+            #expect(report.deadLettered == keyless.count)
+            let out = try await readAll(bootstrap, topic: "rout", atLeast: evs.count - keyless.count, within: .seconds(10))
+            func id(_ r: ConsumerRecord) -> Int64 { ((try! JSONSerialization.jsonObject(with: Data(r.valueBytes!)) as! [String: Any])["id"] as! NSNumber).int64Value }
+            #expect(out.map(id).sorted() == evs.filter { $0.key % 10 != 0 }.map(\.id).sorted(), "every keyed row once")
+            let dead = try await readAll(bootstrap, topic: "it-refused.dead-letter", atLeast: keyless.count, within: .seconds(10))
+            #expect(dead.map(id).sorted() == keyless.map(\.id).sorted(), "every keyless row dead-lettered")
+            if let d = dead.first {
+                let reason = d.headers.first { $0.key == "riverbank.dead-letter.reason" }?.value.map { String(buffer: $0) } ?? ""
+                #expect(reason.contains("rout") && reason.contains("no key"), "reason: \(reason)")
+                #expect(d.headers.contains { $0.key == "riverbank.dead-letter.operator" && $0.value.map { String(buffer: $0) } == "sink rout" })
+            }
+        }
+    }
+
     @Test func aQuietPartitionStopsHoldingTimeBackAfterTheIdleTimeout() async throws {
         try await withBroker { bootstrap in
             // All data in partition 0; partition 1 never gets any.

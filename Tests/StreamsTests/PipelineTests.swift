@@ -136,6 +136,31 @@ import Testing
         #expect(got == want, "seed \(seed), cut at \(cut): \(got.count) vs \(want.count) records; missing \(missing.sorted().prefix(3)), extra \(extra.sorted().prefix(3))")
     }
 
+    /// A checkpoint freezes state between batches and writes it later, while processing goes
+    /// on: what it writes is the state when frozen, whatever the records after it changed
+    /// (windows fired and dropped, OVER frames slid, sessions merged).
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func frozenStateIsTheStateWhenFrozenWhateverComesAfter(seed: UInt64) throws {
+        let evs = makeEvents(seed: seed, count: 2500, keys: 30, step: 300, jitter: 2500, lateShare: 0.02, lateBy: 20_000)
+        var rng = SplitMix(seed: seed * 31)
+        let cut = Int.random(in: 100..<evs.count - 100, using: &rng)
+        let p = try LocalPipeline(job: job())
+        for e in evs[..<cut] { p.push(topic: "in", json: e.json) }
+        _ = p.drain()
+        let then = p.snapshot().operators.map { Array($0.state) }
+        let frozen = p.builder.stateful.map { $0.freeze() }
+        for e in evs[cut...] { p.push(topic: "in", json: e.json) }
+        p.finish()
+        _ = p.drain()
+        let written = frozen.map { f in
+            var w = StateWriter()
+            f(&w)
+            return w.bytes
+        }
+        #expect(written == then, "seed \(seed), frozen after \(cut) records")
+        #expect(p.snapshot().operators.map { Array($0.state) } != then, "the live state did move on")
+    }
+
     @Test func corruptStateIsRefusedWithAReason() throws {
         let p = try LocalPipeline(job: job())
         for e in makeEvents(seed: 9, count: 200, keys: 5, step: 300, jitter: 1000) { p.push(topic: "in", json: e.json) }

@@ -172,7 +172,7 @@ public struct KeyedStream<T> {
                 op.stateSchema = stateSchema
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
-                b.stateful.append(op)
+                b.stateful.append(StatefulOperator(op))
                 return op.process
             }
             if case .session(let gap) = spec {
@@ -181,7 +181,7 @@ public struct KeyedStream<T> {
                 op.stateSchema = stateSchema
                 b.ctx.onWatermark(op.advance)
                 b.stateProbes.append { op.stateKeys }
-                b.stateful.append(op)
+                b.stateful.append(StatefulOperator(op))
                 return op.process
             }
             let op = SlicedWindowOperator<T, Acc>(name: opName, spec: spec, lateness: lateness, lateTopic: lateTopic, ctx: b.ctx,
@@ -189,7 +189,7 @@ public struct KeyedStream<T> {
             op.stateSchema = stateSchema
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys }
-            b.stateful.append(op)
+            b.stateful.append(StatefulOperator(op))
             return op.process
         }
     }
@@ -219,7 +219,7 @@ public struct KeyedStream<T> {
             op.retainPrevious = retainPrevious
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys + op.buffered }
-            b.stateful.append(op)
+            b.stateful.append(StatefulOperator(op))
             return op.process
         }
     }
@@ -239,7 +239,7 @@ public struct KeyedStream<T> {
             b.ctx.onWatermark(op.advance)
             b.ctx.onProcessingTime(op.advanceProcessingTime)
             b.stateProbes.append { op.stateKeys }
-            b.stateful.append(op)
+            b.stateful.append(StatefulOperator(op))
             return op.process
         }
     }
@@ -265,7 +265,7 @@ public struct KeyedStream<T> {
             b.memo[id] = op
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys }
-            b.stateful.append(op)
+            b.stateful.append(StatefulOperator(op))
             return op
         }
         stream.node.outputs.append { b in make(b).processLeft }
@@ -297,7 +297,7 @@ public struct KeyedStream<T> {
             b.memo[id] = op
             b.ctx.onWatermark(op.advance)
             b.stateProbes.append { op.stateKeys }
-            b.stateful.append(op)
+            b.stateful.append(StatefulOperator(op))
             return op
         }
         stream.node.outputs.append { b in make(b).processLeft }

@@ -8,7 +8,7 @@ final class TaskBuilder {
     /// Gauges of state size, read after each batch.
     var stateProbes: [() -> Int] = []
     /// Operators whose state checkpoints carry, in pipeline order.
-    var stateful: [any CheckpointedOperator] = []
+    var stateful: [StatefulOperator] = []
     let counters = OperatorCounters()
 
     init(ctx: TaskContext) { self.ctx = ctx }

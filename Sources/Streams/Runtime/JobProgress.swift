@@ -94,7 +94,8 @@ public struct JobReport: Sendable, Equatable {
     public var deadLettered: Int
     public var firstRecordAt: Double?
     public var lastOutputAt: Double?
-    /// Checkpoints completed (per worker), the time spent in them, the size of the last one.
+    /// Checkpoints completed (per worker), the time they held processing up (freezing state
+    /// between batches; writing it out runs alongside), the size of the last one.
     public var checkpoints = 0
     public var checkpointSeconds = 0.0
     public var lastCheckpointBytes = 0

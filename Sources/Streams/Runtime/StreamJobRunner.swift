@@ -109,6 +109,8 @@ public final class StreamJobRunner: Service, Sendable {
         pc.acks = config.acks
         pc.allowAutoTopicCreation = false
         pc.bufferMemory = config.producerBufferBytes
+        let refusals = SinkRefusals()
+        pc.onRefused = { refusals.add($0) }
         let producer = try KafkaProducer(config: pc)
         let failures = DeliveryFailures()
 
@@ -121,7 +123,7 @@ public final class StreamJobRunner: Service, Sendable {
                 for w in 0..<workers {
                     let mine = stride(from: w, to: partitions, by: workers).map { Int32($0) }
                     let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
-                                        producer: producer, failures: failures, store: store, metrics: jobMetrics,
+                                        producer: producer, failures: failures, refusals: refusals, store: store, metrics: jobMetrics,
                                         restored: restored.filter { mine.contains($0.key) },
                                         starts: starts, ends: config.bounded ? ends : nil)
                     group.addTask { try await worker.run() }
@@ -133,7 +135,20 @@ public final class StreamJobRunner: Service, Sendable {
             await store?.close()
             throw error
         }
-        await producer.flush()
+        // Output refused after the workers' last look at it: its dead letters (or, for its
+        // batch neighbours, the records again) before the run reports done.
+        let onDelivery: @Sendable (DeliveryResult) -> Void = { failures.record($0) }
+        do {
+            while true {
+                await producer.flush()
+                guard refusals.outstanding.load(ordering: .relaxed) > 0 else { break }
+                try await refusals.send(producer, self, onDelivery)
+            }
+        } catch {
+            await producer.close()
+            await store?.close()
+            throw error
+        }
         await producer.close()
         await store?.close()
         if let f = failures.first() {
@@ -169,9 +184,14 @@ final class DeliveryFailures: Sendable {
     let firstError = Locked<String?>(nil)
 
     func record(_ r: DeliveryResult) {
-        if case .failure(let e) = r {
+        // A refused record handed to the dead-letter path is not lost.
+        if case .failure(let e) = r, e.kind != .refused {
             if count.loadThenWrappingIncrement(ordering: .relaxed) == 0 { firstError.withLock { $0 = "\(e)" } }
         }
+    }
+
+    func record(_ message: String) {
+        if count.loadThenWrappingIncrement(ordering: .relaxed) == 0 { firstError.withLock { $0 = message } }
     }
 
     func first() -> String? { count.load(ordering: .relaxed) == 0 ? nil : firstError.withLock { $0 } ?? "unknown" }

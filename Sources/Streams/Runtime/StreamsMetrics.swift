@@ -47,6 +47,8 @@ final class TaskMetrics {
 /// Job-wide: checkpoints and back-pressure.
 final class JobMetrics: Sendable {
     let checkpointDuration: CoreMetrics.Timer
+    /// How long a checkpoint held processing up (freezing the state between batches).
+    let checkpointPause: CoreMetrics.Timer
     let checkpointBytes: Gauge
     let checkpointFailures: Counter
     /// Time workers spent waiting for the producer (a full buffer: the sink is slower than the
@@ -57,6 +59,7 @@ final class JobMetrics: Sendable {
     init(job: String, factory: any MetricsFactory) {
         let d = [("job", job)]
         checkpointDuration = CoreMetrics.Timer(label: "riverbank_streams_checkpoint_duration_seconds", dimensions: d, factory: factory)
+        checkpointPause = CoreMetrics.Timer(label: "riverbank_streams_checkpoint_pause_seconds", dimensions: d, factory: factory)
         checkpointBytes = Gauge(label: "riverbank_streams_checkpoint_bytes", dimensions: d, factory: factory)
         checkpointFailures = Counter(label: "riverbank_streams_checkpoint_failures_total", dimensions: d, factory: factory)
         backpressureSeconds = FloatingPointCounter(label: "riverbank_streams_backpressure_seconds_total", dimensions: d, factory: factory)

@@ -6,7 +6,7 @@ import NIOCore
 public typealias Emit<T> = (T, Millis) -> Void
 
 /// A source record's place, as integers: source (index in the job's sources), partition, offset.
-struct SourcePosition: Equatable {
+struct SourcePosition: Equatable, Sendable {
     var source: Int32
     var partition: Int32
     var offset: Int64

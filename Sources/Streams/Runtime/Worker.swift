@@ -1,7 +1,10 @@
 import Atomics
 import CoreMetrics
 import KafkaClient
+import KafkaProtocol
 import Logging
+import NIOCore
+import NIOPosix
 
 /// One worker: a consumer assigned the partitions of its tasks, and the tasks (one per
 /// partition, each with its own operators and state), in two child tasks joined by a bounded
@@ -18,6 +21,7 @@ struct Worker: Sendable {
     let board: WatermarkBoard
     let producer: KafkaProducer
     let failures: DeliveryFailures
+    let refusals: SinkRefusals
     let store: CheckpointStore?
     let metrics: JobMetrics
     /// Snapshots of this worker's tasks to start from.
@@ -222,12 +226,15 @@ struct Worker: Sendable {
         var combined = Millis.min
         let bounded = ends != nil
         var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
-        var upload: Task<Void, any Error>? = nil
+        var upload: Upload? = nil
+        var slowest = SlowestSteps()
         processing: while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
             if allMineDone && combined == .max { break }
             let deadline = ContinuousClock.now + (allMineDone ? .milliseconds(5) : config.tick)
-            switch await channel.receive(until: deadline) {
+            let event = await channel.receive(until: deadline)
+            let t0 = ContinuousClock.now
+            switch event {
             case .batch(let i, let chunk, let decoded):
                 let ctx = contexts[inputs[i].task]
                 inputs[i].push(decoded, chunk)
@@ -255,79 +262,147 @@ struct Worker: Sendable {
             let now = JobProgress.nowMicros() / 1000
             for ctx in contexts { ctx.advanceProcessingTime(to: now) }
             try await drain(contexts, builders, taskMetrics, onDelivery)
-            if let due = nextCheckpoint, ContinuousClock.now >= due, let store {
-                // One upload at a time: the previous one first.
-                await finishUpload(&upload, checkpointID)
+            slowest.note(ContinuousClock.now - t0)
+            // One checkpoint at a time: while the previous one is being written, the next
+            // waits and processing does not.
+            if let due = nextCheckpoint, ContinuousClock.now >= due, let store, upload?.isDone ?? true {
+                try await finishUpload(&upload, checkpointID)
                 checkpointID += 1
-                let started = ContinuousClock.now
-                let (snaps, bytes) = try await snapshot(checkpointID, contexts, builders, inputs)
-                let worker = self
-                upload = Task { try await worker.upload(snaps, bytes: bytes, started: started, store) }
+                upload = Upload(freeze(checkpointID, contexts, builders, inputs), worker: self, store)
+                runner.logger.debug("checkpoint taken", metadata: ["id": "\(checkpointID)", "worker": "\(index)",
+                                                                  "slowest-step-ms": "\(slowest.overall.millis)",
+                                                                  "slowest-step-after-previous-ms": "\(slowest.afterCheckpoint.millis)"])
+                slowest = SlowestSteps()
                 nextCheckpoint = ContinuousClock.now + config.checkpointInterval!
             }
         }
-        await finishUpload(&upload, checkpointID)
+        try await awaitUpload(&upload, checkpointID, onDelivery)
         // Stopped (not at the end of a bounded input): a last checkpoint, so that a restart —
         // of this version or an upgraded one — continues exactly here (Flink's stop with a
         // savepoint).
         if runner.stopping.load(ordering: .relaxed), let store {
             try await drain(contexts, builders, taskMetrics, onDelivery)
             checkpointID += 1
-            let started = ContinuousClock.now
-            let (snaps, bytes) = try await snapshot(checkpointID, contexts, builders, inputs)
-            try await self.upload(snaps, bytes: bytes, started: started, store)
+            upload = Upload(freeze(checkpointID, contexts, builders, inputs), worker: self, store)
+            try await awaitUpload(&upload, checkpointID, onDelivery)
             runner.logger.info("stopped with a checkpoint", metadata: ["worker": "\(index)", "id": "\(checkpointID)"])
         }
         runner.logger.debug("worker done", metadata: ["worker": "\(index)", "watermark": "\(combined)"])
     }
 
-    /// Snapshots every task between batches and waits until the sink's records so far are
-    /// acknowledged (what the snapshot's offsets promise is then on the broker); returns the
-    /// snapshots, which `upload` then writes while processing goes on (Flink's asynchronous
-    /// snapshot phase). A checkpoint is complete when its manifest is written.
-    func snapshot(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input]) async throws -> ([TaskSnapshot], Int) {
+    /// A checkpoint taken between batches: each task's positions and watermark, and its
+    /// operators' state frozen (not copied, not written yet).
+    struct FrozenCheckpoint: Sendable {
+        struct TaskState: Sendable {
+            var partition: Int32
+            var watermark: Millis
+            var inputs: [TaskSnapshot.Input]
+            var operators: [(name: String, kind: String, state: FrozenState)]
+        }
+        var id: Int64
+        var tasks: [TaskState]
+        var taken: ContinuousClock.Instant
+        /// How long taking it held processing up.
+        var pauseMicros: Int64
+    }
+
+    /// The only part of a checkpoint that holds processing up: O(operators), whatever the
+    /// state's size.
+    func freeze(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input]) -> FrozenCheckpoint {
         let t0 = ContinuousClock.now
-        var snaps: [TaskSnapshot] = []
-        var bytes = 0
+        var tasks: [FrozenCheckpoint.TaskState] = []
         for (t, ctx) in contexts.enumerated() {
-            var ops: [(name: String, kind: String, state: ArraySlice<UInt8>)] = []
-            for op in builders[t].stateful {
-                var w = StateWriter(capacity: 64 << 10)
-                op.snapshot(into: &w)
-                ops.append((op.name, op.stateKind, w.bytes[...]))
-                bytes += w.bytes.count
-            }
+            let ops = builders[t].stateful.map { (name: $0.name, kind: $0.stateKind, state: $0.freeze()) }
             let ins = inputs.filter { $0.task == t }.map {
                 TaskSnapshot.Input(topic: $0.tp.topic, partition: $0.tp.partition, nextOffset: $0.nextOffset, maxEventTime: $0.watermark.maxEventTime)
             }
-            snaps.append(TaskSnapshot(job: runner.job.identity.name, version: runner.job.identity.version, checkpointID: id,
-                                      partition: ctx.partition, watermark: ctx.watermark, inputs: ins, operators: ops))
+            tasks.append(.init(partition: ctx.partition, watermark: ctx.watermark, inputs: ins, operators: ops))
         }
-        let t1 = ContinuousClock.now
+        let pause = (ContinuousClock.now - t0).micros
+        metrics.checkpointPause.recordMicroseconds(pause)
+        return FrozenCheckpoint(id: id, tasks: tasks, taken: t0, pauseMicros: pause)
+    }
+
+    /// Off the processing path (Flink's asynchronous snapshot phase): waits until the sink's
+    /// records from before the checkpoint are acknowledged — what its offsets promise is then
+    /// on the broker — writes the frozen state out and stores it. Complete when its manifests
+    /// are written.
+    func complete(_ c: FrozenCheckpoint, _ store: CheckpointStore) async throws {
+        await producer.flush()
+        // Refused records from before it are handed over by now; their dead letters must be
+        // on the broker too (the processor sends them).
+        while refusals.outstanding.load(ordering: .relaxed) > 0 { try await Task.sleep(for: .milliseconds(2)) }
         await producer.flush()
         if let f = failures.first() { throw StreamsError.deliveryFailed("sink: \(f)") }
-        let us = (ContinuousClock.now - t0).micros
-        runner.progress.checkpointed(micros: us, bytes: bytes)
-        runner.logger.debug("checkpoint snapshot", metadata: ["id": "\(id)", "worker": "\(index)", "bytes": "\(bytes)",
-                                                             "snapshot-ms": "\((t1 - t0).millis)", "sink-flush-ms": "\((ContinuousClock.now - t1).millis)"])
-        return (snaps, bytes)
-    }
-
-    func upload(_ snaps: [TaskSnapshot], bytes: Int, started: ContinuousClock.Instant, _ store: CheckpointStore) async throws {
+        let t1 = ContinuousClock.now
+        // On a thread of its own, not the cooperative pool: writing out a large state takes
+        // hundreds of milliseconds, and the processors and the clients' tasks share that
+        // pool's one thread per core.
+        let (job, version) = (runner.job.identity.name, runner.job.identity.version)
+        let (snaps, bytes) = try await NIOThreadPool.singleton.runIfActive {
+            var bytes = 0
+            let snaps = c.tasks.map { t in
+                let ops = t.operators.map { o -> (name: String, kind: String, state: ArraySlice<UInt8>) in
+                    var w = StateWriter(capacity: 64 << 10)
+                    o.state(&w)
+                    bytes += w.bytes.count
+                    return (o.name, o.kind, w.bytes[...])
+                }
+                return TaskSnapshot(job: job, version: version, checkpointID: c.id,
+                                    partition: t.partition, watermark: t.watermark, inputs: t.inputs, operators: ops)
+            }
+            return (snaps, bytes)
+        }
+        let t2 = ContinuousClock.now
         try await store.save(snaps)
-        let us = (ContinuousClock.now - started).micros
+        let us = (ContinuousClock.now - c.taken).micros
+        runner.progress.checkpointed(micros: c.pauseMicros, bytes: bytes)
         metrics.checkpointDuration.recordMicroseconds(us)
         metrics.checkpointBytes.record(bytes)
-        runner.logger.debug("checkpoint complete", metadata: ["id": "\(snaps.first?.checkpointID ?? 0)", "worker": "\(index)", "ms": "\(us / 1000)"])
+        runner.logger.debug("checkpoint complete", metadata: ["id": "\(c.id)", "worker": "\(index)", "bytes": "\(bytes)", "pause-us": "\(c.pauseMicros)",
+                                                             "sink-flush-ms": "\((t1 - c.taken).millis)", "serialise-ms": "\((t2 - t1).millis)",
+                                                             "store-ms": "\((ContinuousClock.now - t2).millis)"])
     }
 
-    /// Waits for the checkpoint being written. A failed one leaves the state in memory: the next
-    /// interval tries again.
-    func finishUpload(_ upload: inout Task<Void, any Error>?, _ id: Int64) async {
+    /// A checkpoint being completed off the processing path.
+    struct Upload {
+        let task: Task<Void, any Error>
+        let done: ManagedAtomic<Bool>
+        var isDone: Bool { done.load(ordering: .acquiring) }
+
+        init(_ c: FrozenCheckpoint, worker: Worker, _ store: CheckpointStore) {
+            let done = ManagedAtomic(false)
+            self.done = done
+            task = Task {
+                defer { done.store(true, ordering: .releasing) }
+                try await worker.complete(c, store)
+            }
+        }
+    }
+
+    /// Waits for the checkpoint being completed, sending refused output to the dead-letter
+    /// topic meanwhile (the checkpoint waits for that).
+    func awaitUpload(_ upload: inout Upload?, _ id: Int64, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
+        while let u = upload, !u.isDone {
+            try await drainRefusals(onDelivery)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        try await finishUpload(&upload, id)
+    }
+
+    /// Collects a completed checkpoint's outcome. A failed store leaves the state in memory:
+    /// the next interval tries again. A sink failure fails the job.
+    func finishUpload(_ upload: inout Upload?, _ id: Int64) async throws {
         guard let u = upload else { return }
         upload = nil
         do {
-            try await u.value
+            try await u.task.value
+        } catch let e as StreamsError {
+            // The sink could not deliver: the job fails (no checkpoint may pass output that
+            // is not on the broker).
+            if case .deliveryFailed = e { throw e }
+            metrics.checkpointFailures.increment()
+            runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(e)"])
         } catch {
             metrics.checkpointFailures.increment()
             runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(error)"])
@@ -365,14 +440,20 @@ struct Worker: Sendable {
     func drain(_ contexts: [TaskContext], _ builders: [TaskBuilder], _ taskMetrics: [TaskMetrics],
                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         let now = JobProgress.nowMicros() / 1000
+        try await drainRefusals(onDelivery)
         for (t, ctx) in contexts.enumerated() {
             let any = ctx.hasOutput
             if any {
-                for r in ctx.takeOutput() where try !producer.tryProduce(r, onDelivery: onDelivery) {
-                    // The producer's buffer is full: the sink is slower than the sources.
-                    let t0 = ContinuousClock.now
-                    try await producer.produce(r, onDelivery: onDelivery)
-                    metrics.backpressureSeconds.increment(by: Double((ContinuousClock.now - t0).micros) / 1e6)
+                for r in ctx.takeOutput() {
+                    do {
+                        guard try !producer.tryProduce(r, onDelivery: onDelivery) else { continue }
+                        // The producer's buffer is full: the sink is slower than the sources.
+                        let t0 = ContinuousClock.now
+                        try await producer.produce(r, onDelivery: onDelivery)
+                        metrics.backpressureSeconds.increment(by: Double((ContinuousClock.now - t0).micros) / 1e6)
+                    } catch let e as KafkaError where e.kind == .recordTooLarge {
+                        try await deadLetter(r, reason: "\(e)", onDelivery)
+                    }
                 }
             }
             runner.progress.add(ctx.counters, outputs: any)
@@ -380,6 +461,29 @@ struct Worker: Sendable {
                                  state: builders[t].stateProbes.reduce(0) { $0 + $1() }, nowMillis: now)
             ctx.counters = TaskCounters()
         }
+    }
+}
+
+extension Worker {
+    func drainRefusals(_ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
+        try await refusals.send(producer, runner, onDelivery)
+    }
+
+    func deadLetter(_ r: ProducerRecord, reason: String, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
+        try await SinkRefusals.deadLetter(r, reason: reason, producer, runner, onDelivery)
+    }
+}
+
+/// The processor's slowest step (one batch or tick: push, time, sink) since the last
+/// checkpoint, and in the first second after it (what a checkpoint costs the latency).
+struct SlowestSteps {
+    let since = ContinuousClock.now
+    var overall = Duration.zero
+    var afterCheckpoint = Duration.zero
+
+    mutating func note(_ d: Duration) {
+        if d > overall { overall = d }
+        if d > afterCheckpoint, ContinuousClock.now - since < .seconds(1) { afterCheckpoint = d }
     }
 }
 

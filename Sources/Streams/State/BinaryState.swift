@@ -131,7 +131,8 @@ public struct StateReader {
 
 /// A value that operators keep in checkpointed state (window accumulators, buffered rows).
 /// Write and read the same fields in the same order.
-public protocol StateCodable {
+/// Sendable: a checkpoint writes frozen state on another thread while processing goes on.
+public protocol StateCodable: Sendable {
     func write(to w: inout StateWriter)
     init(from r: inout StateReader) throws(StateError)
 }

@@ -5,6 +5,7 @@ import Glibc
 import KafkaClient
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Where checkpoints live: a compacted topic `<job>.checkpoints` (any machine can restore
 /// from it) and, when configured, a local directory (a restart on the same machine reads it
@@ -147,9 +148,11 @@ final class CheckpointStore: Sendable {
                                        onDelivery: onDelivery)
         }
         if let dir = localDirectory {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for (t, s) in snapshots.enumerated() {
-                try Self.writeAtomically(bodies[t] + [manifests[t].encode()[...]], to: "\(dir)/task-\(s.partition).ckpt")
+            // Blocking writes and fsync: on a thread of their own, never the cooperative pool.
+            let files = zip(snapshots, zip(bodies, manifests)).map { s, bm in ("\(dir)/task-\(s.partition).ckpt", bm.0 + [bm.1.encode()[...]]) }
+            try await NIOThreadPool.singleton.runIfActive {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                for (path, parts) in files { try Self.writeAtomically(parts, to: path) }
             }
         }
     }

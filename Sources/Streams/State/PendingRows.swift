@@ -1,7 +1,7 @@
 /// Rows waiting for the watermark, released in (event time, arrival) order: what OVER
 /// operators and the table join buffer. The heap holds plain integers (sifting moves no
 /// reference-counted data); the rows wait in a slab.
-struct PendingRows<T> {
+struct PendingRows<T>: Sendable where T: Sendable {
     struct Row {
         var ts: Millis
         var key: StreamKey

@@ -2,10 +2,10 @@ import CRC32C
 
 /// One task's checkpoint: where each of its source partitions is (next offset, largest event
 /// time seen), its watermark, and each stateful operator's state by name.
-struct TaskSnapshot: Equatable {
+struct TaskSnapshot: Equatable, Sendable {
     static let magic: UInt64 = 0x5242_434B_5054_0002  // "RBCKPT" v2
 
-    struct Input: Equatable {
+    struct Input: Equatable, Sendable {
         var topic: String
         var partition: Int32
         var nextOffset: Int64

@@ -5,7 +5,7 @@
 /// watermark reaches t + upper, a right one until it reaches t − lower. A record at or behind
 /// the watermark goes to the late topic (its partners may be gone).
 final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
-    struct Rows<V> {
+    struct Rows<V: Sendable>: Sendable {
         var ts: [Millis] = []
         var values: [V] = []
 
@@ -37,7 +37,7 @@ final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
         }
     }
 
-    struct Sides {
+    struct Sides: Sendable {
         var left = Rows<L>()
         var right = Rows<R>()
         var isEmpty: Bool { left.ts.isEmpty && right.ts.isEmpty }
@@ -149,7 +149,12 @@ final class IntervalJoinOperator<L: StateCodable, R: StateCodable, U> {
 
     var stateKind: String { "interval join \(L.self) with \(R.self) [\(lower), \(upper)] ms" }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        let keys = keys
+        return { w in Self.write(keys, into: &w) }
+    }
+
+    static func write(_ keys: [StreamKey: Sides], into w: inout StateWriter) {
         w.int(keys.count)
         for (k, s) in keys {
             w.key(k)

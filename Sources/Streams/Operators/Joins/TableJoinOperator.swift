@@ -78,7 +78,12 @@ final class TableJoinOperator<L: StateCodable, R: StateCodable, U> {
 
     var stateKind: String { "table join \(L.self) with \(R.self)" }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        let (versions, pending) = (versions, pending)
+        return { w in Self.write(versions, pending, into: &w) }
+    }
+
+    static func write(_ versions: [StreamKey: [(Millis, R)]], _ pending: PendingRows<L>, into w: inout StateWriter) {
         w.uint(pending.seq)
         w.int(versions.count)
         for (k, vs) in versions {

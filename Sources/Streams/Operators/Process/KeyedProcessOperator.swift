@@ -30,7 +30,7 @@ public struct ProcessContext<State, Output> {
 /// processing-time timers, and a state TTL in event time (a key whose state was not written
 /// for `ttl` of event time is cleared). State and timers are checkpointed.
 final class KeyedProcessOperator<T, S: StateCodable, U> {
-    struct Timer: Comparable {
+    struct Timer: Comparable, Sendable {
         var time: Millis
         var seq: UInt64
         var domain: UInt8
@@ -39,7 +39,7 @@ final class KeyedProcessOperator<T, S: StateCodable, U> {
         static func == (a: Timer, b: Timer) -> Bool { a.time == b.time && a.seq == b.seq }
     }
 
-    struct Entry {
+    struct Entry: Sendable {
         var state: S
         var written: Millis
     }
@@ -59,7 +59,7 @@ final class KeyedProcessOperator<T, S: StateCodable, U> {
     var seq: UInt64 = 0
     var ttlQueue = Heap<Timer>()
 
-    struct TimerID: Hashable {
+    struct TimerID: Hashable, Sendable {
         var key: StreamKey
         var time: Millis
         var domain: UInt8
@@ -144,7 +144,12 @@ final class KeyedProcessOperator<T, S: StateCodable, U> {
 
     var stateKind: String { "process state \(S.self)" }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        let (seq, states, live) = (seq, states, live)
+        return { w in Self.write(seq, states, live, into: &w) }
+    }
+
+    static func write(_ seq: UInt64, _ states: [StreamKey: Entry], _ live: Set<TimerID>, into w: inout StateWriter) {
         w.uint(seq)
         w.int(states.count)
         for (k, e) in states {

@@ -9,7 +9,7 @@
 /// (`isUpdate`), which replaces the results of the same key it overlaps; past the lateness,
 /// the record goes to the late topic.
 final class SessionWindowOperator<T, Acc: WindowAccumulator> {
-    struct Session {
+    struct Session: Sendable {
         var start: Millis
         var end: Millis
         var acc: Acc
@@ -153,7 +153,12 @@ final class SessionWindowOperator<T, Acc: WindowAccumulator> {
     var stateSchema: String? = nil
     var stateKind: String { "session window (gap \(gap) ms) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        let keys = keys
+        return { w in Self.write(keys, into: &w) }
+    }
+
+    static func write(_ keys: [StreamKey: [Session]], into w: inout StateWriter) {
         w.int(keys.count)
         for (k, ss) in keys {
             w.key(k)

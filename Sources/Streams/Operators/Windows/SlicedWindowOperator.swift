@@ -6,7 +6,7 @@
 /// With allowed lateness a late record still updates its slices and re-fires, as an update,
 /// the windows that had already fired; past it, the record goes to the late topic.
 final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
-    struct KeySlices {
+    struct KeySlices: Sendable {
         var starts: [Millis] = []
         var accs: [Acc] = []
     }
@@ -176,7 +176,12 @@ final class SlicedWindowOperator<T, Acc: WindowAccumulator> {
     var stateSchema: String? = nil
     var stateKind: String { "window \(spec) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        let keys = keys
+        return { w in Self.write(keys, into: &w) }
+    }
+
+    static func write(_ keys: [StreamKey: KeySlices], into w: inout StateWriter) {
         w.int(keys.count)
         for (k, ks) in keys {
             w.key(k)

@@ -106,10 +106,16 @@ final class TumblingWindowOperator<T, Acc: WindowAccumulator> {
     var stateSchema: String? = nil
     var stateKind: String { "window \(WindowSpec.tumbling(size: size)) of \(Acc.self)" + (stateSchema.map { " [\($0)]" } ?? "") }
 
-    func snapshot(into w: inout StateWriter) {
+    func freeze() -> FrozenState {
+        // The windows are objects: their maps are taken out (values, shared until written).
+        let frozen = windows.sorted { $0.key < $1.key }.map { (start: $0.key, fired: $0.value.fired, accs: $0.value.accs) }
+        return { w in Self.write(frozen, into: &w) }
+    }
+
+    static func write(_ windows: [(start: Millis, fired: Bool, accs: [StreamKey: Acc])], into w: inout StateWriter) {
         w.int(windows.count)
-        for (start, win) in windows.sorted(by: { $0.key < $1.key }) {
-            w.int(start)
+        for win in windows {
+            w.int(win.start)
             w.bool(win.fired)
             w.int(win.accs.count)
             for (k, acc) in win.accs {
