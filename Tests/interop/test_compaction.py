@@ -349,8 +349,13 @@ def test_crash_at_each_step_of_a_swap(broker_factory, point):
     for r in range(5):
         for k in range(500):
             _produce(p, t, partition=0, key=b"key-%03d" % k, value=b"r%d-%03d-" % (r, k) + b"v" * 100, on_delivery=log)
-    flush_all(p, log, expected=2500)
+    p.flush(30)
     acked = latest(log.ok)
+    # On a slow run the cleaner's first swap — and the crash — can come while these are still
+    # being produced: then what was acknowledged must survive, and a key may also show a later
+    # record that was written but not acknowledged before the kill (as Kafka allows).
+    died_early = bool(log.errors)
+    assert died_early or len(log.ok) == 2500, f"expected 2500 delivery reports, got {len(log.ok)}"
     if b.alive():
         time.sleep(1.2)
         p2 = producer(b.bootstrap, acks="all", **{"message.timeout.ms": 3000})
@@ -367,9 +372,13 @@ def test_crash_at_each_step_of_a_swap(broker_factory, point):
         msgs = read_all(b.bootstrap, t)
         got = latest(msgs)
         got.pop(b"__roll", None)
-        assert got == acked
+        if died_early:
+            for k, (off, _) in acked.items():
+                assert k in got and got[k][0] >= off, f"acknowledged {k!r}@{off} lost: {got.get(k)}"
+        else:
+            assert got == acked
         data = [m for m in msgs if m.key() != b"__roll"]
-        return data if len(data) == 500 else None
+        return data if len(data) == len(got) else None
 
     wait_for(cleaned, timeout=60, interval=0.5, message="cleaning after the crash")
     assert b.stop() == 0

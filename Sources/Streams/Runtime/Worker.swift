@@ -227,6 +227,9 @@ struct Worker: Sendable {
         let bounded = ends != nil
         var nextCheckpoint = config.checkpointInterval.map { ContinuousClock.now + $0 }
         var upload: Upload? = nil
+        // Failing: a checkpoint still being completed stops (it may be waiting for dead letters
+        // that no processor will send now).
+        defer { upload?.task.cancel() }
         var slowest = SlowestSteps()
         processing: while !runner.stopping.load(ordering: .relaxed) {
             let allMineDone = bounded && inputs.allSatisfy(\.finished)
