@@ -190,9 +190,5 @@ final class DeliveryFailures: Sendable {
         }
     }
 
-    func record(_ message: String) {
-        if count.loadThenWrappingIncrement(ordering: .relaxed) == 0 { firstError.withLock { $0 = message } }
-    }
-
     func first() -> String? { count.load(ordering: .relaxed) == 0 ? nil : firstError.withLock { $0 } ?? "unknown" }
 }

@@ -236,7 +236,7 @@ struct Worker: Sendable {
             if allMineDone && combined == .max { break }
             let deadline = ContinuousClock.now + (allMineDone ? .milliseconds(5) : config.tick)
             let event = await channel.receive(until: deadline)
-            let t0 = ContinuousClock.now
+            let stepStarted = ContinuousClock.now
             switch event {
             case .batch(let i, let chunk, let decoded):
                 let ctx = contexts[inputs[i].task]
@@ -265,7 +265,7 @@ struct Worker: Sendable {
             let now = JobProgress.nowMicros() / 1000
             for ctx in contexts { ctx.advanceProcessingTime(to: now) }
             try await drain(contexts, builders, taskMetrics, onDelivery)
-            slowest.note(ContinuousClock.now - t0)
+            slowest.note(since: stepStarted)
             // One checkpoint at a time: while the previous one is being written, the next
             // waits and processing does not.
             if let due = nextCheckpoint, ContinuousClock.now >= due, let store, upload?.isDone ?? true {
@@ -387,7 +387,7 @@ struct Worker: Sendable {
     /// topic meanwhile (the checkpoint waits for that).
     func awaitUpload(_ upload: inout Upload?, _ id: Int64, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         while let u = upload, !u.isDone {
-            try await drainRefusals(onDelivery)
+            try await refusals.send(producer, runner, onDelivery)
             try await Task.sleep(for: .milliseconds(2))
         }
         try await finishUpload(&upload, id)
@@ -400,13 +400,10 @@ struct Worker: Sendable {
         upload = nil
         do {
             try await u.task.value
-        } catch let e as StreamsError {
+        } catch {
             // The sink could not deliver: the job fails (no checkpoint may pass output that
             // is not on the broker).
-            if case .deliveryFailed = e { throw e }
-            metrics.checkpointFailures.increment()
-            runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(e)"])
-        } catch {
+            if case StreamsError.deliveryFailed = error { throw error }
             metrics.checkpointFailures.increment()
             runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(error)"])
         }
@@ -443,7 +440,7 @@ struct Worker: Sendable {
     func drain(_ contexts: [TaskContext], _ builders: [TaskBuilder], _ taskMetrics: [TaskMetrics],
                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         let now = JobProgress.nowMicros() / 1000
-        try await drainRefusals(onDelivery)
+        try await refusals.send(producer, runner, onDelivery)
         for (t, ctx) in contexts.enumerated() {
             let any = ctx.hasOutput
             if any {
@@ -455,7 +452,7 @@ struct Worker: Sendable {
                         try await producer.produce(r, onDelivery: onDelivery)
                         metrics.backpressureSeconds.increment(by: Double((ContinuousClock.now - t0).micros) / 1e6)
                     } catch let e as KafkaError where e.kind == .recordTooLarge {
-                        try await deadLetter(r, reason: "\(e)", onDelivery)
+                        try await SinkRefusals.deadLetter(r, reason: "\(e)", producer, runner, onDelivery)
                     }
                 }
             }
@@ -467,16 +464,6 @@ struct Worker: Sendable {
     }
 }
 
-extension Worker {
-    func drainRefusals(_ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
-        try await refusals.send(producer, runner, onDelivery)
-    }
-
-    func deadLetter(_ r: ProducerRecord, reason: String, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
-        try await SinkRefusals.deadLetter(r, reason: reason, producer, runner, onDelivery)
-    }
-}
-
 /// The processor's slowest step (one batch or tick: push, time, sink) since the last
 /// checkpoint, and in the first second after it (what a checkpoint costs the latency).
 struct SlowestSteps {
@@ -484,9 +471,11 @@ struct SlowestSteps {
     var overall = Duration.zero
     var afterCheckpoint = Duration.zero
 
-    mutating func note(_ d: Duration) {
+    mutating func note(since start: ContinuousClock.Instant) {
+        let now = ContinuousClock.now
+        let d = now - start
         if d > overall { overall = d }
-        if d > afterCheckpoint, ContinuousClock.now - since < .seconds(1) { afterCheckpoint = d }
+        if d > afterCheckpoint, now - since < .seconds(1) { afterCheckpoint = d }
     }
 }
 

@@ -27,8 +27,8 @@ final class OverOperator<T: Sendable & StateCodable> {
     let lateTopic: String?
     var pending = PendingRows<T>()
     /// A Dictionary: a checkpoint's frozen copy shares its storage, so the first write after
-    /// it copies the map (tens of milliseconds at 100,000 keys). swift-collections'
-    /// TreeDictionary would copy one path instead, but cost job C 20 % of its events/s.
+    /// it copies the map. swift-collections' TreeDictionary would copy one path instead, but
+    /// cost job C 20 % of its events/s.
     var keys: [StreamKey: KeyState] = [:]
     var batch: [Pending] = []
     /// Per measure: 0 unbounded, 1 ROWS n, 2 RANGE d; and their bounds.
