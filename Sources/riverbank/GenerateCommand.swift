@@ -30,6 +30,8 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Broker(s) to bootstrap from, host:port[,host:port…].") var bootstrap: String = "127.0.0.1:9092"
     @Option(help: "Topic of the transactions.") var topic: String = FraudTopics.transactions
     @Option(help: "Topic of the fraud labels.") var labelsTopic: String = FraudTopics.labels
+    @Option(help: "Compacted topic of the customers' records (home, typical amount), written once before the transactions; '' for none.")
+    var customersTopic: String = FraudTopics.customers
     @Option(help: "Write transactions as JSON lines to this file ('-' for stdout) instead of a topic.") var output: String?
     @Option(help: "With --output: write the labels as JSON lines to this file.") var labelsOutput: String?
     @Option(help: "Transactions per second (0: as fast as possible).") var rate: Double = 200
@@ -112,6 +114,19 @@ struct GenerateCommand: AsyncParsableCommand {
             pc.client.requestTimeout = .seconds(30)
             pc.deliveryTimeout = .seconds(60)
             do { sink = GenerateSink(producer: try KafkaProducer(config: pc), topic: topic, labelsTopic: labelsTopic) } catch { fail("\(error)") }
+        }
+
+        if !customersTopic.isEmpty, output == nil {
+            let t0 = ContinuousClock.now
+            do {
+                for c in generator.world.customers.indices {
+                    try await sink.sendCustomer(topic: customersTopic, id: World.customerId(c), generator.world.customerRecordJSON(c))
+                }
+            } catch {
+                await sink.close()
+                fail("\(error)")
+            }
+            if !quiet { stderr("customers: \(customers) records to '\(customersTopic)' (\((ContinuousClock.now - t0).milliseconds) ms)") }
         }
 
         let stop = StopFlag()
@@ -223,6 +238,12 @@ final class GenerateSink: Sendable {
             file?.writeLine(tx.jsonBytes)
             if let label { labelsFile?.writeLine(label.jsonBytes) }
         }
+    }
+
+    /// A customer's record, keyed by their id (a compacted topic keeps the latest).
+    func sendCustomer(topic: String, id: String, _ json: [UInt8]) async throws {
+        guard let producer else { return }
+        try await produce(producer, ProducerRecord(topic: topic, key: Array(id.utf8), value: json))
     }
 
     private func produce(_ producer: KafkaProducer, _ record: ProducerRecord) async throws {

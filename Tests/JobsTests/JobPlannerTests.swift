@@ -357,3 +357,130 @@ import Testing
         #expect(!texts(whole, "out-b").isEmpty)
     }
 }
+
+/// `tables:` and `lookup` operators: each row meets the latest entry of its key, NULLs where
+/// there is none (left) or no row (inner); checked against a dictionary of the same records.
+@Suite struct JobLookupTests {
+    static let yaml = JobPlannerTests.header + """
+        tables:
+          customers:
+            topic: customers
+            schema:
+              home_city: STRING
+              limit_usd: DOUBLE NOT NULL
+        operators:
+          - name: enriched
+            lookup: tx
+            table: customers
+            key: customer_id
+          - name: over_limit
+            filter: enriched
+            where: customers.limit_usd IS NULL OR amount > customers.limit_usd
+          - name: known
+            lookup: tx
+            table: customers
+            as: c
+            key: CAST(customer_id AS STRING)
+            join: inner
+        sinks:
+          - name: flagged
+            from: over_limit
+            topic: flagged
+            fields:
+              tx_id: tx_id
+              city: customers.home_city
+              limit: customers.limit_usd
+          - name: known
+            from: known
+            topic: known
+            fields:
+              tx_id: tx_id
+              limit: c.limit_usd
+
+        """
+
+    @Test(arguments: [1, 2, 3] as [UInt64]) func rowsMeetTheLatestEntryOfTheirKey(seed: UInt64) throws {
+        let t = JobPlannerTests()
+        let p = try LocalPipeline(job: t.plan(Self.yaml).job)
+        var rng = SplitMix(seed: seed)
+        var table: [String: (String?, Double)] = [:]
+        var records: [(key: String?, json: String?)] = []
+        for i in 0..<200 {
+            let c = "\(rng.int(1...15))"
+            if rng.int(0...4) == 0 {
+                records.append((c, nil))
+                table[c] = nil
+            } else {
+                let city: String? = rng.int(0...1) == 0 ? "city\(i)" : nil
+                let limit = Double(rng.int(100...900))
+                records.append((c, "{\"limit_usd\":\(limit)" + (city.map { ",\"home_city\":\"\($0)\"" } ?? "") + "}"))
+                table[c] = (city, limit)
+            }
+        }
+        // Not readable: no key; the NOT NULL limit missing (the key keeps its entry).
+        let failures = p.loadTable(topic: "customers", records + [(nil, "{\"limit_usd\":1}"), ("3", "{\"home_city\":\"x\"}")])
+        #expect(failures.count == 2, "\(failures)")
+        let evs = JobPlannerTests.events(400, seed: seed, customers: 20)
+        for e in evs { p.push(topic: "tx", json: e.json) }
+        p.finish()
+        let out = p.drain()
+        let flagged = t.objects(out, topic: "flagged")
+        let expected = evs.filter { e in table["\(e.customer)"].map { e.amount > $0.1 } ?? true }
+        #expect(flagged.map { ($0["tx_id"] as! NSNumber).int64Value } == expected.map(\.id))
+        for (row, e) in zip(flagged, expected) {
+            let entry = table["\(e.customer)"]
+            #expect((row["city"] as? String) == entry?.0)
+            #expect((row["limit"] as? NSNumber)?.doubleValue == entry?.1)
+        }
+        let known = t.objects(out, topic: "known")
+        #expect(known.map { ($0["tx_id"] as! NSNumber).int64Value } == evs.filter { table["\($0.customer)"] != nil }.map(\.id))
+        #expect(evs.contains { table["\($0.customer)"] == nil }, "some customers have no entry")
+    }
+
+    @Test func lookupMistakesAreReportedAtTheirPlace() throws {
+        let yaml = JobPlannerTests.header + """
+            tables:
+              customers:
+                topic: customers
+                schema:
+                  limit_usd: DOUBLE
+                  seen: BIGINT METADATA FROM 'offset'
+            operators:
+              - name: a
+                lookup: tx
+                table: customer
+                key: customer_id
+              - name: b
+                lookup: tx
+                table: customers
+                key: amount
+              - name: c
+                lookup: tx
+                table: customers
+                key: customer_id
+                join: outer
+            sinks:
+              - name: out
+                from: tx
+                topic: customers
+            """
+        guard case .failure(let d) = JobFile.check(yaml, file: "t.yaml") else {
+            Issue.record("should not validate")
+            return
+        }
+        let text = d.rendered
+        #expect(text.contains("'seen' is record metadata"), "\(text)")
+        #expect(text.contains("join is left") && text.contains("'outer'"), "\(text)")
+        // Parse errors come first; without them, the references are checked.
+        let fixed = yaml.replacingOccurrences(of: "      seen: BIGINT METADATA FROM 'offset'\n", with: "")
+            .replacingOccurrences(of: "    join: outer\n", with: "")
+        guard case .failure(let d2) = JobFile.check(fixed, file: "t.yaml") else {
+            Issue.record("should not validate")
+            return
+        }
+        let t2 = d2.rendered
+        #expect(t2.contains("table 'customer' is not defined") && t2.contains("did you mean 'customers'"), "\(t2)")
+        #expect(t2.contains("the key is DOUBLE"), "\(t2)")
+        #expect(t2.contains("also a table of the job"), "\(t2)")
+    }
+}

@@ -15,6 +15,8 @@ public struct JobDefinition: Sendable {
     public var checkpointInterval: Duration?
     public var deadLetterTopic: String?
     public var lateTopic: String?
+    /// Global tables that `lookup` operators read.
+    public var tables: [TableDefinition] = []
 }
 
 /// A field of a source's schema: a dotted path into the record and its SQL type.
@@ -59,6 +61,23 @@ public struct SourceDefinition: Sendable {
 
     /// The rows this source produces.
     public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }
+}
+
+/// A compacted topic kept whole in memory as the latest row of each record key (Kafka
+/// Streams' GlobalKTable), for `lookup` operators.
+public struct TableDefinition: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    public var topic: String
+    public var fields: [FieldDefinition]
+
+    public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }
+
+    /// Read like a source whose rows have no event time of their own.
+    var asSource: SourceDefinition {
+        SourceDefinition(name: name, location: location, topic: topic, format: .json, fields: fields, eventTime: nil,
+                         eventTimeLocation: location, outOfOrderness: .zero, idleTimeout: nil)
+    }
 }
 
 /// An expression as written in the file, with where it starts.
@@ -117,6 +136,9 @@ public struct OperatorDefinition: Sendable {
         /// Per-row aggregates over the key's history (Flink's OVER), in event-time order or, for
         /// scoring without waiting for the watermark, in arrival order.
         case over(key: [ExpressionText], measures: [MeasureDefinition], order: OverOrder)
+        /// Each row with the table's row for `key` (the record key as text), its columns named
+        /// `alias.column`; without one, NULLs (left) or no row (inner).
+        case lookup(table: String, tableLocation: SourceLocation, key: ExpressionText, alias: String, inner: Bool)
     }
 
     public var name: String

@@ -41,10 +41,11 @@ public enum JobFileParser {
     /// Largest job file read (a definition, not data).
     public static let maxBytes = 1 << 20
 
-    static let topKeys = ["name", "version", "description", "sources", "operators", "sinks", "parallelism",
+    static let topKeys = ["name", "version", "description", "sources", "tables", "operators", "sinks", "parallelism",
                           "checkpoint-interval", "dead-letter-topic", "late-topic"]
     static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout"]
-    static let operatorKinds = ["filter", "map", "window", "over"]
+    static let tableKeys = ["topic", "format", "schema"]
+    static let operatorKinds = ["filter", "map", "window", "over", "lookup"]
     static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp"]
 
     public static func parse(_ text: String, file: String) -> (JobDefinition?, Diagnostics) {
@@ -83,6 +84,10 @@ public enum JobFileParser {
             if pairs.isEmpty { r.error(s, "sources: at least one source is needed") }
             for p in pairs { if let src = source(&r, p.key, p.keyNode, p.value) { sources.append(src) } }
         }
+        var tables: [TableDefinition] = []
+        if let t = r.value(top, "tables"), let pairs = r.mapping(t, "tables") {
+            for p in pairs { if let tab = table(&r, p.key, p.keyNode, p.value) { tables.append(tab) } }
+        }
         var operators: [OperatorDefinition] = []
         if let o = r.value(top, "operators") {
             if let seq = o.sequence {
@@ -105,7 +110,7 @@ public enum JobFileParser {
         guard r.diagnostics.isEmpty else { return (nil, Diagnostics(r.diagnostics)) }
         return (JobDefinition(file: file, name: name, version: version, description: description, sources: sources,
                               operators: operators, sinks: sinks, parallelism: parallelism, checkpointInterval: checkpoint,
-                              deadLetterTopic: dlq, lateTopic: late), Diagnostics([]))
+                              deadLetterTopic: dlq, lateTopic: late, tables: tables), Diagnostics([]))
     }
 
     static func isTopicSafe(_ s: String) -> Bool {
@@ -123,6 +128,22 @@ public enum JobFileParser {
                 r.error(f, "\(what): format '\(s)' is not one of \(SourceFormat.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
+        let fields = schema(&r, pairs, what, keyNode)
+        var eventTime: String? = nil
+        var eventTimeLocation = r.location(keyNode)
+        if let e = r.value(pairs, "event-time"), let s = r.string(e, "\(what): event-time") {
+            eventTime = s
+            eventTimeLocation = r.location(e)
+        }
+        let ooo = r.value(pairs, "out-of-orderness").flatMap { r.duration($0, "\(what): out-of-orderness") } ?? .zero
+        let idle = r.value(pairs, "idle-timeout").flatMap { r.duration($0, "\(what): idle-timeout", allowZero: false) }
+        guard let topic else { return nil }
+        return SourceDefinition(name: name, location: r.location(keyNode), topic: topic, format: format, fields: fields,
+                                eventTime: eventTime, eventTimeLocation: eventTimeLocation, outOfOrderness: ooo, idleTimeout: idle)
+    }
+
+    /// A `schema:` mapping of field → SQL type (with `NOT NULL`, `METADATA FROM '…'`).
+    static func schema(_ r: inout YAMLReader, _ pairs: [(key: String, keyNode: Node, value: Node)], _ what: String, _ keyNode: Node) -> [FieldDefinition] {
         var fields: [FieldDefinition] = []
         if let s = r.require(pairs, "schema", in: what, at: keyNode), let fs = r.mapping(s, "\(what): schema") {
             if fs.isEmpty { r.error(s, "\(what): the schema names no field") }
@@ -160,17 +181,23 @@ public enum JobFileParser {
                 fields.append(FieldDefinition(name: f.key, type: type, nullable: nullable, location: r.location(f.keyNode), metadata: metadata))
             }
         }
-        var eventTime: String? = nil
-        var eventTimeLocation = r.location(keyNode)
-        if let e = r.value(pairs, "event-time"), let s = r.string(e, "\(what): event-time") {
-            eventTime = s
-            eventTimeLocation = r.location(e)
+        return fields
+    }
+
+    static func table(_ r: inout YAMLReader, _ name: String, _ keyNode: Node, _ node: Node) -> TableDefinition? {
+        let what = "table '\(name)'"
+        guard let pairs = r.mapping(node, what) else { return nil }
+        r.checkKeys(pairs, known: tableKeys, in: what)
+        let topic = r.require(pairs, "topic", in: what, at: keyNode).flatMap { r.string($0, "\(what): topic") }
+        if let f = r.value(pairs, "format"), let s = r.string(f, "\(what): format"), s.lowercased() != "json" {
+            r.error(f, "\(what): format '\(s)' is not read by tables yet (json is)")
         }
-        let ooo = r.value(pairs, "out-of-orderness").flatMap { r.duration($0, "\(what): out-of-orderness") } ?? .zero
-        let idle = r.value(pairs, "idle-timeout").flatMap { r.duration($0, "\(what): idle-timeout", allowZero: false) }
+        let fields = schema(&r, pairs, what, keyNode)
+        for f in fields where f.metadata != nil {
+            r.error(f.location, "\(what): '\(f.name)' is record metadata; a table keeps the latest value of each key, without it")
+        }
         guard let topic else { return nil }
-        return SourceDefinition(name: name, location: r.location(keyNode), topic: topic, format: format, fields: fields,
-                                eventTime: eventTime, eventTimeLocation: eventTimeLocation, outOfOrderness: ooo, idleTimeout: idle)
+        return TableDefinition(name: name, location: r.location(keyNode), topic: topic, fields: fields)
     }
 
     static func op(_ r: inout YAMLReader, _ node: Node) -> OperatorDefinition? {
@@ -187,6 +214,7 @@ public enum JobFileParser {
         case "filter": known = ["name", "filter", "where"]
         case "map": known = ["name", "map", "select", "keep-input"]
         case "window": known = ["name", "window", "key", "tumbling", "hopping", "cumulate", "session", "allowed-lateness", "select", "having"]
+        case "lookup": known = ["name", "lookup", "table", "key", "as", "join"]
         default: known = ["name", "over", "key", "measures", "order"]
         }
         r.checkKeys(pairs, known: known, in: what)
@@ -200,6 +228,19 @@ public enum JobFileParser {
             guard let s = r.require(pairs, "select", in: what, at: nameNode) else { return nil }
             let keep = r.value(pairs, "keep-input").flatMap { r.bool($0, "\(what): keep-input") } ?? false
             kind = .map(select: named(&r, s, "\(what): select"), keep: keep)
+        case "lookup":
+            guard let t = r.require(pairs, "table", in: what, at: nameNode), let table = r.string(t, "\(what): table"),
+                  let k = r.require(pairs, "key", in: what, at: nameNode), let key = r.expression(k, "\(what): key") else { return nil }
+            let alias = r.value(pairs, "as").flatMap { r.string($0, "\(what): as") } ?? table
+            var inner = false
+            if let j = r.value(pairs, "join"), let text = r.string(j, "\(what): join") {
+                switch text.lowercased() {
+                case "left": inner = false
+                case "inner": inner = true
+                default: r.error(j, "\(what): join is left (rows without an entry get NULLs) or inner (they are dropped), not '\(text)'")
+                }
+            }
+            kind = .lookup(table: table, tableLocation: r.location(t), key: key, alias: alias, inner: inner)
         case "window":
             guard let window = windowSpec(&r, pairs, what, nameNode) else { return nil }
             let lateness = r.value(pairs, "allowed-lateness").flatMap { r.duration($0, "\(what): allowed-lateness") } ?? .zero

@@ -22,6 +22,8 @@ public enum JobPlanner {
         public var sourceTopics: [String: String] = [:]
         /// Sink name → topic.
         public var sinkTopics: [String: String] = [:]
+        /// Table name → topic.
+        public var tableTopics: [String: String] = [:]
         public var lateTopic: String?
         public var deadLetterTopic: String?
         public init() {}
@@ -39,6 +41,7 @@ struct Planner {
     let file: JobFile
     var problems: PlanProblems
     var streams: [String: PlannedStream] = [:]
+    var tables: [String: GlobalTable<Row>] = [:]
 
     var def: JobDefinition { file.definition }
 
@@ -68,6 +71,13 @@ struct Planner {
             }
             streams[s.name] = PlannedStream(stream: stream, schema: s.schema)
         }
+        for t in def.tables {
+            let src = t.asSource
+            tables[t.name] = job.globalTable(topic: overrides.tableTopics[t.name] ?? t.topic, name: t.name) {
+                var decoder = JSONRowDecoder(src)
+                return { (r: ConsumerRecord) throws(FormatError) -> Row in try decoder.decode(r).0 }
+            }
+        }
         for op in def.operators {
             // The validator has checked every reference; a missing input is a source not planned.
             guard let input = streams[op.input] else { continue }
@@ -93,7 +103,28 @@ struct Planner {
             return planWindow(op, input, key: key, window: window, lateness: lateness, select: select, having: having)
         case .over(let key, let measures, let order):
             return planOver(op, input, key: key, measures: measures, order: order)
+        case .lookup(let name, _, let key, let alias, let inner):
+            return planLookup(op, input, table: name, key: key, alias: alias, inner: inner)
         }
+    }
+
+    /// A lookup: the key's text names the table's entry (the record key it was written with);
+    /// the entry's columns follow the input's, NULL where there is none (left) or the row
+    /// dropped (inner). A key that fails to evaluate sends the row to the dead-letter topic.
+    mutating func planLookup(_ op: OperatorDefinition, _ input: PlannedStream, table name: String, key: ExpressionText,
+                             alias: String, inner: Bool) -> PlannedStream? {
+        guard let table = tables[name], let t = def.tables.first(where: { $0.name == name }),
+              let k = compile(key, ExpressionScope(input.schema)) else { return nil }
+        let code = k.code
+        let nulls = [Value](repeating: .null, count: t.fields.count)
+        let s = input.stream.tryCompactMap(name: op.name) { row -> Row? in
+            let kv = try code.value(row)
+            let entry = kv.isNull ? nil : table.get(StreamKey(kv.description))
+            if entry == nil && inner { return nil }
+            return Row(row.values + (entry?.values ?? nulls))
+        }
+        let fields = t.fields.map { RowSchema.Field("\(alias).\($0.name)", $0.type, nullable: inner ? $0.nullable : true) }
+        return PlannedStream(stream: s, schema: RowSchema(input.schema.fields + fields))
     }
 
     mutating func planMap(_ op: OperatorDefinition, _ input: PlannedStream, _ select: [NamedExpression], _ keep: Bool) -> PlannedStream? {

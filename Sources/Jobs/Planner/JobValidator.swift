@@ -9,6 +9,8 @@ public struct JobValidator {
     public private(set) var schemas: [String: RowSchema] = [:]
     public private(set) var diagnostics: [Diagnostic] = []
     let lines: [Substring]
+    /// The job's tables by name, for `lookup` operators.
+    var tables: [String: TableDefinition] = [:]
 
     /// The columns a window adds beside its select list.
     public static let windowColumns = [RowSchema.Field("window_start", .timestamp, nullable: false),
@@ -60,6 +62,18 @@ public struct JobValidator {
             }
             schemas[s.name] = schema
         }
+        let sourceTopics = Set(def.sources.map(\.topic))
+        for t in def.tables {
+            declare(t.name, t.location, &self)
+            var seen = Set<String>()
+            for f in t.fields where !seen.insert(f.name.lowercased()).inserted {
+                error(f.location, "table '\(t.name)': field '\(f.name)' is declared twice", length: f.name.count)
+            }
+            if sourceTopics.contains(t.topic) {
+                error(t.location, "table '\(t.name)': topic '\(t.topic)' is also a source (a table is read whole by every task; a source is split among them)", length: t.name.count)
+            }
+            tables[t.name] = t
+        }
         // Operators whose output is unknown (their definition has errors): what reads them is
         // not checked, rather than reported as reading nothing.
         var broken = Set<String>()
@@ -85,10 +99,11 @@ public struct JobValidator {
             }
         }
         var sinkNames = Set<String>()
-        let sourceTopics = Set(def.sources.map(\.topic))
+        let tableTopics = Set(def.tables.map(\.topic))
         for k in def.sinks {
             if !sinkNames.insert(k.name).inserted { error(k.location, "sink '\(k.name)' is defined twice", length: k.name.count) }
             if sourceTopics.contains(k.topic) { error(k.location, "sink '\(k.name)': topic '\(k.topic)' is also a source of the job") }
+            if tableTopics.contains(k.topic) { error(k.location, "sink '\(k.name)': topic '\(k.topic)' is also a table of the job") }
             if broken.contains(k.input) { continue }
             guard let input = schemas[k.input] else {
                 let hint = Suggest.nearest(k.input, among: Array(schemas.keys)).map { " (did you mean '\($0)'?)" } ?? ""
@@ -160,6 +175,30 @@ public struct JobValidator {
                 }
                 fields.removeAll { $0.name.lowercased() == m.name.lowercased() }
                 fields.append(RowSchema.Field(m.name, a.type, nullable: true))
+            }
+            return ok ? RowSchema(fields) : nil
+        case .lookup(let name, let at, let key, let alias, let inner):
+            guard let table = tables[name] else {
+                let hint = Suggest.nearest(name, among: Array(tables.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+                error(at, "\(what): table '\(name)' is not defined under tables:\(hint)", length: name.count)
+                return nil
+            }
+            guard let k = compile(key, ExpressionScope(input)) else { return nil }
+            guard k.type == .string || k.type == .bigint else {
+                error(key.source.location(of: 0), "\(what): the key is \(k.type); a table is keyed by its record keys' text: give a STRING or BIGINT (CAST it)",
+                      length: key.text.count)
+                return nil
+            }
+            var fields = input.fields
+            var ok = true
+            for f in table.fields {
+                let column = "\(alias).\(f.name)"
+                if input.index(of: column) != nil {
+                    error(at, "\(what): its column '\(column)' is already one of the input's: name the table's columns apart with `as:`", length: name.count)
+                    ok = false
+                }
+                // A left join gives NULLs where the table has no entry.
+                fields.append(RowSchema.Field(column, f.type, nullable: inner ? f.nullable : true))
             }
             return ok ? RowSchema(fields) : nil
         }

@@ -21,6 +21,8 @@ enum SourceProjection {
             case .over(let key, let measures, _):
                 key.forEach(add)
                 measures.forEach { add($0.expression) }
+            case .lookup(_, _, let key, _, _):
+                add(key)
             }
         }
         for k in def.sinks {

@@ -15,6 +15,7 @@ import KafkaClient
 public final class StreamJob: @unchecked Sendable {
     public let identity: JobIdentity
     var sources: [SourcePlan] = []
+    var tables: [GlobalTablePlan] = []
     var sinkTopics: Set<String> = []
     var names: Set<String> = []
     var problems: [String] = []
@@ -99,6 +100,9 @@ public final class StreamJob: @unchecked Sendable {
         if let p = problems.first { throw .invalidJob(p) }
         for s in sources where sinkTopics.contains(s.topic) {
             throw .invalidJob("topic \(s.topic) is both a source and a sink of the job")
+        }
+        for t in tables where sinkTopics.contains(t.topic) {
+            throw .invalidJob("topic \(t.topic) is both a table and a sink of the job")
         }
     }
 }

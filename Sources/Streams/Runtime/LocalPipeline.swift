@@ -77,6 +77,17 @@ final class LocalPipeline {
         if advance { advanceWatermark() }
     }
 
+    /// Applies records to the job's global tables over `topic`, as their reader would (key,
+    /// value; a nil value deletes); returns why it could not read those it could not.
+    @discardableResult
+    func loadTable(topic: String, _ records: [(key: String?, json: String?)]) -> [String] {
+        let rs = records.enumerated().map { i, r in
+            ConsumerRecord(topic: topic, partition: 0, offset: Int64(i), timestamp: 0, key: r.key.map { ByteBuffer(string: $0) },
+                           value: r.json.map { ByteBuffer(string: $0) })
+        }
+        return job.tables.filter { $0.topic == topic }.flatMap { $0.makeLoader()(rs).failures.map(\.reason) }
+    }
+
     func push(topic: String, json: String, advance: Bool = true) {
         push(topic: topic, value: Array(json.utf8), advance: advance)
     }

@@ -118,17 +118,40 @@ public final class StreamJobRunner: Service, Sendable {
         let jobMetrics = JobMetrics(job: job.identity.name, factory: config.metricsFactory ?? MetricsSystem.factory)
         let workers = max(1, min(config.parallelism, partitions))
         logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)"])
+        let workerEnds = config.bounded ? ends : nil
+        let (partitionCount, snapshots, checkpoints) = (partitions, restored, store)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for w in 0..<workers {
-                    let mine = stride(from: w, to: partitions, by: workers).map { Int32($0) }
-                    let worker = Worker(index: w, partitions: mine, partitionCount: partitions, runner: self, board: board,
-                                        producer: producer, failures: failures, refusals: refusals, store: store, metrics: jobMetrics,
-                                        restored: restored.filter { mine.contains($0.key) },
-                                        starts: starts, ends: config.bounded ? ends : nil)
-                    group.addTask { try await worker.run() }
+            let tableEnds = try await globalTableEnds(admin, partitions: partitions)
+            // Global tables' readers run beside the workers for the whole job; the workers
+            // start once every table is loaded, and when they are done the readers stop.
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                var loads: [AsyncStream<Void>] = []
+                for (plan, ends) in zip(job.tables, tableEnds) {
+                    let (loaded, signal) = AsyncStream<Void>.makeStream()
+                    loads.append(loaded)
+                    let reader = GlobalTableReader(plan: plan, runner: self, producer: producer, failures: failures, ends: ends, loaded: signal)
+                    group.addTask { try await reader.run(); return false }
                 }
-                try await group.waitForAll()
+                let tablesLoaded = loads
+                group.addTask {
+                    for l in tablesLoaded { for await _ in l {} }
+                    guard !Task.isCancelled else { return true }
+                    try await withThrowingTaskGroup(of: Void.self) { workerGroup in
+                        for w in 0..<workers {
+                            let mine = stride(from: w, to: partitionCount, by: workers).map { Int32($0) }
+                            let worker = Worker(index: w, partitions: mine, partitionCount: partitionCount, runner: self, board: board,
+                                                producer: producer, failures: failures, refusals: refusals, store: checkpoints, metrics: jobMetrics,
+                                                restored: snapshots.filter { mine.contains($0.key) },
+                                                starts: starts, ends: workerEnds)
+                            workerGroup.addTask { try await worker.run() }
+                        }
+                        try await workerGroup.waitForAll()
+                    }
+                    return true
+                }
+                while let workersDone = try await group.next() {
+                    if workersDone { group.cancelAll(); break }
+                }
             }
         } catch {
             await producer.close()
@@ -161,6 +184,27 @@ public final class StreamJobRunner: Service, Sendable {
 }
 
 extension StreamJobRunner {
+    /// Each global table's topic (made, compacted, if it does not exist yet: a lookup into
+    /// an empty table finds nothing) and where its partitions end now.
+    func globalTableEnds(_ admin: KafkaAdmin, partitions: Int) async throws -> [[TopicPartition: Int64]] {
+        var all: [[TopicPartition: Int64]] = []
+        for t in job.tables {
+            var info: TopicInfo
+            do {
+                info = try await admin.describeTopic(t.topic)
+            } catch let e as KafkaError where e.kind == .unknownTopic {
+                let made = try await admin.createTopics([NewTopic(name: t.topic, partitions: config.sinkPartitions ?? Int32(partitions),
+                                                                  replicationFactor: 1, configs: ["cleanup.policy": "compact"])], ifNotExists: true)
+                if let (_, e) = made.first { throw StreamsError.topology("table \(t.name): cannot create its topic \(t.topic): \(e)") }
+                logger.info("table topic created", metadata: ["table": "\(t.name)", "topic": "\(t.topic)"])
+                info = try await admin.describeTopic(t.topic)
+            }
+            let tps = (0..<info.partitionCount).map { TopicPartition(t.topic, Int32($0)) }
+            all.append(try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })).mapValues(\.offset))
+        }
+        return all
+    }
+
     /// A checkpoint from another version of the job must name only operators this version has
     /// (state is bound to operator names): said before anything runs.
     static func checkCompatible(_ snaps: [Int32: TaskSnapshot], job: StreamJob, allowDropped: Bool = false) throws {

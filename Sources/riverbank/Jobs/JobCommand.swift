@@ -43,7 +43,7 @@ struct JobCommand: AsyncParsableCommand {
                         print("\(f): \(error.count) problem\(error.count == 1 ? "" : "s")")
                         continue
                     }
-                    print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.operators.count) operator(s), \(d.sinks.count) sink(s)")
+                    print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.tables.isEmpty ? "" : "\(d.tables.count) table(s), ")\(d.operators.count) operator(s), \(d.sinks.count) sink(s)")
                 case .failure(let problems):
                     failed += 1
                     print(problems.rendered)

@@ -1,0 +1,114 @@
+import KafkaClient
+
+/// A table that every task reads whole (Kafka Streams' GlobalKTable, Flink's broadcast
+/// state): the latest value of each key of a compacted topic, for lookups by a key the stream
+/// is not partitioned by — a merchant's risk, a card or country on a block list — or by
+/// customer without co-partitioning the topics.
+///
+/// Keys are the Kafka record keys as `StreamKey(String)` (their UTF-8 text); a record with no
+/// value (a tombstone) deletes its key. The runner reads the whole topic before the job's
+/// first record ("bootstrap"), then keeps applying updates while the job runs: a lookup meets
+/// the table as it is when the element is processed, not as it was at the element's event time
+/// (for that, use `KeyedStream.join`, which needs co-partitioned topics). The table is not
+/// part of checkpoints: after a restart it is read again from its topic, so replayed elements
+/// meet today's table, as in Kafka Streams.
+public final class GlobalTable<R: Sendable>: Sendable {
+    public let name: String
+    public let topic: String
+    let entries = Locked<[StreamKey: R]>([:])
+    /// Decodes one record's value; made once per reader (it may keep buffers).
+    let makeDecoder: @Sendable () -> (ConsumerRecord) throws(FormatError) -> R
+
+    init(name: String, topic: String, makeDecoder: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> R) {
+        self.name = name
+        self.topic = topic
+        self.makeDecoder = makeDecoder
+    }
+
+    public func get(_ key: StreamKey) -> R? { entries.withLock { $0[key] } }
+
+    public var count: Int { entries.withLock { $0.count } }
+
+    /// Applies decoded updates (nil: delete) under one lock.
+    func apply(_ updates: [(StreamKey, R?)]) {
+        guard !updates.isEmpty else { return }
+        entries.withLock { m in
+            for (k, v) in updates {
+                if let v { m[k] = v } else { m.removeValue(forKey: k) }
+            }
+        }
+    }
+}
+
+/// What the runner needs of a table, whatever its value type.
+struct GlobalTablePlan: Sendable {
+    var name: String
+    var topic: String
+    /// Turns a chunk into updates and the chunk indexes it could not read, with the reason.
+    var makeLoader: @Sendable () -> ([ConsumerRecord]) -> (applied: Int, failures: [(index: Int, reason: String)])
+    var count: @Sendable () -> Int
+}
+
+extension StreamJob {
+    /// A global table over a compacted topic (see `GlobalTable`). `decode` makes one decoder
+    /// per reader; a record it cannot read, or one without a key, goes to the job's dead-letter
+    /// topic with the reason, and the table keeps its previous value for that key.
+    public func globalTable<R: Sendable>(topic: String, name: String? = nil,
+                                         decode: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> R) -> GlobalTable<R> {
+        let t = GlobalTable<R>(name: register(name ?? "table-\(topic)"), topic: topic, makeDecoder: decode)
+        tables.append(GlobalTablePlan(name: t.name, topic: topic, makeLoader: {
+            let decode = t.makeDecoder()
+            return { chunk in
+                var updates: [(StreamKey, R?)] = []
+                updates.reserveCapacity(chunk.count)
+                var failures: [(index: Int, reason: String)] = []
+                for (i, r) in chunk.enumerated() {
+                    guard let k = r.key else {
+                        failures.append((i, "table record has no key"))
+                        continue
+                    }
+                    let key = StreamKey(String(decoding: k.readableBytesView, as: UTF8.self))
+                    guard r.value != nil else {
+                        updates.append((key, nil))
+                        continue
+                    }
+                    do throws(FormatError) {
+                        updates.append((key, try decode(r)))
+                    } catch {
+                        failures.append((i, error.description))
+                    }
+                }
+                t.apply(updates)
+                return (updates.count, failures)
+            }
+        }, count: { t.count }))
+        return t
+    }
+
+    /// A global table of JSON values decoded as `R`.
+    public func globalTable<R: JSONRecord & Sendable>(topic: String, as type: R.Type, name: String? = nil,
+                                                     maxValueBytes: Int = 1 << 20) -> GlobalTable<R> {
+        globalTable(topic: topic, name: name) {
+            var decoder = JSONDecoding<R>(maxBytes: maxValueBytes)
+            return { (r: ConsumerRecord) throws(FormatError) -> R in
+                try r.value!.withUnsafeReadableBytes { (raw) throws(FormatError) -> R in try decoder.decode(raw) }
+            }
+        }
+    }
+}
+
+extension DataStream {
+    /// Enriches each element from a global table: `key` names the entry (nil: none), `join`
+    /// gets the element and the entry or nil when the table has none, and returns the result
+    /// (nil drops the element). Stateless for the task; the table is read under a lock shared
+    /// with its reader, one lookup per element.
+    public func lookup<R, U>(_ table: GlobalTable<R>, name: String? = nil, key: @escaping @Sendable (T) -> StreamKey?,
+                             _ join: @escaping @Sendable (T, R?) -> U?) -> DataStream<U> {
+        chain("lookup", name) { _, next in
+            { v, ts in
+                let entry = key(v).flatMap { table.get($0) }
+                if let u = join(v, entry) { next(u, ts) }
+            }
+        }
+    }
+}
