@@ -277,7 +277,6 @@ import Testing
             sources:
               tx:
                 topic: tx
-                format: csv
                 schema:
                   a: BIGINT NOT NULL
                   b: DOUBLE
@@ -305,8 +304,7 @@ import Testing
         }
         do { _ = try JobPlanner.plan(f) } catch {
             let text = error.rendered
-            #expect(text.contains("t.yaml:3:"), "the source's place: \(text)")
-            #expect(text.contains("format csv"))
+            #expect(text.contains("t.yaml:13:"), "the measure's place: \(text)")
             #expect(text.contains("LAG with an offset above 1"))
             #expect(text.contains("SUM(b) over a nullable value"))
         }
@@ -482,5 +480,259 @@ import Testing
         #expect(t2.contains("table 'customer' is not defined") && t2.contains("did you mean 'customers'"), "\(t2)")
         #expect(t2.contains("the key is DOUBLE"), "\(t2)")
         #expect(t2.contains("also a table of the job"), "\(t2)")
+    }
+}
+
+/// CSV sources and sinks in job files: the same job over the same rows gives what its JSON
+/// twin gives (the JSON path is checked against brute force above).
+@Suite struct JobCSVTests {
+    static func yaml(csvSource: Bool, csvSink: Bool) -> String {
+        var header = JobPlannerTests.header
+        if csvSource {
+            header = header.replacingOccurrences(of: "    event-time: ts_ms\n",
+                                                 with: "    format: csv\n    separator: ';'\n    skip-header: true\n    event-time: ts_ms\n")
+        }
+        return header + """
+            operators:
+              - name: hourly
+                window: tx
+                key: customer_id
+                tumbling: 1h
+                select:
+                  customer_id: customer_id
+                  n: COUNT(*)
+                  total: ROUND(SUM(amount), 2)
+                  with_mcc: COUNT(mcc)
+                  last_mcc: MAX(mcc)
+            sinks:
+              - name: out
+                from: hourly
+                topic: out
+                key: customer_id
+                format: \(csvSink ? "csv" : "json")
+                fields:
+                  customer_id: customer_id
+                  n: n
+                  total: total
+                  with_mcc: with_mcc
+                  last_mcc: last_mcc
+                  window_start: window_start
+
+            """
+    }
+
+    static func csvLine(_ e: JobPlannerTests.Tx) -> String {
+        "\(e.id);\(e.customer);\(e.amount);\(e.qty);\(e.mcc ?? "");\(e.ts)"
+    }
+
+    /// Every output record as text columns, in the sink's field order.
+    static func columns(_ out: [ProducerRecord], csv: Bool) -> [[String]] {
+        out.filter { $0.topic == "out" }.map { r in
+            var b = r.value!
+            let bytes = b.readBytes(length: b.readableBytes)!
+            if csv { return String(decoding: bytes, as: UTF8.self).split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            let o = try! JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
+            return ["customer_id", "n", "total", "with_mcc", "last_mcc", "window_start"].map { k in
+                switch o[k] {
+                case let n as NSNumber: return n.stringValue
+                case let s as String: return s
+                default: return ""
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [4, 5] as [UInt64]) func csvRowsGiveWhatTheirJSONTwinsGive(seed: UInt64) throws {
+        let t = JobPlannerTests()
+        let evs = JobPlannerTests.events(600, seed: seed)
+        let json = try LocalPipeline(job: t.plan(Self.yaml(csvSource: false, csvSink: false)).job)
+        for e in evs { json.push(topic: "tx", json: e.json) }
+        json.finish()
+        // Windows closed by one watermark come out in no particular order: by key and start.
+        func sorted(_ rows: [[String]]) -> [[String]] { rows.sorted { ($0.first ?? "", $0.last ?? "") < ($1.first ?? "", $1.last ?? "") } }
+        let expected = sorted(Self.columns(json.drain(), csv: false))
+        #expect(expected.count > 20)
+
+        let csv = try LocalPipeline(job: t.plan(Self.yaml(csvSource: true, csvSink: true)).job)
+        csv.push(topic: "tx", value: Array("tx_id;customer_id;amount;qty;mcc;ts_ms".utf8))
+        for (i, e) in evs.enumerated() {
+            csv.push(topic: "tx", value: Array(Self.csvLine(e).utf8))
+            // Not rows of the schema: too few columns; a number that is not one.
+            if i == 100 { csv.push(topic: "tx", value: Array("1;2;3".utf8)) }
+            if i == 200 { csv.push(topic: "tx", value: Array("1;2;ten;1;;5".utf8)) }
+        }
+        csv.finish()
+        let out = csv.drain()
+        let got = sorted(Self.columns(out, csv: true))
+        #expect(got.count == expected.count)
+        for (g, x) in zip(got, expected) {
+            #expect(g.count == 6)
+            guard g.count == 6 else { continue }
+            #expect(g[0] == x[0] && g[1] == x[1] && g[3] == x[3] && g[4] == x[4] && g[5] == x[5], "\(g) vs \(x)")
+            #expect(Double(g[2]) == Double(x[2]), "total \(g[2]) vs \(x[2])")
+        }
+        #expect(out.filter { $0.topic.hasSuffix("dead-letter") }.count == 2, "the two bad lines, not the header")
+        #expect(out.filter { $0.topic == "out" }.allSatisfy { $0.key != nil })
+    }
+
+    @Test func csvOptionMistakesAreReported() {
+        let bad = JobPlannerTests.header.replacingOccurrences(of: "    event-time: ts_ms\n",
+                                                              with: "    separator: '::'\n    skip-header: true\n    event-time: ts_ms\n") + """
+            sinks:
+              - { name: out, from: tx, topic: out, format: csv, separator: '"' }
+            """
+        guard case .failure(let d) = JobFile.check(bad, file: "t.yaml") else {
+            Issue.record("should not validate")
+            return
+        }
+        let text = d.rendered
+        #expect(text.contains("separator is for format csv"), "\(text)")
+        #expect(text.contains("skip-header is for format csv"), "\(text)")
+        #expect(text.contains("separator '\"' must be one ASCII character"), "\(text)")
+    }
+}
+
+/// Avro sources in job files: the writer's schema from a file, nested fields by dotted path;
+/// the same job over the same rows gives what its JSON twin gives.
+@Suite struct JobAvroTests {
+    static let schema = #"""
+        {"type": "record", "name": "Tx", "fields": [
+          {"name": "tx_id", "type": "long"}, {"name": "customer_id", "type": "long"},
+          {"name": "pay", "type": {"type": "record", "name": "Pay", "fields": [{"name": "amount", "type": "double"}, {"name": "qty", "type": "int"}]}},
+          {"name": "mcc", "type": ["null", "string"], "default": null},
+          {"name": "ts_ms", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
+        """#
+
+    static func yaml(avro: String?) -> String {
+        let source = avro.map { """
+            sources:
+              tx:
+                topic: tx
+                format: avro
+                avro-schema: \($0)
+                wire: confluent
+                schema:
+                  tx_id: BIGINT NOT NULL
+                  customer_id: BIGINT NOT NULL
+                  pay.amount: DOUBLE NOT NULL
+                  pay.qty: BIGINT NOT NULL
+                  mcc: STRING
+                  ts_ms: TIMESTAMP NOT NULL
+                event-time: ts_ms
+                out-of-orderness: 5s
+
+            """ } ?? """
+            sources:
+              tx:
+                topic: tx
+                schema:
+                  tx_id: BIGINT NOT NULL
+                  customer_id: BIGINT NOT NULL
+                  pay.amount: DOUBLE NOT NULL
+                  pay.qty: BIGINT NOT NULL
+                  mcc: STRING
+                  ts_ms: TIMESTAMP NOT NULL
+                event-time: ts_ms
+                out-of-orderness: 5s
+
+            """
+        return "name: t\n" + source + """
+            operators:
+              - name: hourly
+                window: tx
+                key: customer_id
+                tumbling: 1h
+                select:
+                  customer_id: customer_id
+                  n: COUNT(*)
+                  total: ROUND(SUM(pay.amount), 2)
+                  units: SUM(pay.qty)
+                  last_mcc: MAX(mcc)
+            sinks:
+              - name: out
+                from: hourly
+                topic: out
+                fields:
+                  customer_id: customer_id
+                  n: n
+                  total: total
+                  units: units
+                  last_mcc: last_mcc
+                  window_start: window_start
+
+            """
+    }
+
+    func results(_ out: [ProducerRecord]) -> [String] {
+        JobPlannerTests().objects(out, topic: "out").map { o in
+            ["customer_id", "n", "total", "units", "last_mcc", "window_start"].map { "\(o[$0] ?? "null")" }.joined(separator: "|")
+        }.sorted()
+    }
+
+    @Test(arguments: [6, 7] as [UInt64]) func avroRowsGiveWhatTheirJSONTwinsGive(seed: UInt64) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-avro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let schemaFile = dir.appendingPathComponent("tx.avsc").path
+        try Self.schema.write(toFile: schemaFile, atomically: true, encoding: .utf8)
+        let t = JobPlannerTests()
+        let evs = JobPlannerTests.events(500, seed: seed)
+
+        let json = try LocalPipeline(job: t.plan(Self.yaml(avro: nil)).job)
+        for e in evs {
+            json.push(topic: "tx", json: "{\"tx_id\":\(e.id),\"customer_id\":\(e.customer),\"pay\":{\"amount\":\(e.amount),\"qty\":\(e.qty)},"
+                + (e.mcc.map { "\"mcc\":\"\($0)\"," } ?? "") + "\"ts_ms\":\"\(JobPlannerTests.iso(e.ts))\"}")
+        }
+        json.finish()
+        let expected = results(json.drain())
+        #expect(expected.count > 20)
+
+        let avro = try LocalPipeline(job: t.plan(Self.yaml(avro: schemaFile)).job)
+        var w = try AvroWriter(schema: AvroSchema(json: Self.schema), wire: .confluent(schemaID: 12))
+        for (i, e) in evs.enumerated() {
+            w.begin()
+            w.long(e.id)
+            w.long(e.customer)
+            w.beginRecord()
+            w.double(e.amount)
+            w.int(Int(e.qty))
+            w.endRecord()
+            w.string(e.mcc)
+            w.timestamp(EventTime(millis: e.ts))
+            w.end()
+            #expect(w.failure == nil)
+            avro.push(topic: "tx", value: w.bytes)
+            // Not a record of the schema: cut short; no Confluent header.
+            if i == 50 { avro.push(topic: "tx", value: Array(w.bytes.prefix(7))) }
+            if i == 60 { avro.push(topic: "tx", value: Array(w.bytes.dropFirst(5))) }
+        }
+        avro.finish()
+        let out = avro.drain()
+        #expect(results(out) == expected)
+        #expect(out.filter { $0.topic.hasSuffix("dead-letter") }.count == 2)
+    }
+
+    @Test func avroMistakesAreReported() throws {
+        // No schema file; then one without a field the job reads.
+        let noFile = Self.yaml(avro: "/nonexistent/tx.avsc")
+        guard case .success(let f) = JobFile.check(noFile, file: "t.yaml") else { Issue.record("should parse"); return }
+        do { _ = try JobPlanner.plan(f); Issue.record("should not plan") } catch {
+            #expect(error.rendered.contains("cannot be read"), "\(error.rendered)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rb-avro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("tx.avsc").path
+        try Self.schema.replacingOccurrences(of: #"{"name": "qty", "type": "int"}"#, with: #"{"name": "units", "type": "int"}"#)
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        guard case .success(let g) = JobFile.check(Self.yaml(avro: file), file: "t.yaml") else { Issue.record("should parse"); return }
+        do { _ = try JobPlanner.plan(g); Issue.record("should not plan") } catch {
+            #expect(error.rendered.contains("qty"), "\(error.rendered)")
+        }
+        guard case .failure(let d) = JobFile.check(Self.yaml(avro: file).replacingOccurrences(of: "    avro-schema: \(file)\n", with: ""), file: "t.yaml") else {
+            Issue.record("avro without a schema file should not validate")
+            return
+        }
+        #expect(d.rendered.contains("needs avro-schema"), "\(d.rendered)")
     }
 }

@@ -16,7 +16,8 @@ A rate is "sustained" when the job scored every transaction and the p99 stayed b
 scored count equals the produced count within the drain time). Every run is appended as a JSON
 line to bench/fraud/results/runs-<UTC date>.jsonl; the table is printed for FRAUD_RESULTS.md.
 
-Settings (environment): RIVERBANK_BIN (default <repo>/.build/release/riverbank), FRAUD_WORK
+Settings (environment): RIVERBANK_BIN (default <repo>/.build/release/riverbank), FRAUD_JOB
+(default <repo>/jobs/fraud-scoring.yaml: another file for an A/B run), FRAUD_WORK
 (default /tmp/riverbank-fraud-bench), FRAUD_PORT (default 39192).
 """
 import argparse
@@ -36,6 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("RIVERBANK_BIN", REPO / ".build" / "release" / "riverbank"))
 WORK = Path(os.environ.get("FRAUD_WORK", "/tmp/riverbank-fraud-bench"))
 PORT = int(os.environ.get("FRAUD_PORT", "39192"))
+JOB = Path(os.environ.get("FRAUD_JOB", REPO / "jobs" / "fraud-scoring.yaml"))
 BOOT = f"127.0.0.1:{PORT}"
 
 
@@ -62,7 +64,7 @@ def start_stack(work):
     work.mkdir(parents=True)
     logf = open(work / "riverbank.log", "w")
     p = subprocess.Popen([str(BIN), "run", "--data-dir", str(work / "data"), "--listen", BOOT, "--topics-dir", str(REPO / "topics"),
-                          "--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")],
+                          "--metrics-listen", "off", "--job", str(JOB)],
                          stdout=logf, stderr=subprocess.STDOUT, cwd=work)
     deadline = time.time() + 60
     while time.time() < deadline:

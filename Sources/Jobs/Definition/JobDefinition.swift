@@ -43,6 +43,24 @@ public enum SourceMetadata: String, Sendable, CaseIterable {
     }
 }
 
+/// A CSV source's or sink's line format: the schema's (or the sink's) fields are its columns,
+/// in order, as Flink's `csv` format maps them.
+public struct CSVOptions: Sendable {
+    public var separator: Character = ","
+    /// Lines equal to the header (the column names) are skipped, not dead-lettered.
+    public var skipHeader = false
+    public init() {}
+}
+
+/// An Avro source: the writer's schema (a `.avsc` file, found like model files: from the
+/// working directory, then the job file's folder and its parent) and the framing.
+public struct AvroOptions: Sendable {
+    public var schemaFile: String
+    public var location: SourceLocation
+    /// Confluent's wire format (magic byte and schema id before each value), any id.
+    public var confluent = false
+}
+
 public enum SourceFormat: String, Sendable, CaseIterable {
     case json, csv, avro
 }
@@ -58,6 +76,10 @@ public struct SourceDefinition: Sendable {
     public var eventTimeLocation: SourceLocation
     public var outOfOrderness: Duration
     public var idleTimeout: Duration?
+    /// How CSV values are split (format csv).
+    public var csv = CSVOptions()
+    /// The writer's schema of an Avro source (format avro).
+    public var avro: AvroOptions? = nil
 
     /// The rows this source produces.
     public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }
@@ -160,4 +182,5 @@ public struct SinkDefinition: Sendable {
     public var fields: [NamedExpression]?
     /// A TIMESTAMP expression for the record's timestamp; nil: the row's event time.
     public var timestamp: ExpressionText? = nil
+    public var csv = CSVOptions()
 }

@@ -43,10 +43,10 @@ public enum JobFileParser {
 
     static let topKeys = ["name", "version", "description", "sources", "tables", "operators", "sinks", "parallelism",
                           "checkpoint-interval", "dead-letter-topic", "late-topic"]
-    static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout"]
+    static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout", "separator", "skip-header", "avro-schema", "wire"]
     static let tableKeys = ["topic", "format", "schema"]
     static let operatorKinds = ["filter", "map", "window", "over", "lookup"]
-    static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp"]
+    static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp", "separator"]
 
     public static func parse(_ text: String, file: String) -> (JobDefinition?, Diagnostics) {
         var r = YAMLReader(file: file, text: text)
@@ -137,9 +137,33 @@ public enum JobFileParser {
         }
         let ooo = r.value(pairs, "out-of-orderness").flatMap { r.duration($0, "\(what): out-of-orderness") } ?? .zero
         let idle = r.value(pairs, "idle-timeout").flatMap { r.duration($0, "\(what): idle-timeout", allowZero: false) }
+        var csv = CSVOptions()
+        csv.separator = separator(&r, pairs, what, format: format)
+        if let h = r.value(pairs, "skip-header") {
+            if format != .csv { r.error(h, "\(what): skip-header is for format csv") }
+            csv.skipHeader = r.bool(h, "\(what): skip-header") ?? false
+        }
+        var avro: AvroOptions? = nil
+        if let a = r.value(pairs, "avro-schema"), let path = r.string(a, "\(what): avro-schema") {
+            if format != .avro { r.error(a, "\(what): avro-schema is for format avro") }
+            avro = AvroOptions(schemaFile: path, location: r.location(a))
+        } else if format == .avro {
+            r.error(keyNode, "\(what): format avro needs avro-schema: the writer's schema file (.avsc)")
+        }
+        if let w = r.value(pairs, "wire"), let text = r.string(w, "\(what): wire") {
+            if format != .avro { r.error(w, "\(what): wire is for format avro") }
+            switch text.lowercased() {
+            case "raw": avro?.confluent = false
+            case "confluent": avro?.confluent = true
+            default: r.error(w, "\(what): wire is raw (the Avro binary alone) or confluent (magic byte and schema id first), not '\(text)'")
+            }
+        }
         guard let topic else { return nil }
-        return SourceDefinition(name: name, location: r.location(keyNode), topic: topic, format: format, fields: fields,
-                                eventTime: eventTime, eventTimeLocation: eventTimeLocation, outOfOrderness: ooo, idleTimeout: idle)
+        var def = SourceDefinition(name: name, location: r.location(keyNode), topic: topic, format: format, fields: fields,
+                                   eventTime: eventTime, eventTimeLocation: eventTimeLocation, outOfOrderness: ooo, idleTimeout: idle)
+        def.csv = csv
+        def.avro = avro
+        return def
     }
 
     /// A `schema:` mapping of field → SQL type (with `NOT NULL`, `METADATA FROM '…'`).
@@ -357,8 +381,24 @@ public enum JobFileParser {
         let key = r.value(pairs, "key").flatMap { r.expression($0, "\(what): key") }
         let fields = r.value(pairs, "fields").map { named(&r, $0, "\(what): fields") }
         let timestamp = r.value(pairs, "timestamp").flatMap { r.expression($0, "\(what): timestamp") }
-        return SinkDefinition(name: name, location: r.location(nameNode), input: from, inputLocation: r.location(fromNode), topic: topic,
-                              format: format, key: key, fields: fields, timestamp: timestamp)
+        var def = SinkDefinition(name: name, location: r.location(nameNode), input: from, inputLocation: r.location(fromNode), topic: topic,
+                                 format: format, key: key, fields: fields, timestamp: timestamp)
+        def.csv.separator = separator(&r, pairs, what, format: format)
+        return def
+    }
+
+    /// A CSV `separator:` (one ASCII character other than a quote, CR or LF; default ',').
+    static func separator(_ r: inout YAMLReader, _ pairs: [(key: String, keyNode: Node, value: Node)], _ what: String,
+                          format: SourceFormat) -> Character {
+        guard let n = r.value(pairs, "separator") else { return "," }
+        if format != .csv { r.error(n, "\(what): separator is for format csv") }
+        guard let text = r.string(n, "\(what): separator") else { return "," }
+        let c: Character? = text == "\\t" ? "\t" : (text.count == 1 ? text.first : nil)
+        guard let c, c.isASCII, c != "\"", c != "\r", c != "\n" else {
+            r.error(n, "\(what): separator '\(text)' must be one ASCII character other than a quote, CR or LF (\\t for a tab)")
+            return ","
+        }
+        return c
     }
 
     static func yamlErrorLocation(_ e: YamlError, file: String) -> SourceLocation {

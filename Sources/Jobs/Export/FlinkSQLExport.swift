@@ -172,13 +172,18 @@ struct Exporter {
         rowtime[s.name] = et
         if s.outOfOrderness == .zero { note("a zero out-of-orderness is written as 1 ms (a Flink interval cannot be zero)") }
         let with: String
+        // Flink's csv format maps columns by position to the schema, as Riverbank's does.
+        let format = s.format == .csv
+            ? "'format' = 'csv', 'csv.field-delimiter' = \(Self.string(String(s.csv.separator)))"
+            : "'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601'"
+        let ignore = s.format == .csv ? "'csv.ignore-parse-errors' = 'true'" : "'json.ignore-parse-errors' = 'true'"
+        if s.format == .csv && s.csv.skipHeader { note("source '\(s.name)': header lines are skipped by Riverbank; Flink reads them as bad rows (ignored)") }
         if let path = options.sourcePaths[s.name] {
-            with = "'connector' = 'filesystem', 'path' = \(Self.string(path)), 'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601'"
+            with = "'connector' = 'filesystem', 'path' = \(Self.string(path)), \(format)"
         } else {
             with = "'connector' = 'kafka', 'topic' = \(Self.string(s.topic)), 'properties.bootstrap.servers' = \(Self.string(options.bootstrap)), "
-                + "'properties.group.id' = \(Self.string("\(def.name)-flink")), 'scan.startup.mode' = 'earliest-offset', 'format' = 'json', "
-                + "'json.ignore-parse-errors' = 'true', 'json.timestamp-format.standard' = 'ISO-8601'"
-            note("records that are not JSON of the schema are skipped ('json.ignore-parse-errors'); Riverbank sends them to its dead-letter topic")
+                + "'properties.group.id' = \(Self.string("\(def.name)-flink")), 'scan.startup.mode' = 'earliest-offset', \(format), \(ignore)"
+            note("records that do not fit the schema are skipped (\(ignore)); Riverbank sends them to its dead-letter topic")
         }
         return "CREATE TABLE \(Self.name(s.name)) (\n\(cols.joined(separator: ",\n"))\n) WITH (\(with));\n"
     }
@@ -350,11 +355,14 @@ struct Exporter {
         var cols = items.map { "  \(Self.name($0.name)) \($0.type.replacingOccurrences(of: " NOT NULL", with: ""))" }
         var select = items.map { "\($0.sql) AS \(Self.name($0.name))" }
         var with: String
+        let format = k.format == .csv
+            ? "'format' = 'csv', 'csv.field-delimiter' = \(Self.string(String(k.csv.separator)))"
+            : "'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601'"
         if let path = options.sinkPaths[k.name] {
-            with = "'connector' = 'filesystem', 'path' = \(Self.string(path)), 'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601'"
+            with = "'connector' = 'filesystem', 'path' = \(Self.string(path)), \(format)"
         } else {
             with = "'connector' = 'kafka', 'topic' = \(Self.string(k.topic)), 'properties.bootstrap.servers' = \(Self.string(options.bootstrap)), "
-                + "'format' = 'json', 'json.timestamp-format.standard' = 'ISO-8601'"
+                + format
             if let key = k.key {
                 cols.append("  `record_key` STRING")
                 select.append("CAST(\(expr(key, what)) AS STRING) AS `record_key`")

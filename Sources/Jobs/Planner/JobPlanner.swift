@@ -1,3 +1,4 @@
+import Foundation
 import KafkaClient
 import Streams
 
@@ -60,14 +61,43 @@ struct Planner {
         if let l = overrides.lateTopic ?? def.lateTopic { job.lateTopic = l }
         let used = SourceProjection.used(by: def)
         for s in def.sources {
-            if s.format != .json {
-                // Reported, and planned as JSON all the same so that what reads it is checked too.
-                problems.report(s.location, "source '\(s.name)': format \(s.format.rawValue) is not run by job files yet (json is); the Swift API reads it")
-            }
-            let stream = job.source(topic: overrides.sourceTopics[s.name] ?? s.topic, name: s.name, outOfOrderness: s.outOfOrderness,
-                                    idleTimeout: s.idleTimeout) {
-                var decoder = JSONRowDecoder(s, used: used)
-                return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+            let topic = overrides.sourceTopics[s.name] ?? s.topic
+            let stream: DataStream<Row>
+            switch s.format {
+            case .csv:
+                do throws(FormatError) {
+                    _ = try CSVRowDecoder(s, used: used)
+                } catch {
+                    problems.report(s.location, "source '\(s.name)': \(error.reason)")
+                }
+                stream = job.sourceSkipping(topic: topic, name: s.name, outOfOrderness: s.outOfOrderness, idleTimeout: s.idleTimeout) {
+                    // Checked above: a failure here was reported and the job is not run.
+                    guard var decoder = try? CSVRowDecoder(s, used: used) else {
+                        return { (_: ConsumerRecord) throws(FormatError) -> (Row, Millis)? in throw FormatError(offset: 0, "no CSV decoder") }
+                    }
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis)? in try decoder.decode(r) }
+                }
+            case .avro:
+                let schema: AvroSchema
+                do {
+                    schema = try Self.avroSchema(s, jobFile: def.file)
+                    _ = try AvroRowDecoder(s, schema: schema, used: used)
+                } catch {
+                    problems.report(s.avro?.location ?? s.location, "source '\(s.name)': \(error)")
+                    continue
+                }
+                stream = job.source(topic: topic, name: s.name, outOfOrderness: s.outOfOrderness, idleTimeout: s.idleTimeout) {
+                    // Checked above: a failure here was reported and the job is not run.
+                    guard var decoder = try? AvroRowDecoder(s, schema: schema, used: used) else {
+                        return { (_: ConsumerRecord) throws(FormatError) -> (Row, Millis) in throw FormatError(offset: 0, "no Avro decoder") }
+                    }
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+                }
+            case .json:
+                stream = job.source(topic: topic, name: s.name, outOfOrderness: s.outOfOrderness, idleTimeout: s.idleTimeout) {
+                    var decoder = JSONRowDecoder(s, used: used)
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+                }
             }
             streams[s.name] = PlannedStream(stream: stream, schema: s.schema)
         }
@@ -105,6 +135,20 @@ struct Planner {
             return planOver(op, input, key: key, measures: measures, order: order)
         case .lookup(let name, _, let key, let alias, let inner):
             return planLookup(op, input, table: name, key: key, alias: alias, inner: inner)
+        }
+    }
+
+    /// The writer's schema of an Avro source, read from its file.
+    static func avroSchema(_ s: SourceDefinition, jobFile: String) throws -> AvroSchema {
+        guard let a = s.avro else { throw FormatError(offset: 0, "format avro needs avro-schema") }
+        let path = ModelFunction.$roots.withValue(ModelFunction.roots(forJobFile: jobFile)) { ModelFunction.resolve(a.schemaFile) }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw FormatError(offset: 0, "avro-schema \(a.schemaFile): cannot be read (\(error.localizedDescription))")
+        }
+        guard text.utf8.count <= 1 << 20 else { throw FormatError(offset: 0, "avro-schema \(a.schemaFile): larger than 1 MiB") }
+        do { return try AvroSchema(json: text) } catch {
+            throw FormatError(offset: 0, "avro-schema \(a.schemaFile): \(error.reason)")
         }
     }
 
@@ -168,8 +212,8 @@ struct Planner {
     }
 
     mutating func plan(_ k: SinkDefinition, _ input: PlannedStream, topic: String) {
-        guard k.format == .json else {
-            problems.report(k.location, "sink '\(k.name)': format \(k.format.rawValue) is not written by job files yet (json is); the Swift API writes it")
+        guard k.format != .avro else {
+            problems.report(k.location, "sink '\(k.name)': format avro is not written by job files yet (json and csv are); the Swift API writes it")
             return
         }
         let scope = ExpressionScope(input.schema)
@@ -198,6 +242,20 @@ struct Planner {
             guard let c = compile(t, scope, expecting: .timestamp) else { return }
             guard case .timestamp(let f) = c.code else { return }
             stamp = { row in try f(row)?.millis }
+        }
+        if k.format == .csv {
+            let encoder = RowCSVEncoder(sources: sources, key: key)
+            let separator = k.csv.separator
+            input.stream.trySinkRecords(topic: topic, name: "sink:\(k.name)", timestamp: stamp, perTask: {
+                var w = CSVWriter(separator: separator)
+                return { (row: Row) throws -> (key: [UInt8]?, value: [UInt8]) in
+                    w.begin()
+                    let key = try encoder.encode(row, into: &w)
+                    w.end()
+                    return (key, w.bytes)
+                }
+            })
+            return
         }
         let encoder = RowJSONEncoder(names: names, sources: sources, key: key)
         input.stream.trySink(topic: topic, name: "sink:\(k.name)", timestamp: stamp, perTask: {

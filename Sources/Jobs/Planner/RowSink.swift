@@ -59,3 +59,38 @@ struct RowJSONEncoder: Sendable {
         }
     }
 }
+
+/// How a sink writes rows as CSV lines: its fields are the columns, in order (no header line:
+/// one line per value); timestamps as ISO-8601 text with their offset, intervals as
+/// milliseconds, NULL as an empty field, the empty string as `""`.
+struct RowCSVEncoder: Sendable {
+    let sources: [RowJSONEncoder.Source]
+    let key: RowJSONEncoder.Source?
+
+    /// Writes the fields and returns the Kafka key; an expression that fails throws.
+    func encode(_ row: Row, into w: inout CSVWriter) throws -> [UInt8]? {
+        for s in sources {
+            switch s {
+            case .slot(let i): Self.write(row.values[i], into: &w)
+            case .code(let c): Self.write(try c.value(row), into: &w)
+            }
+        }
+        switch key {
+        case nil: return nil
+        case .slot(let s): return PlanSupport.keyBytes(row.values[s])
+        case .code(let c): return PlanSupport.keyBytes(try c.value(row))
+        }
+    }
+
+    static func write(_ v: Value, into w: inout CSVWriter) {
+        switch v {
+        case .null: w.null()
+        case .bool(let b): w.field(b)
+        case .int(let i): w.field(i)
+        case .double(let d): w.field(d)
+        case .string(let s): w.field(s)
+        case .timestamp(let ms, let off): w.field(TimeText.iso8601(Timestamp(millis: ms, offsetMinutes: off)))
+        case .interval(let ms): w.field(ms)
+        }
+    }
+}

@@ -147,6 +147,29 @@ extension DataStream {
     }
 }
 
+extension DataStream {
+    /// `trySink` for any format: `make` (once per task) returns the record's key and value
+    /// bytes; an error sends the source record to the dead-letter topic with the reason.
+    public func trySinkRecords(topic: String, name: String, timestamp: (@Sendable (T) throws -> Millis?)? = nil,
+                               perTask make: @escaping @Sendable () -> (T) throws -> (key: [UInt8]?, value: [UInt8])) {
+        job.sinkTopics.insert(topic)
+        let n = job.register(name)
+        node.outputs.append { b in
+            let ctx = b.ctx
+            let encode = make()
+            return { v, ts in
+                do {
+                    let (key, value) = try encode(v)
+                    let t = try timestamp?(v) ?? ts
+                    ctx.emitRecord(topic: topic, key: key, value: value, timestamp: t)
+                } catch {
+                    ctx.deadLetter(operator: n, reason: "\(error)")
+                }
+            }
+        }
+    }
+}
+
 /// A stream keyed by `StreamKey`: windows, OVER aggregates and keyed state are per key.
 public struct KeyedStream<T> {
     let stream: DataStream<T>

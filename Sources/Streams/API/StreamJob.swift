@@ -75,7 +75,7 @@ public final class StreamJob: @unchecked Sendable {
 
     /// As `source(topic:…:decode:)`, for formats with records that are no element (a CSV
     /// header line): the decoder returns nil and the record is skipped, not dead-lettered.
-    func sourceSkipping<T>(topic: String, name: String?, outOfOrderness: Duration, idleTimeout: Duration?,
+    public func sourceSkipping<T>(topic: String, name: String?, outOfOrderness: Duration, idleTimeout: Duration?,
                            decodeOrSkip: @escaping @Sendable () -> (ConsumerRecord) throws(FormatError) -> (T, Millis)?) -> DataStream<T> {
         let n = Node<T>(name: register(name ?? "source-\(topic)"))
         sources.append(sourcePlan(index: Int32(sources.count), topic: topic, node: n, outOfOrderness: outOfOrderness,

@@ -20,6 +20,29 @@ public protocol AvroRecord: Sendable {
 /// per task; not shared). Walks the schema once per record: wanted scalars go into slots
 /// (strings and bytes as spans into the value), everything else is skipped.
 public struct AvroDecoding<T: AvroRecord> {
+    var values: AvroValueDecoding
+    /// Largest value accepted; bigger ones go to the dead-letter topic.
+    public var maxBytes: Int {
+        get { values.maxBytes }
+        set { values.maxBytes = newValue }
+    }
+
+    /// Fails when the schema's root is not a record, or a wanted path does not lead through
+    /// records to a scalar field (null, boolean, int, long, float, double, bytes, string,
+    /// enum, fixed, or a union of those).
+    public init(schema: AvroSchema, wire: AvroWire = .raw, maxBytes: Int = 1 << 20) throws(FormatError) {
+        values = try AvroValueDecoding(schema: schema, paths: T.avroFields, wire: wire, maxBytes: maxBytes)
+    }
+
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> T {
+        try values.decode(bytes) { (f) throws(FormatError) -> T in try T(avro: f) }
+    }
+}
+
+/// Avro records whose wanted fields are known only at run time (job files): `decode` hands
+/// the record's fields, slot i being `paths[i]` (dotted through nested records), to a
+/// closure, valid only during the call.
+public struct AvroValueDecoding {
     let schema: AvroSchema
     let plan: AvroPlan
     let slots: AvroSlots
@@ -27,25 +50,21 @@ public struct AvroDecoding<T: AvroRecord> {
     /// Confluent framing: the accepted schema ids (nil: any).
     let confluent: Bool
     let schemaIDs: Set<Int32>?
-    /// Largest value accepted; bigger ones go to the dead-letter topic.
     public var maxBytes: Int
 
-    /// Fails when the schema's root is not a record, or a wanted path does not lead through
-    /// records to a scalar field (null, boolean, int, long, float, double, bytes, string,
-    /// enum, fixed, or a union of those).
-    public init(schema: AvroSchema, wire: AvroWire = .raw, maxBytes: Int = 1 << 20) throws(FormatError) {
+    public init(schema: AvroSchema, paths: [String], wire: AvroWire = .raw, maxBytes: Int = 1 << 20) throws(FormatError) {
         self.schema = schema
         switch wire {
         case .raw: (confluent, schemaIDs) = (false, nil)
         case .confluent(let ids): (confluent, schemaIDs) = (true, ids)
         }
         self.maxBytes = maxBytes
-        plan = try AvroPlan(schema: schema, paths: T.avroFields)
-        slots = AvroSlots(paths: T.avroFields)
+        plan = try AvroPlan(schema: schema, paths: paths)
+        slots = AvroSlots(paths: paths)
         walk = AvroWalk(schema: schema, plan: plan, slots: slots)
     }
 
-    public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> T {
+    public mutating func decode<R>(_ bytes: UnsafeRawBufferPointer, _ read: (AvroFields) throws(FormatError) -> R) throws(FormatError) -> R {
         guard bytes.count <= maxBytes, bytes.count < Int(Int32.max) else {
             throw FormatError(offset: 0, "value of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit")
         }
@@ -68,6 +87,6 @@ public struct AvroDecoding<T: AvroRecord> {
             throw error.formatError(schema)
         }
         guard r.pos == r.end else { throw FormatError(offset: r.pos, "\(r.end - r.pos) bytes after the end of the record") }
-        return try T(avro: AvroFields(base: base, slots: slots, schema: schema))
+        return try read(AvroFields(base: base, slots: slots, schema: schema))
     }
 }
