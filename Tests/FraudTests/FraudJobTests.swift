@@ -239,6 +239,40 @@ import Testing
         #expect(firedRules == Set(FraudRules.hits), "rules that never fired: \(Set(FraudRules.hits).subtracting(firedRules))")
     }
 
+    /// Block lists are tables: a transaction with a blocked card or merchant alerts with risk 1
+    /// and says why; a lifted block (tombstone) and a record without a reason block nothing;
+    /// every other transaction scores as the rules say.
+    @Test func aBlockedCardOrMerchantAlertsWithRiskOneAndSaysWhy() throws {
+        let p = try Self.pipeline()
+        let txs = Self.traffic(600)
+        let card = txs[10].cardNumber, merchant = "m7"
+        #expect(p.loadTable(topic: "fraud-blocked-cards", [(card, #"{"reason":"reported stolen"}"#)]).isEmpty)
+        #expect(p.loadTable(topic: "fraud-blocked-merchants", [(merchant, #"{"reason":"breach"}"#), ("m8", #"{"note":"no reason"}"#)]).count == 1)
+        #expect(p.loadTable(topic: "fraud-blocked-countries", [("NG", #"{"reason":"sanctions"}"#), ("NG", nil)]).isEmpty)
+        var history: [String: [Transaction]] = [:]
+        var blockedSeen = 0, lagos = 0
+        for tx in txs {
+            p.push(topic: "transactions", value: tx.jsonBytes, key: Array(tx.customerId.utf8), timestamp: tx.timeMillis, advance: false)
+            let out = p.drain()
+            let s = try #require(Self.objects(out, topic: "fraud-scores").first)
+            let want = Self.expected(tx, before: history[tx.customerId, default: []])
+            history[tx.customerId, default: []].append(tx)
+            let blocked = tx.cardNumber == card || tx.merchantId == merchant
+            if tx.location.country == "NG" { lagos += 1 }
+            #expect(s["blocked_hit"] as? Bool == blocked, "\(tx.transactionId)")
+            #expect(abs((s["risk_score"] as! Double) - (blocked ? 1.0 : want.risk)) < 1e-9, "\(tx.transactionId) risk score")
+            let alert = Self.objects(out, topic: "fraud-alerts").first
+            guard blocked else { continue }
+            blockedSeen += 1
+            let a = try #require(alert, "\(tx.transactionId): a blocked transaction alerts")
+            #expect((a["rules"] as? String)?.contains("block-list") == true)
+            let evidence = a["evidence"] as? String ?? ""
+            if tx.cardNumber == card { #expect(evidence.contains("card on the block list: reported stolen"), "\(evidence)") }
+            if tx.merchantId == merchant { #expect(evidence.contains("merchant on the block list: breach"), "\(evidence)") }
+        }
+        #expect(blockedSeen > 10 && lagos > 0)
+    }
+
     @Test func aMalformedTransactionGoesToTheDeadLetterTopicAndScoringGoesOn() throws {
         let p = try Self.pipeline()
         p.push(topic: "transactions", value: Array(#"{"transaction_id":"t1","customer_id":"c1","amount":"lots","timestamp":"2026-01-01T10:00:00Z"}"#.utf8), timestamp: 1, advance: false)
