@@ -736,3 +736,153 @@ import Testing
         #expect(d.rendered.contains("needs avro-schema"), "\(d.rendered)")
     }
 }
+
+/// Columns that nothing after an operator reads are not passed on (ColumnLiveness); a sink that
+/// writes its input whole keeps all of them; what the sinks write does not change.
+@Suite struct ColumnLivenessTests {
+    static let yaml = JobPlannerTests.header + """
+        tables:
+          customers:
+            topic: customers
+            schema:
+              home_city: STRING
+              limit_usd: DOUBLE
+        operators:
+          - name: enriched
+            lookup: tx
+            table: customers
+            key: customer_id
+          - name: priced
+            map: enriched
+            keep-input: true
+            select:
+              net: amount - qty
+              unused: amount * 2
+          - name: big
+            filter: priced
+            where: net > COALESCE(customers.limit_usd, 0.0)
+          - name: counted
+            over: big
+            key: customer_id
+            order: arrival
+            measures:
+              n: COUNT(*)
+          - name: whole
+            map: tx
+            keep-input: true
+            select:
+              doubled: amount * 2
+        sinks:
+          - name: big
+            from: counted
+            topic: big
+            fields:
+              tx_id: tx_id
+              net: net
+              n: n
+          - name: whole
+            from: whole
+            topic: whole
+
+        """
+
+    @Test func onlyTheColumnsReadLaterTravelOn() throws {
+        guard case .success(let f) = JobFile.check(Self.yaml, file: "t.yaml") else { Issue.record("does not check"); return }
+        let l = ColumnLiveness(f.definition)
+        // After the lookup: what the map, the filter, the OVER and the sink read.
+        for c in ["tx_id", "amount", "qty", "customer_id", "customers.limit_usd"] { #expect(l.isLive(c, in: "enriched"), "\(c)") }
+        for c in ["mcc", "ts_ms", "customers.home_city"] { #expect(!l.isLive(c, in: "enriched"), "\(c)") }
+        #expect(l.isLive("net", in: "priced") && !l.isLive("unused", in: "priced") && !l.isLive("amount", in: "priced"))
+        #expect(!l.isLive("customers.limit_usd", in: "big") && l.isLive("customer_id", in: "big"))
+        #expect(l.isLive("n", in: "counted") && !l.isLive("customer_id", in: "counted"))
+        // A sink without fields writes every column: all stay.
+        for c in ["mcc", "ts_ms", "doubled", "anything"] { #expect(l.isLive(c, in: "whole"), "\(c)") }
+        #expect(l.isLive("mcc", in: "tx"))
+    }
+
+    @Test func prunedPlansWriteWhatTheOracleSays() throws {
+        let t = JobPlannerTests()
+        let p = try LocalPipeline(job: t.plan(Self.yaml).job)
+        p.loadTable(topic: "customers", [("3", #"{"limit_usd": 400, "home_city": "x"}"#)])
+        let evs = JobPlannerTests.events(300, seed: 4, customers: 6)
+        for e in evs { p.push(topic: "tx", json: e.json) }
+        p.finish()
+        let out = p.drain()
+        var counts: [Int64: Int] = [:]
+        let want = evs.compactMap { e -> (Int64, Double, Int)? in
+            let net = e.amount - Double(e.qty)
+            guard net > (e.customer == 3 ? 400 : 0) else { return nil }
+            counts[e.customer, default: 0] += 1
+            return (e.id, net, counts[e.customer]!)
+        }
+        let big = t.objects(out, topic: "big")
+        #expect(big.count == want.count)
+        for (row, w) in zip(big, want) {
+            #expect((row["tx_id"] as! NSNumber).int64Value == w.0 && abs((row["net"] as! NSNumber).doubleValue - w.1) < 1e-9)
+            #expect((row["n"] as! NSNumber).intValue == w.2)
+            #expect(row.count == 3)
+        }
+        let whole = t.objects(out, topic: "whole")
+        #expect(whole.count == evs.count && whole.allSatisfy { $0["doubled"] != nil && $0["ts_ms"] != nil })
+    }
+}
+
+/// A field the job reads that the events never carry is reported once per partition, with
+/// what is computed from it; the job goes on with NULLs there.
+@Suite struct FieldPresenceTests {
+    static let yaml = JobPlannerTests.header + """
+        operators:
+          - name: tagged
+            map: tx
+            keep-input: true
+            select:
+              grocery: mcc = '5411'
+              big: amount > 500
+          - name: flagged
+            map: tagged
+            select:
+              tx_id: tx_id
+              grocery_and_big: COALESCE(grocery AND big, FALSE)
+        sinks:
+          - name: out
+            from: flagged
+            topic: out
+
+        """
+
+    final class Warnings: Sendable {
+        let lines = Locked<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    func run(_ events: [JobPlannerTests.Tx]) throws -> (warnings: [String], out: Int) {
+        guard case .success(let f) = JobFile.check(Self.yaml, file: "t.yaml") else { Issue.record("does not check"); return ([], 0) }
+        let w = Warnings()
+        let p = try LocalPipeline(job: JobPlanner.plan(f, fieldCheck: FieldCheck(sample: 100) { m in w.lines.withLock { $0.append(m) } }).job)
+        for e in events { p.push(topic: "tx", json: e.json) }
+        p.finish()
+        return (w.all, JobPlannerTests().objects(p.drain(), topic: "out").count)
+    }
+
+    @Test func aFieldMissingFromEveryEventIsReportedWithWhatDependsOnIt() throws {
+        var evs = JobPlannerTests.events(300, seed: 5)
+        for i in evs.indices { evs[i].mcc = nil }
+        let (warnings, out) = try run(evs)
+        #expect(out == 300, "the job goes on")
+        #expect(warnings.count == 1, "\(warnings)")
+        let w = warnings.first ?? ""
+        #expect(w.contains("field mcc") && w.contains("first 100 records"), "\(w)")
+        // `big` is amount's, not mcc's.
+        #expect(w.hasSuffix("computed from it, NULL or off: grocery, grocery_and_big"), "\(w)")
+    }
+
+    @Test func aFieldThatSomeEventsCarryIsNotReported() throws {
+        var evs = JobPlannerTests.events(300, seed: 6)
+        for i in evs.indices where i != 70 { evs[i].mcc = nil }
+        #expect(try run(evs).warnings.isEmpty)
+        // Seen only after the sample: reported (the sample decides).
+        var late = JobPlannerTests.events(300, seed: 6)
+        for i in late.indices where i < 150 { late[i].mcc = nil }
+        #expect(try run(late).warnings.count == 1)
+    }
+}

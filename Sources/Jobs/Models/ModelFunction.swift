@@ -87,6 +87,7 @@ enum ModelFunction {
             }
             let width = m.featureCount
             let categories = m.inputs.map(\.categories)
+            let forest = FlatForest(m)
             return .double { (row: borrowing Row) throws(EvaluationError) -> Double? in
                 try withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { (x) throws(EvaluationError) -> Double? in
                     var k = 0
@@ -106,7 +107,7 @@ enum ModelFunction {
                             }
                         }
                     }
-                    return 1 / (1 + Foundation.exp(-m.margin(UnsafeBufferPointer(x))))
+                    return 1 / (1 + Foundation.exp(-forest.margin(UnsafeBufferPointer(x))))
                 }
             }
         })

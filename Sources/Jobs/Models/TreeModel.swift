@@ -174,3 +174,61 @@ public struct ModelError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
+
+/// A model's trees laid out for scoring: every node of every tree in one contiguous array with
+/// absolute child indices, walked through one buffer pointer. `TreeModel.margin` touches six
+/// arrays per tree (a retain and a bounds check each); this is what MODEL_SCORE runs per event.
+struct FlatForest: Sendable {
+    struct Node {
+        /// The split's threshold, or the leaf's value.
+        var threshold: Double
+        /// The feature compared, or -1 at a leaf.
+        var feature: Int32
+        var left: Int32
+        var right: Int32
+        var missingLeft: Bool
+    }
+
+    let nodes: [Node]
+    let roots: [Int32]
+    let baseScore: Double
+
+    /// The model's structure is checked at load (`TreeModel.validate`): children within the
+    /// tree; the 64 MiB file limit keeps the node count far below Int32's range.
+    init(_ m: TreeModel) {
+        var nodes: [Node] = []
+        var roots: [Int32] = []
+        for t in m.trees {
+            let base = Int32(nodes.count)
+            roots.append(base)
+            for i in t.feature.indices {
+                let leaf = t.feature[i] < 0
+                nodes.append(Node(threshold: leaf ? t.value[i] : t.threshold[i], feature: leaf ? -1 : t.feature[i],
+                                  left: leaf ? 0 : base + t.left[i], right: leaf ? 0 : base + t.right[i], missingLeft: t.missingLeft[i]))
+            }
+        }
+        self.nodes = nodes
+        self.roots = roots
+        baseScore = m.baseScore
+    }
+
+    /// Log-odds of a feature vector (after expansion; NaN = missing), as `TreeModel.margin`.
+    func margin(_ x: UnsafeBufferPointer<Double>) -> Double {
+        nodes.withUnsafeBufferPointer { ns in
+            roots.withUnsafeBufferPointer { rs in
+                var sum = baseScore
+                for r in rs {
+                    var n = Int(r)
+                    while true {
+                        let node = ns[n]
+                        if node.feature < 0 { break }
+                        let v = x[Int(node.feature)]
+                        n = Int((v.isNaN ? node.missingLeft : v < node.threshold) ? node.left : node.right)
+                    }
+                    sum += ns[n].threshold
+                }
+                return sum
+            }
+        }
+    }
+}

@@ -30,8 +30,10 @@ public enum JobPlanner {
         public init() {}
     }
 
-    public static func plan(_ file: JobFile, overrides: Overrides = Overrides()) throws(Diagnostics) -> PlannedJob {
-        var planner = Planner(file: file, problems: PlanProblems(lines: file.text.split(separator: "\n", omittingEmptySubsequences: false)))
+    /// `fieldCheck`: how fields the job reads but its events lack are reported (FieldPresence).
+    public static func plan(_ file: JobFile, overrides: Overrides = Overrides(), fieldCheck: FieldCheck = FieldCheck()) throws(Diagnostics) -> PlannedJob {
+        var planner = Planner(file: file, problems: PlanProblems(lines: file.text.split(separator: "\n", omittingEmptySubsequences: false)),
+                              fieldCheck: fieldCheck)
         let job = ModelFunction.$roots.withValue(ModelFunction.roots(forJobFile: file.definition.file)) { planner.plan(overrides) }
         guard planner.problems.all.isEmpty else { throw Diagnostics(planner.problems.all) }
         return PlannedJob(job: job, definition: file.definition)
@@ -43,6 +45,15 @@ struct Planner {
     var problems: PlanProblems
     var streams: [String: PlannedStream] = [:]
     var tables: [String: GlobalTable<Row>] = [:]
+    let liveness: ColumnLiveness
+    let fieldCheck: FieldCheck
+
+    init(file: JobFile, problems: PlanProblems, fieldCheck: FieldCheck = FieldCheck()) {
+        self.file = file
+        self.problems = problems
+        self.fieldCheck = fieldCheck
+        liveness = ColumnLiveness(file.definition)
+    }
 
     var def: JobDefinition { file.definition }
 
@@ -60,7 +71,10 @@ struct Planner {
         if let d = overrides.deadLetterTopic ?? def.deadLetterTopic { job.deadLetterTopic = d }
         if let l = overrides.lateTopic ?? def.lateTopic { job.lateTopic = l }
         let used = SourceProjection.used(by: def)
+        let dependents = FieldPresence.dependents(def)
+        let check = fieldCheck
         for s in def.sources {
+            let presence = FieldPresence(job: overrides.name ?? def.name, source: s, used: used, dependents: dependents, check: check)
             let topic = overrides.sourceTopics[s.name] ?? s.topic
             let stream: DataStream<Row>
             switch s.format {
@@ -75,7 +89,12 @@ struct Planner {
                     guard var decoder = try? CSVRowDecoder(s, used: used) else {
                         return { (_: ConsumerRecord) throws(FormatError) -> (Row, Millis)? in throw FormatError(offset: 0, "no CSV decoder") }
                     }
-                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis)? in try decoder.decode(r) }
+                    var seen = presence
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis)? in
+                        guard let out = try decoder.decode(r) else { return nil }
+                        seen.observe(out.0, partition: r.partition)
+                        return out
+                    }
                 }
             case .avro:
                 let schema: AvroSchema
@@ -91,12 +110,22 @@ struct Planner {
                     guard var decoder = try? AvroRowDecoder(s, schema: schema, used: used) else {
                         return { (_: ConsumerRecord) throws(FormatError) -> (Row, Millis) in throw FormatError(offset: 0, "no Avro decoder") }
                     }
-                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+                    var seen = presence
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in
+                        let out = try decoder.decode(r)
+                        seen.observe(out.0, partition: r.partition)
+                        return out
+                    }
                 }
             case .json:
                 stream = job.source(topic: topic, name: s.name, outOfOrderness: s.outOfOrderness, idleTimeout: s.idleTimeout) {
                     var decoder = JSONRowDecoder(s, used: used)
-                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in try decoder.decode(r) }
+                    var seen = presence
+                    return { (r: ConsumerRecord) throws(FormatError) -> (Row, Millis) in
+                        let out = try decoder.decode(r)
+                        seen.observe(out.0, partition: r.partition)
+                        return out
+                    }
                 }
             }
             streams[s.name] = PlannedStream(stream: stream, schema: s.schema)
@@ -160,15 +189,27 @@ struct Planner {
         guard let table = tables[name], let t = def.tables.first(where: { $0.name == name }),
               let k = compile(key, ExpressionScope(input.schema)) else { return nil }
         let code = k.code
-        let nulls = [Value](repeating: .null, count: t.fields.count)
+        // Only the columns read after the lookup travel on (ColumnLiveness).
+        let kept = input.schema.fields.indices.filter { liveness.isLive(input.schema[$0].name, in: op.name) }
+        let columns = t.fields.indices.filter { liveness.isLive("\(alias).\(t.fields[$0].name)", in: op.name) }
         let s = input.stream.tryCompactMap(name: op.name) { row -> Row? in
             let kv = try code.value(row)
             let entry = kv.isNull ? nil : table.get(StreamKey(kv.description))
             if entry == nil && inner { return nil }
-            return Row(row.values + (entry?.values ?? nulls))
+            var v: [Value] = []
+            v.reserveCapacity(kept.count + columns.count)
+            for i in kept { v.append(row.values[i]) }
+            if let e = entry {
+                for c in columns { v.append(e.values[c]) }
+            } else {
+                for _ in columns { v.append(.null) }
+            }
+            return Row(v)
         }
-        let fields = t.fields.map { RowSchema.Field("\(alias).\($0.name)", $0.type, nullable: inner ? $0.nullable : true) }
-        return PlannedStream(stream: s, schema: RowSchema(input.schema.fields + fields))
+        let fields = columns.map { c in
+            RowSchema.Field("\(alias).\(t.fields[c].name)", t.fields[c].type, nullable: inner ? t.fields[c].nullable : true)
+        }
+        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields))
     }
 
     mutating func planMap(_ op: OperatorDefinition, _ input: PlannedStream, _ select: [NamedExpression], _ keep: Bool) -> PlannedStream? {
@@ -181,7 +222,9 @@ struct Planner {
             fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
         }
         let replaced = Set(select.map { $0.name.lowercased() })
-        let kept = keep ? input.schema.fields.indices.filter { !replaced.contains(input.schema[$0].name.lowercased()) } : []
+        let kept = keep ? input.schema.fields.indices.filter {
+            !replaced.contains(input.schema[$0].name.lowercased()) && liveness.isLive(input.schema[$0].name, in: op.name)
+        } : []
         let compiled = codes
         let s = input.stream.tryCompactMap(name: op.name) { row -> Row? in
             var v: [Value] = []

@@ -138,7 +138,7 @@ extension Planner {
                                                                                         order: order, stateSchema: stateSchema,
                                                                                         retainPrevious: retain)
         let replaced = Set(measures.map { $0.name.lowercased() })
-        let kept = schema.fields.indices.filter { !replaced.contains(schema[$0].name.lowercased()) }
+        let kept = schema.fields.indices.filter { !replaced.contains(schema[$0].name.lowercased()) && liveness.isLive(schema[$0].name, in: op.name) }
         let outs = outputs.map { $0! }
         let rows = over.map(name: "\(op.name)/rows") { o -> Row in
             var v: [Value] = []
