@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "KafkaClient", "Streams", "Jobs",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),

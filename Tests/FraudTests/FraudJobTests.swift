@@ -109,8 +109,16 @@ import Testing
         return 1 / (1 + exp(-z))
     }
 
+    /// The job file's defaults for what a ruleset on fraud-rules may change, written out again
+    /// for the oracle.
+    struct Params {
+        var threshold = 0.8, rulesWeight = 0.3, modelWeight = 1.4
+        var velocity = 0.5, amount = 0.3, spike = 0.5, location = 0.2, travel = 0.9, time = 0.1, night = 0.3, country = 0.3, category = 0.4
+        var burstCount = 5, spikeFactor = 6.0, travelKmh = 900.0, nightBefore = 5
+    }
+
     /// What each rule of the job file says, from the customer's earlier transactions.
-    static func expected(_ tx: Transaction, before: [Transaction]) -> (hits: [String: Bool], bank: Double, risk: Double) {
+    static func expected(_ tx: Transaction, before: [Transaction], _ q: Params = Params()) -> (hits: [String: Bool], bank: Double, risk: Double) {
         let inLastHour = before.filter { tx.timeMillis - $0.timeMillis <= 3_600_000 }.count + 1
         let in10m = before.filter { tx.timeMillis - $0.timeMillis <= 600_000 }.count + 1
         let avg = before.isEmpty ? nil : before.map(\.amount).reduce(0, +) / Double(before.count)
@@ -125,19 +133,19 @@ import Testing
         h["amount_hit"] = avg.map { tx.amount > 3 * $0 } ?? false
         h["location_hit"] = (dist ?? 0) > 804.672
         h["time_hit"] = hour < 6 || hour >= 22
-        h["travel_hit"] = dist.map { $0 > 300 && $0 / hours! > 900 } ?? false
-        h["burst_hit"] = in10m >= 5
-        h["spike_hit"] = before.count >= 3 && tx.amount > 6 * avg!
-        h["night_hit"] = hour < 5
+        h["travel_hit"] = dist.map { $0 > 300 && $0 / hours! > q.travelKmh } ?? false
+        h["burst_hit"] = in10m >= q.burstCount
+        h["spike_hit"] = before.count >= 3 && tx.amount > q.spikeFactor * avg!
+        h["night_hit"] = hour < q.nightBefore
         h["new_country_hit"] = before.count >= 5 && !countrySeen
         h["new_category_hit"] = before.count >= 10 && !categorySeen
         func w(_ k: String, _ v: Double) -> Double { h[k]! ? v : 0 }
         let bank = w("velocity_hit", 0.4) + w("amount_hit", 0.3) + w("location_hit", 0.2) + w("time_hit", 0.1)
-        let parts = [h["velocity_hit"]! || h["burst_hit"]! ? 0.5 : 0,
-                     h["spike_hit"]! ? 0.5 : w("amount_hit", 0.3),
-                     h["travel_hit"]! ? 0.9 : w("location_hit", 0.2),
-                     h["night_hit"]! ? 0.3 : w("time_hit", 0.1),
-                     w("new_country_hit", 0.3), w("new_category_hit", 0.4)]
+        let parts = [h["velocity_hit"]! || h["burst_hit"]! ? q.velocity : 0,
+                     h["spike_hit"]! ? q.spike : w("amount_hit", q.amount),
+                     h["travel_hit"]! ? q.travel : w("location_hit", q.location),
+                     h["night_hit"]! ? q.night : w("time_hit", q.time),
+                     w("new_country_hit", q.country), w("new_category_hit", q.category)]
         let rules = (min(parts.reduce(0, +), 1) * 10_000).rounded() / 10_000
         // The learned score's inputs, computed here from the history.
         let sameCat = before.filter { $0.merchantCategory == tx.merchantCategory }
@@ -160,7 +168,7 @@ import Testing
             "merchant_category": tx.merchantCategory, "channel": tx.channel,
         ])
         let modelScore = (p * 10_000).rounded() / 10_000
-        let risk = (min(0.3 * rules + 1.4 * modelScore, 1) * 10_000).rounded() / 10_000
+        let risk = (min(q.rulesWeight * rules + q.modelWeight * modelScore, 1) * 10_000).rounded() / 10_000
         return (h, (bank * 10_000).rounded() / 10_000, risk)
     }
 
@@ -271,6 +279,137 @@ import Testing
             if tx.merchantId == merchant { #expect(evidence.contains("merchant on the block list: breach"), "\(evidence)") }
         }
         #expect(blockedSeen > 10 && lagos > 0)
+    }
+
+    /// A ruleset on fraud-rules changes the very next transaction's score and alert, every
+    /// alert and score names its version; a challenger is scored beside it in shadow (its own
+    /// parameters over the champion's) and writes fraud-alerts-shadow; a record without a
+    /// version changes nothing; tombstones end the shadow run and restore the defaults.
+    @Test func aPublishedRulesetTakesEffectAtTheNextTransactionAndAChallengerRunsInShadow() throws {
+        let p = try Self.pipeline()
+        let txs = Self.traffic(1000)
+        var history: [String: [Transaction]] = [:]
+        var champion = Params(), challenger: Params? = nil
+        var version = "recommended-2", challengerVersion: String? = nil
+        var alertsSeen = 0, shadowSeen = 0, differ = 0
+        for (i, tx) in txs.enumerated() {
+            switch i {
+            case 200:
+                #expect(p.loadTable(topic: "fraud-rules", [("champion", #"{"version":"night-owl-1","alert_threshold":0.5,"w_night":0.6,"burst_count":3,"model_weight":1.0,"spike_factor":4}"#)]).isEmpty)
+                champion.threshold = 0.5; champion.night = 0.6; champion.burstCount = 3; champion.modelWeight = 1.0; champion.spikeFactor = 4
+                version = "night-owl-1"
+            case 400:
+                #expect(p.loadTable(topic: "fraud-rules", [("challenger", #"{"version":"cautious-1","rules_weight":0.6,"travel_kmh":500,"alert_threshold":0.7}"#)]).isEmpty)
+                var c = champion
+                c.rulesWeight = 0.6; c.travelKmh = 500; c.threshold = 0.7
+                challenger = c
+                challengerVersion = "cautious-1"
+            case 600:
+                // No version: dead-lettered, the champion stays.
+                #expect(p.loadTable(topic: "fraud-rules", [("champion", #"{"alert_threshold":0.1}"#)]).count == 1)
+            case 800:
+                #expect(p.loadTable(topic: "fraud-rules", [("challenger", nil), ("champion", nil)]).isEmpty)
+                champion = Params(); challenger = nil; version = "recommended-2"; challengerVersion = nil
+            default: break
+            }
+            p.push(topic: "transactions", value: tx.jsonBytes, key: Array(tx.customerId.utf8), timestamp: tx.timeMillis, advance: false)
+            let out = p.drain()
+            let s = try #require(Self.objects(out, topic: "fraud-scores").first)
+            let before = history[tx.customerId, default: []]
+            history[tx.customerId, default: []].append(tx)
+            let want = Self.expected(tx, before: before, champion)
+            let risk = s["risk_score"] as! Double
+            #expect(abs(risk - want.risk) < 1e-9, "\(tx.transactionId) risk score under \(version)")
+            #expect(s["ruleset"] as? String == version)
+            #expect(s["alert"] as? Bool == (want.risk > champion.threshold), "\(tx.transactionId)")
+            let alert = Self.objects(out, topic: "fraud-alerts").first
+            #expect((alert != nil) == (want.risk > champion.threshold), "\(tx.transactionId) alert under \(version)")
+            if let alert {
+                alertsSeen += 1
+                #expect(alert["ruleset"] as? String == version)
+            }
+            let shadow = Self.objects(out, topic: "fraud-alerts-shadow").first
+            if let c = challenger {
+                let sw = Self.expected(tx, before: before, c)
+                #expect(abs((s["shadow_score"] as? Double ?? -1) - sw.risk) < 1e-9, "\(tx.transactionId) shadow score")
+                #expect(s["shadow_ruleset"] as? String == challengerVersion)
+                #expect((shadow != nil) == (sw.risk > c.threshold), "\(tx.transactionId) shadow alert")
+                if let shadow {
+                    shadowSeen += 1
+                    #expect(shadow["ruleset"] as? String == challengerVersion && shadow["champion_ruleset"] as? String == version)
+                }
+                if (sw.risk > c.threshold) != (want.risk > champion.threshold) { differ += 1 }
+            } else {
+                #expect(s["shadow_score"] is NSNull && shadow == nil, "\(tx.transactionId): no challenger, no shadow")
+            }
+        }
+        #expect(alertsSeen > 20 && shadowSeen > 5 && differ > 0, "alerts \(alertsSeen), shadow alerts \(shadowSeen), decisions that differ \(differ)")
+    }
+
+    /// The rulesets table of the job file and `riverbank fraud ruleset`'s validator agree on
+    /// every parameter's name and type.
+    @Test func theJobsRulesetTableHoldsExactlyTheParametersTheCLIValidates() throws {
+        guard case .success(let f) = JobFile.load(path: Self.repo.appendingPathComponent("jobs/fraud-scoring.yaml").path) else {
+            Issue.record("the job file does not load"); return
+        }
+        let t = try #require(f.definition.tables.first { $0.name == "rulesets" })
+        #expect(t.topic == FraudTopics.rules)
+        #expect(t.fields.map(\.name) == ["version"] + FraudRuleset.parameters.map(\.name))
+        for (field, p) in zip(t.fields.dropFirst(), FraudRuleset.parameters) {
+            #expect(field.type.description == p.kind.sqlType, "\(p.name)")
+        }
+    }
+
+    /// A bank whose events carry no location and no merchant category: the job runs, the rules
+    /// on them are off (never hit), and the missing fields are reported with what depends on them.
+    @Test func eventsWithoutALocationOrCategoryTurnThoseRulesOffWithAWarning() throws {
+        guard case .success(let f) = JobFile.load(path: Self.repo.appendingPathComponent("jobs/fraud-scoring.yaml").path) else {
+            Issue.record("the job file does not load"); return
+        }
+        let warnings = Locked<[String]>([])
+        let p = try LocalPipeline(job: JobPlanner.plan(f, fieldCheck: FieldCheck(sample: 200) { m in warnings.withLock { $0.append(m) } }).job)
+        let txs = Self.traffic(400)
+        for tx in txs {
+            var o = try JSONSerialization.jsonObject(with: Data(tx.jsonBytes)) as! [String: Any]
+            o["location"] = nil
+            o["merchant_category"] = nil
+            p.push(topic: "transactions", value: Array(try JSONSerialization.data(withJSONObject: o)), key: Array(tx.customerId.utf8),
+                   timestamp: tx.timeMillis, advance: false)
+        }
+        let out = p.drain()
+        let scores = Self.objects(out, topic: "fraud-scores")
+        #expect(scores.count == txs.count, "every transaction scored")
+        for rule in ["location_hit", "travel_hit", "new_country_hit", "new_category_hit"] {
+            #expect(scores.allSatisfy { $0[rule] as? Bool == false }, "\(rule) is off")
+        }
+        #expect(scores.contains { $0["velocity_hit"] as? Bool == true }, "the other rules still fire")
+        let w = warnings.withLock { $0 }
+        for field in ["location.lat", "location.lon", "location.country", "merchant_category"] {
+            #expect(w.contains { $0.contains("field \(field) was absent or NULL in each of the first 200 records") }, "\(field): \(w)")
+        }
+        let lat = w.first { $0.contains("field location.lat") } ?? ""
+        #expect(lat.contains("distance_km") && lat.contains("location_hit") && lat.contains("travel_hit"), "\(lat)")
+        #expect(!w.contains { $0.contains("field amount") || $0.contains("field currency") }, "\(w)")
+
+        // A customer whose events carry them until one does not: that one is not a new
+        // country or a new category.
+        var t = txs.last!.timeMillis
+        for i in 0..<12 {
+            t += 3_600_000
+            let tx = Transaction(transactionId: "mixed-\(i)", customerId: "c-mixed", amount: 20, currency: "EUR", merchantId: "m1",
+                                 merchantCategory: "grocery", channel: "pos", cardNumber: "4000123412340999", timeMillis: t,
+                                 utcOffsetMinutes: 0, location: .init(lat: 51.5, lon: -0.12, city: "London", country: "GB"))
+            var o = try JSONSerialization.jsonObject(with: Data(tx.jsonBytes)) as! [String: Any]
+            if i == 11 {
+                o["location"] = nil
+                o["merchant_category"] = nil
+            }
+            p.push(topic: "transactions", value: Array(try JSONSerialization.data(withJSONObject: o)), key: Array(tx.customerId.utf8),
+                   timestamp: tx.timeMillis, advance: false)
+        }
+        let last = try #require(Self.objects(p.drain(), topic: "fraud-scores").last)
+        #expect(last["transaction_id"] as? String == "mixed-11")
+        #expect(last["new_country_hit"] as? Bool == false && last["new_category_hit"] as? Bool == false, "\(last)")
     }
 
     @Test func aMalformedTransactionGoesToTheDeadLetterTopicAndScoringGoesOn() throws {

@@ -136,3 +136,115 @@ def test_generated_traffic_is_scored_and_evaluate_matches_an_independent_count(t
         assert reports["recommended"]["quality"]["true_positives"] > 0
     finally:
         b.stop()
+
+
+def test_rulesets_published_by_the_cli_and_by_kcat_take_effect_in_the_running_job_and_evaluate_compares_them(tmp_path):
+    """A challenger published with `riverbank fraud ruleset publish` and a champion written by
+    kcat reach the running job without a restart: the same transactions sent again are scored
+    under the new versions, the challenger's alerts go to fraud-alerts-shadow, `fraud evaluate`
+    compares the two on the same transactions; a bad ruleset file is refused with every reason."""
+    b = BrokerProcess(tmp_path / "run", subcommand="run", topics_dir=REPO / "topics",
+                      extra_args=["--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")])
+    b.start()
+    try:
+        rb = str(riverbank_binary().absolute())
+        n = 4000
+        g = subprocess.run([rb, "generate", "--bootstrap", b.bootstrap, "--rate", "0", "--count", str(n), "--customers", "400",
+                            "--seed", "9", "--quiet"], capture_output=True, text=True, timeout=120)
+        assert g.returncode == 0, g.stderr
+
+        def scores():
+            return {v["transaction_id"]: v for v in (json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-scores"))}
+
+        first = wait_for(lambda: (lambda s: s if len(s) >= n else None)(scores()), timeout=120, interval=1, message="all scored")
+        assert {v["ruleset"] for v in first.values()} == {"recommended-2"}
+        assert all(v["shadow_score"] is None and v["shadow_ruleset"] is None for v in first.values())
+
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("w_velocity: 3\nalert_treshold: 0.5\nburst_count: 2.5\n")
+        c = subprocess.run([rb, "fraud", "ruleset", "check", str(bad)], capture_output=True, text=True, timeout=30)
+        assert c.returncode != 0 and all(w in c.stderr for w in ("version", "w_velocity", "alert_treshold", "burst_count")), c.stderr
+
+        challenger = tmp_path / "cautious.yaml"
+        challenger.write_text("version: cautious-1\nalert_threshold: 0.6\n")
+        pub = subprocess.run([rb, "fraud", "ruleset", "publish", str(challenger), "--slot", "challenger", "--bootstrap", b.bootstrap],
+                             capture_output=True, text=True, timeout=30)
+        assert pub.returncode == 0 and "cautious-1 is the challenger" in pub.stdout, pub.stdout + pub.stderr
+        k = subprocess.run(["kcat", "-P", "-b", b.bootstrap, "-t", "fraud-rules", "-K", "|"],
+                           input='champion|{"version":"kcat-1","alert_threshold":0.7}\n', capture_output=True, text=True, timeout=30)
+        assert k.returncode == 0, k.stderr
+
+        # Probes until the job scores under both (a table change is not synchronous with its ack).
+        p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all"})
+        when = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+        probe = [0]
+
+        def under_new_rulesets():
+            probe[0] += 1
+            p.produce("transactions", key="probe", value=json.dumps(tx(900_000 + probe[0], "probe", when, 10.0, LONDON)))
+            p.flush(10)
+            time.sleep(0.2)
+            s = scores()
+            return any(v["ruleset"] == "kcat-1" and v["shadow_ruleset"] == "cautious-1" for t, v in s.items() if v["customer_id"] == "probe")
+
+        wait_for(under_new_rulesets, timeout=30, interval=0.1, message="the probes scored under kcat-1 and cautious-1")
+
+        # The same transactions again, for new customers (fresh history: the same features).
+        txs = [json.loads(m.value()) for m in read_topic(b.bootstrap, "transactions") if m.key() != b"probe"]
+        labels = [json.loads(m.value()) for m in read_topic(b.bootstrap, "transactions-labels")]
+        for t in txs:
+            t["transaction_id"] += "-b"
+            t["customer_id"] += "-b"
+            p.produce("transactions", key=t["customer_id"], value=json.dumps(t))
+        for l in labels:
+            l["transaction_id"] += "-b"
+            l["customer_id"] += "-b"
+            p.produce("transactions-labels", key=l["customer_id"], value=json.dumps(l))
+        assert p.flush(30) == 0
+        every = wait_for(lambda: (lambda s: s if sum(t.endswith("-b") for t in s) >= n else None)(scores()), timeout=120,
+                         interval=1, message="the copies scored")
+        copies = {t: v for t, v in every.items() if t.endswith("-b")}
+        assert len(copies) == n
+        for t, v in copies.items():
+            assert v["ruleset"] == "kcat-1" and v["shadow_ruleset"] == "cautious-1", v
+            # Only the thresholds changed: the same score as the first time, decided anew.
+            assert v["risk_score"] == first[t[:-2]]["risk_score"] == v["shadow_score"], (v, first[t[:-2]])
+            assert v["alert"] == (v["risk_score"] > 0.7) and v["shadow_alert"] == (v["shadow_score"] > 0.6), v
+        assert any(v["shadow_alert"] and not v["alert"] for v in copies.values()), "the challenger alerts on more"
+
+        shadowed = {t: v for t, v in every.items() if v["shadow_score"] is not None}
+        shadow = {json.loads(m.value())["transaction_id"]: json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-alerts-shadow")}
+        assert set(shadow) == {t for t, v in shadowed.items() if v["shadow_alert"]}
+        assert all(a["ruleset"] == "cautious-1" and a["champion_ruleset"] == "kcat-1" for a in shadow.values())
+        alerts = {json.loads(m.value())["transaction_id"]: json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-alerts")}
+        assert {t for t in alerts if t.endswith("-b")} == {t for t, v in copies.items() if v["alert"]}
+        assert all(alerts[t]["ruleset"] == "kcat-1" for t in alerts if t.endswith("-b"))
+
+        report = tmp_path / "report.json"
+        e = subprocess.run([rb, "fraud", "evaluate", "--bootstrap", b.bootstrap, "--json", str(report)],
+                           capture_output=True, text=True, timeout=120)
+        assert e.returncode == 0, e.stderr
+        assert "challenger vs champion on" in e.stdout, e.stdout
+        reports = {r["ruleset"]: r for r in json.loads(report.read_text())}
+        champ, chall = reports["champion (the challenger's transactions)"], reports["challenger (shadow)"]
+        assert champ["transactions"] == chall["transactions"] == len(shadowed)
+        assert chall["quality"]["alerts"] == sum(v["shadow_alert"] for v in shadowed.values())
+        assert champ["quality"]["alerts"] == sum(v["alert"] for v in shadowed.values())
+        assert chall["versions"] == ["cautious-1"] and champ["versions"] == ["kcat-1"]
+        assert sorted(reports["recommended"]["versions"]) == ["kcat-1", "recommended-2"]
+
+        show = subprocess.run([rb, "fraud", "ruleset", "show", "--bootstrap", b.bootstrap], capture_output=True, text=True, timeout=60)
+        assert show.returncode == 0 and "kcat-1" in show.stdout and "cautious-1" in show.stdout, show.stdout + show.stderr
+        r = subprocess.run([rb, "fraud", "ruleset", "retire", "--bootstrap", b.bootstrap], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+
+        def shadow_ended():
+            probe[0] += 1
+            p.produce("transactions", key="probe", value=json.dumps(tx(900_000 + probe[0], "probe", when, 10.0, LONDON)))
+            p.flush(10)
+            time.sleep(0.2)
+            return scores().get(f"t-{900_000 + probe[0]}", {"shadow_ruleset": "?"})["shadow_ruleset"] is None
+
+        wait_for(shadow_ended, timeout=30, interval=0.1, message="no challenger after retire")
+    finally:
+        b.stop()

@@ -57,7 +57,10 @@ public enum FraudEvaluation {
 
     public struct Report: Sendable, Codable, Equatable {
         public var ruleset: String
-        public var threshold: Double
+        /// nil: alerted as the job decided (under the ruleset in force at each transaction).
+        public var threshold: Double?
+        /// The ruleset versions that scored these transactions.
+        public var versions: [String] = []
         public var transactions: Int
         public var frauds: Int
         /// Labels whose transaction has no score (not yet scored, or dead-lettered).
@@ -82,7 +85,7 @@ public enum FraudEvaluation {
         public var latencyP99Millis: Double?
 
         enum CodingKeys: String, CodingKey {
-            case ruleset, threshold, transactions, frauds, unscoredFrauds = "unscored_frauds", quality, patterns, rules,
+            case ruleset, threshold, versions, transactions, frauds, unscoredFrauds = "unscored_frauds", quality, patterns, rules,
                  averagePrecision = "average_precision", rocAUC = "roc_auc", fraudAmountCaught = "fraud_amount_caught",
                  fraudAmountMissed = "fraud_amount_missed", defraudedCards = "defrauded_cards", cardsDetected = "cards_detected",
                  cardDelayP50Seconds = "card_delay_p50_s", precisionAtK = "precision_at_k",
@@ -95,13 +98,34 @@ public enum FraudEvaluation {
         case recommended
         /// bank_score: the bank's four rules with their default weights.
         case bank
+        /// shadow_score: the challenger ruleset, on the transactions it scored.
+        case shadow
 
-        func score(_ s: ScoreRecord) -> Double { self == .bank ? s.bankScore : s.riskScore }
+        func score(_ s: ScoreRecord) -> Double? {
+            switch self {
+            case .recommended: s.riskScore
+            case .bank: s.bankScore
+            case .shadow: s.shadowScore
+            }
+        }
+
+        /// The job's decision when it recorded one (the ruleset's own threshold), else score > threshold.
+        func alerted(_ s: ScoreRecord, _ score: Double, threshold: Double?) -> Bool {
+            if let threshold { return score > threshold }
+            switch self {
+            case .recommended: return s.alert ?? (score > 0.8)
+            case .bank: return score > 0.8
+            case .shadow: return s.shadowAlert ?? (score > 0.8)
+            }
+        }
     }
 
     /// `scores` by transaction id (a re-delivered score counts once: the caller keeps the last).
+    /// `threshold` nil takes each transaction's alert as the job decided it; `onlyShadowed`
+    /// keeps the transactions a challenger scored too, so that two rulesets are compared on
+    /// the same ones.
     public static func evaluate(scores: [String: ScoreRecord], labels: [String: FraudLabel], ruleset: Ruleset,
-                                threshold: Double = 0.8, budgets: [Int] = [100, 1000]) -> Report {
+                                threshold: Double? = nil, onlyShadowed: Bool = false, budgets: [Int] = [100, 1000]) -> Report {
         var q = Quality()
         var caught: [FraudPattern: Int] = [:], total: [FraudPattern: Int] = [:]
         var amountCaught = 0.0, amountMissed = 0.0
@@ -112,11 +136,16 @@ public enum FraudEvaluation {
         ranked.reserveCapacity(scores.count)
         var firstFraud: [String: Int64] = [:], firstCaught: [String: Int64] = [:]
         var latencies: [Double] = []
+        var considered = 0, fraudsConsidered = 0
+        var versions = Set<String>()
         for s in scores.values {
+            guard let score = ruleset.score(s), !onlyShadowed || s.shadowScore != nil else { continue }
+            considered += 1
             let label = labels[s.transactionId]
             let fraud = label != nil
-            let score = ruleset.score(s)
-            let alerted = score > threshold
+            if fraud { fraudsConsidered += 1 }
+            if let v = ruleset == .shadow ? s.shadowRuleset : s.ruleset, ruleset != .bank { versions.insert(v) }
+            let alerted = ruleset.alerted(s, score, threshold: threshold)
             q.add(alerted: alerted, fraud: fraud)
             ranked.append((score, fraud))
             for (i, h) in s.hits.enumerated() where h && i < hits.count {
@@ -125,7 +154,7 @@ public enum FraudEvaluation {
             }
             if ruleset == .recommended {
                 for i in 0..<min(s.components.count, without.count) {
-                    without[i].add(alerted: FraudRules.risk(s.components, without: i) > threshold, fraud: fraud)
+                    without[i].add(alerted: FraudRules.risk(s.components, without: i) > (threshold ?? 0.8), fraud: fraud)
                 }
             }
             if let l = label {
@@ -142,7 +171,7 @@ public enum FraudEvaluation {
             if alerted, let p = s.producedMillis, let d = s.detectedMillis { latencies.append(Double(d - p)) }
         }
         let unscored = labels.keys.reduce(0) { $0 + (scores[$1] == nil ? 1 : 0) }
-        let n = max(scores.count, 1)
+        let n = max(considered, 1)
         var rules: [RuleFigures] = []
         for (i, name) in FraudRules.hits.enumerated() {
             rules.append(RuleFigures(rule: name, hits: hits[i], fraudHits: fraudHits[i], hitRate: Double(hits[i]) / Double(n)))
@@ -162,7 +191,7 @@ public enum FraudEvaluation {
         }
         latencies.sort()
         return Report(
-            ruleset: ruleset.rawValue, threshold: threshold, transactions: scores.count, frauds: labels.count - unscored,
+            ruleset: ruleset.rawValue, threshold: threshold, versions: versions.sorted(), transactions: considered, frauds: fraudsConsidered,
             unscoredFrauds: unscored, quality: q,
             patterns: FraudPattern.allCases.compactMap { p in
                 total[p].map { PatternRecall(pattern: p.rawValue, frauds: $0, caught: caught[p] ?? 0) }

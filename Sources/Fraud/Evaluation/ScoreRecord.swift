@@ -40,9 +40,17 @@ public struct ScoreRecord: Sendable, Equatable {
     /// When the producer sent the transaction (its record timestamp) and when the job scored it.
     public var producedMillis: Int64?
     public var detectedMillis: Int64?
+    /// The job's own decision and the ruleset that made it (nil in records from before rulesets).
+    public var alert: Bool?
+    public var ruleset: String?
+    /// The challenger's score and decision on the same transaction, while one runs.
+    public var shadowScore: Double?
+    public var shadowAlert: Bool?
+    public var shadowRuleset: String?
 
     public init(transactionId: String, customerId: String, riskScore: Double, bankScore: Double, hits: [Bool],
-                components: [Double], amount: Double, eventMillis: Int64, producedMillis: Int64? = nil, detectedMillis: Int64? = nil) {
+                components: [Double], amount: Double, eventMillis: Int64, producedMillis: Int64? = nil, detectedMillis: Int64? = nil,
+                alert: Bool? = nil, ruleset: String? = nil, shadowScore: Double? = nil, shadowAlert: Bool? = nil, shadowRuleset: String? = nil) {
         self.transactionId = transactionId
         self.customerId = customerId
         self.riskScore = riskScore
@@ -53,12 +61,18 @@ public struct ScoreRecord: Sendable, Equatable {
         self.eventMillis = eventMillis
         self.producedMillis = producedMillis
         self.detectedMillis = detectedMillis
+        self.alert = alert
+        self.ruleset = ruleset
+        self.shadowScore = shadowScore
+        self.shadowAlert = shadowAlert
+        self.shadowRuleset = shadowRuleset
     }
 }
 
 /// Reads `fraud-scores` records; one per task or command (it reuses its buffers).
 public struct ScoreRecordDecoder {
-    static let fixed = ["transaction_id", "customer_id", "risk_score", "bank_score", "amount", "event_time", "produced_at", "detected_at"]
+    static let fixed = ["transaction_id", "customer_id", "risk_score", "bank_score", "amount", "event_time", "produced_at", "detected_at",
+                        "alert", "ruleset", "shadow_score", "shadow_alert", "shadow_ruleset"]
     var objects = JSONObjectDecoding(table: JSONFieldTable(fixed + FraudRules.hits + FraudRules.components))
 
     public init() {}
@@ -75,7 +89,9 @@ public struct ScoreRecordDecoder {
                     hits: try (0..<FraudRules.hits.count).map { (i) throws(FormatError) -> Bool in f.has(h + i) ? try f.bool(h + i) : false },
                     components: try (0..<FraudRules.components.count).map { (i) throws(FormatError) -> Double in try f.doubleOrNil(c + i) ?? 0 },
                     amount: try f.doubleOrNil(4) ?? 0, eventMillis: try time(5) ?? 0,
-                    producedMillis: try time(6), detectedMillis: try time(7))
+                    producedMillis: try time(6), detectedMillis: try time(7),
+                    alert: f.has(8) ? try f.bool(8) : nil, ruleset: try f.stringOrNil(9), shadowScore: try f.doubleOrNil(10),
+                    shadowAlert: f.has(11) ? try f.bool(11) : nil, shadowRuleset: try f.stringOrNil(12))
             }
         }
     }

@@ -140,4 +140,6 @@ public enum FraudTopics {
     public static let alerts = "fraud-alerts"
     public static let scores = "fraud-scores"
     public static let deadLetters = "transactions-dlq"
+    public static let rules = "fraud-rules"
+    public static let shadowAlerts = "fraud-alerts-shadow"
 }

@@ -8,7 +8,7 @@ struct FraudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud",
         abstract: "Watch fraud alerts live, and measure the fraud job against labelled traffic.",
-        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self, FraudTrainCommand.self])
+        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self, FraudTrainCommand.self, FraudRulesetCommand.self])
 }
 
 struct FraudTopicOptions: ParsableArguments {
@@ -80,7 +80,7 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
 
     @OptionGroup var topics: FraudTopicOptions
     @Option(help: "Scores topic.") var scoresTopic = FraudTopics.scores
-    @Option(help: "Alert threshold (the score must exceed it).") var threshold = 0.8
+    @Option(help: "Alert threshold (the score must exceed it); default: each transaction's alert as the job decided it under the ruleset in force.") var threshold: Double?
     @Option(help: "Write the reports as JSON to this file.") var json: String?
 
     func run() async throws {
@@ -104,10 +104,19 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
             throw ValidationError("reading \(scoresTopic) and \(topics.labelsTopic) from \(topics.bootstrap): \(error)")
         }
         FileHandle.standardError.write(Data("read \(scores.count) scores and \(labels.count) labels in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\(bad > 0 ? ", \(bad) unreadable records skipped" : "")\n".utf8))
-        let reports = FraudEvaluation.Ruleset.allCases.map {
+        var reports = [FraudEvaluation.Ruleset.recommended, .bank].map {
             FraudEvaluation.evaluate(scores: scores, labels: labels, ruleset: $0, threshold: threshold)
         }
+        // A challenger ran: both rulesets on the transactions it scored, and what changes.
+        if scores.values.contains(where: { $0.shadowScore != nil }) {
+            var champion = FraudEvaluation.evaluate(scores: scores, labels: labels, ruleset: .recommended, threshold: threshold, onlyShadowed: true)
+            champion.ruleset = "champion (the challenger's transactions)"
+            var challenger = FraudEvaluation.evaluate(scores: scores, labels: labels, ruleset: .shadow, threshold: threshold)
+            challenger.ruleset = "challenger (shadow)"
+            reports += [champion, challenger]
+        }
         for r in reports { print(Self.render(r)) }
+        if reports.count == 4 { print(Self.compare(reports[2], reports[3])) }
         if let json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -115,11 +124,20 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
         }
     }
 
+    /// The challenger against the champion on the same transactions.
+    static func compare(_ a: FraudEvaluation.Report, _ b: FraudEvaluation.Report) -> String {
+        func d(_ x: Double) -> String { String(format: "%+.3f", x) }
+        return "challenger vs champion on \(b.transactions) transactions: alerts \(b.quality.alerts - a.quality.alerts >= 0 ? "+" : "")\(b.quality.alerts - a.quality.alerts), "
+            + "precision \(d(b.quality.precision - a.quality.precision)), recall \(d(b.quality.recall - a.quality.recall)), "
+            + "F1 \(d(b.quality.f1 - a.quality.f1)), fraud amount caught \(String(format: "%+.2f", b.fraudAmountCaught - a.fraudAmountCaught))"
+    }
+
     static func render(_ r: FraudEvaluation.Report) -> String {
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
         func money(_ v: Double) -> String { String(format: "%.2f", v) }
         let q = r.quality
-        var s = "ruleset \(r.ruleset) (alert when score > \(r.threshold))\n"
+        var s = "ruleset \(r.ruleset)" + (r.versions.isEmpty ? "" : " [\(r.versions.joined(separator: ", "))]")
+        s += r.threshold.map { " (alert when score > \($0))\n" } ?? " (alerts as the job decided)\n"
         s += "  transactions \(r.transactions), frauds \(r.frauds)" + (r.unscoredFrauds > 0 ? " (+\(r.unscoredFrauds) labelled but not scored)" : "") + "\n"
         s += "  alerts \(q.alerts): precision \(f(q.precision))  recall \(f(q.recall))  F1 \(f(q.f1))  false-positive rate \(String(format: "%.5f", q.falsePositiveRate))\n"
         s += "  average precision \(f(r.averagePrecision))  ROC AUC \(f(r.rocAUC))  "
