@@ -27,6 +27,14 @@ struct ClientSecurityOptions: ParsableArguments {
         }
     }
 
+    /// A client for `bootstrap` with this security; a bad address is a usage error naming it.
+    func client(bootstrap: String) throws -> KafkaClientConfig {
+        var c: KafkaClientConfig
+        do { c = try KafkaClientConfig(bootstrap: bootstrap) } catch { throw ValidationError("--bootstrap \(bootstrap): \(error)") }
+        apply(to: &c)
+        return c
+    }
+
     /// Sets `config.tls` / `config.sasl` as asked; exits with a clear message on unusable input.
     func apply(to config: inout KafkaClientConfig) {
         if let m = saslMechanism.flatMap({ KafkaSASL.Mechanism(rawValue: $0.uppercased()) }), let user = saslUsername {

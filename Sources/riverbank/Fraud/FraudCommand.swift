@@ -17,12 +17,7 @@ struct FraudTopicOptions: ParsableArguments {
     @Option(help: "Topic of the generator's fraud labels (the job never reads it).") var labelsTopic = FraudTopics.labels
     @OptionGroup var security: ClientSecurityOptions
 
-    func client() throws -> KafkaClientConfig {
-        var c: KafkaClientConfig
-        do { c = try KafkaClientConfig(bootstrap: bootstrap) } catch { throw ValidationError("--bootstrap \(bootstrap): \(error)") }
-        security.apply(to: &c)
-        return c
-    }
+    func client() throws -> KafkaClientConfig { try security.client(bootstrap: bootstrap) }
 }
 
 /// One line per alert and a running summary, until Ctrl-C (the main README command's view).

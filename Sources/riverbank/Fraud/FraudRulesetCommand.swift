@@ -39,17 +39,13 @@ struct FraudRulesetCommand: AsyncParsableCommand {
         @Option(help: "Rulesets topic (compacted).") var rulesTopic = FraudTopics.rules
         @OptionGroup var security: ClientSecurityOptions
 
-        func client() throws -> KafkaClientConfig {
-            var c: KafkaClientConfig
-            do { c = try KafkaClientConfig(bootstrap: bootstrap) } catch { throw ValidationError("--bootstrap \(bootstrap): \(error)") }
-            security.apply(to: &c)
-            return c
-        }
+        func client() throws -> KafkaClientConfig { try security.client(bootstrap: bootstrap) }
 
         /// One record, acknowledged by every in-sync replica before this returns.
         func send(key: String, value: [UInt8]?) async throws -> RecordMetadata {
-            var pc = KafkaProducerConfig(bootstrapServers: try client().bootstrapServers)
-            pc.client = try client()
+            let client = try client()
+            var pc = KafkaProducerConfig(bootstrapServers: client.bootstrapServers)
+            pc.client = client
             pc.acks = .all
             let producer = try KafkaProducer(config: pc)
             do {

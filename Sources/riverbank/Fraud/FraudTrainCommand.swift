@@ -65,9 +65,7 @@ struct FraudTrainCommand: AsyncParsableCommand {
         var labelled: [String: FraudPattern] = [:]
         var bad = 0
         if let bootstrap {
-            var client: KafkaClientConfig
-            do { client = try KafkaClientConfig(bootstrap: bootstrap) } catch { throw ValidationError("--bootstrap \(bootstrap): \(error)") }
-            security.apply(to: &client)
+            let client = try security.client(bootstrap: bootstrap)
             var ld = FraudLabelDecoder()
             do {
                 try await TopicScan.readToEnd(scoresTopic, client: client) { r in
