@@ -49,6 +49,7 @@ import Testing
               ts_ms: BIGINT NOT NULL
             event-time: ts_ms
             out-of-orderness: 5s
+            partitioned-by: customer_id
 
         """
 
@@ -307,6 +308,90 @@ import Testing
             #expect(text.contains("t.yaml:13:"), "the measure's place: \(text)")
             #expect(text.contains("LAG with an offset above 1"))
             #expect(text.contains("SUM(b) over a nullable value"))
+        }
+    }
+
+    /// A key the source is not partitioned by goes through a repartition topic to a second
+    /// stage; a key that copies the partition key does not; one after an operator with state
+    /// is refused with the reason.
+    @Test func keysOtherThanThePartitionKeyAreRepartitioned() throws {
+        let yaml = Self.header + """
+            operators:
+              - name: tagged
+                map: tx
+                keep-input: true
+                select:
+                  cust: customer_id
+                  code: COALESCE(mcc, 'none')
+              - name: per_customer
+                window: tagged
+                key: cust
+                tumbling: 1h
+                select: { cust: cust, cnt: COUNT(*) }
+              - name: per_mcc
+                window: tagged
+                key: code
+                tumbling: 1h
+                select:
+                  code: code
+                  cnt: COUNT(*)
+                  total: ROUND(SUM(amount), 2)
+            sinks:
+              - { name: a, from: per_customer, topic: out-a }
+              - { name: b, from: per_mcc, topic: out-b }
+            """
+        let job = try plan(yaml).job
+        #expect(job.allStages.map(\.identity.name) == ["t", "t.per_mcc"])
+        let evs = Self.events(1500, seed: 9)
+        let out = try run(yaml, evs)
+        var want: [String: (Int, Double)] = [:]
+        for e in evs {
+            let k = "\(e.mcc ?? "none")@\(e.ts / 3_600_000)"
+            want[k] = ((want[k]?.0 ?? 0) + 1, (want[k]?.1 ?? 0) + e.amount)
+        }
+        let b = out.filter { $0.topic == "out-b" }
+        #expect(b.count == want.count)
+        for r in b {
+            let o = try JSONSerialization.jsonObject(with: Data(r.value!.readableBytesView)) as! [String: Any]
+            let start = ISO8601DateFormatter().date(from: (o["window_start"] as! String).replacingOccurrences(of: ".000", with: ""))!
+            let k = "\(o["code"] as! String)@\(Int64(start.timeIntervalSince1970 * 1000) / 3_600_000)"
+            #expect(o["cnt"] as? Int == want[k]?.0, "\(k)")
+            #expect(abs((o["total"] as! Double) - (want[k]?.1 ?? -1)) < 0.006)
+        }
+
+        let refused = Self.header + """
+            operators:
+              - name: history
+                over: tx
+                key: customer_id
+                measures:
+                  prev_avg: { expr: AVG(amount), frame: unbounded, exclude-current: true }
+              - name: per_mcc
+                window: history
+                key: mcc
+                tumbling: 1h
+                select: { mcc: mcc, cnt: COUNT(*) }
+            sinks:
+              - { name: b, from: per_mcc, topic: out-b }
+            """
+        guard case .success(let f) = JobFile.check(refused, file: "t.yaml") else { Issue.record("should parse"); return }
+        do {
+            _ = try JobPlanner.plan(f)
+            Issue.record("a repartition after an OVER should be refused")
+        } catch {
+            #expect(error.rendered.contains("t.yaml:22:"), "\(error.rendered)")
+            #expect(error.rendered.contains("a repartition after an operator with state ('history') is not supported yet"))
+        }
+        let unknown = Self.header.replacingOccurrences(of: "partitioned-by: customer_id", with: "partitioned-by: customr_id") + """
+            operators:
+              - { name: f, filter: tx, where: amount > 1 }
+            sinks:
+              - { name: b, from: f, topic: out-b }
+            """
+        if case .failure(let d) = JobFile.check(unknown, file: "t.yaml") {
+            #expect(d.rendered.contains("partitioned-by field 'customr_id' is not in its schema (did you mean 'customer_id'?)"))
+        } else {
+            Issue.record("an unknown partitioned-by field should be reported")
         }
     }
 

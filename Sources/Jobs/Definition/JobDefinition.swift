@@ -80,6 +80,10 @@ public struct SourceDefinition: Sendable {
     public var csv = CSVOptions()
     /// The writer's schema of an Avro source (format avro).
     public var avro: AvroOptions? = nil
+    /// The field the topic's records are keyed by, so partitioned by (`partitioned-by`): an
+    /// operator keyed by it needs no repartition. nil: nothing is assumed.
+    public var partitionedBy: String? = nil
+    public var partitionedByLocation: SourceLocation? = nil
 
     /// The rows this source produces.
     public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }

@@ -19,6 +19,8 @@ import Yams
 ///     event-time: ts_ms         # a field (epoch ms or TIMESTAMP), or omit: the record timestamp
 ///     out-of-orderness: 5s
 ///     idle-timeout: 30s
+///     partitioned-by: customer_id   # the field producers key the records by (else operators
+///                                   # keyed by it are repartitioned like any other key)
 /// operators:
 ///   - name: history
 ///     over: tx                  # the kind of operator names its input
@@ -43,7 +45,8 @@ public enum JobFileParser {
 
     static let topKeys = ["name", "version", "description", "sources", "tables", "operators", "sinks", "parallelism",
                           "checkpoint-interval", "dead-letter-topic", "late-topic"]
-    static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout", "separator", "skip-header", "avro-schema", "wire"]
+    static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout", "separator", "skip-header", "avro-schema", "wire",
+                             "partitioned-by"]
     static let tableKeys = ["topic", "format", "schema"]
     static let operatorKinds = ["filter", "map", "window", "over", "lookup"]
     static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp", "separator"]
@@ -158,11 +161,19 @@ public enum JobFileParser {
             default: r.error(w, "\(what): wire is raw (the Avro binary alone) or confluent (magic byte and schema id first), not '\(text)'")
             }
         }
+        var partitionedBy: String? = nil
+        var partitionedByLocation = r.location(keyNode)
+        if let k = r.value(pairs, "partitioned-by"), let f = r.string(k, "\(what): partitioned-by") {
+            partitionedBy = f
+            partitionedByLocation = r.location(k)
+        }
         guard let topic else { return nil }
         var def = SourceDefinition(name: name, location: r.location(keyNode), topic: topic, format: format, fields: fields,
                                    eventTime: eventTime, eventTimeLocation: eventTimeLocation, outOfOrderness: ooo, idleTimeout: idle)
         def.csv = csv
         def.avro = avro
+        def.partitionedBy = partitionedBy
+        def.partitionedByLocation = partitionedByLocation
         return def
     }
 

@@ -44,7 +44,9 @@ struct Planner {
     let file: JobFile
     var problems: PlanProblems
     var streams: [String: PlannedStream] = [:]
-    var tables: [String: GlobalTable<Row>] = [:]
+    /// Per job stage (a repartition starts one) and table name: each stage reads its own copy.
+    var tables: [ObjectIdentifier: [String: GlobalTable<Row>]] = [:]
+    var tableTopics: [String: String] = [:]
     let liveness: ColumnLiveness
     let fieldCheck: FieldCheck
 
@@ -128,14 +130,14 @@ struct Planner {
                     }
                 }
             }
-            streams[s.name] = PlannedStream(stream: stream, schema: s.schema)
+            // Rows of one partition key, and of one source partition, are in one task.
+            var aligned = Set(s.fields.filter { $0.metadata == .partition }.map { $0.name.lowercased() })
+            if let k = s.partitionedBy { aligned.insert(k.lowercased()) }
+            streams[s.name] = PlannedStream(stream: stream, schema: s.schema, aligned: aligned)
         }
         for t in def.tables {
-            let src = t.asSource
-            tables[t.name] = job.globalTable(topic: overrides.tableTopics[t.name] ?? t.topic, name: t.name) {
-                var decoder = JSONRowDecoder(src)
-                return { (r: ConsumerRecord) throws(FormatError) -> Row in try decoder.decode(r).0 }
-            }
+            tableTopics[t.name] = overrides.tableTopics[t.name] ?? t.topic
+            _ = table(t.name, in: job)
         }
         for op in def.operators {
             // The validator has checked every reference; a missing input is a source not planned.
@@ -149,19 +151,34 @@ struct Planner {
         return job
     }
 
+    /// The table `name` as the stage of `job` reads it (registered there on first use).
+    mutating func table(_ name: String, in job: StreamJob) -> GlobalTable<Row>? {
+        if let t = tables[ObjectIdentifier(job)]?[name] { return t }
+        guard let t = def.tables.first(where: { $0.name == name }), let topic = tableTopics[name] else { return nil }
+        let src = t.asSource
+        let g = job.globalTable(topic: topic, name: t.name) {
+            var decoder = JSONRowDecoder(src)
+            return { (r: ConsumerRecord) throws(FormatError) -> Row in try decoder.decode(r).0 }
+        }
+        tables[ObjectIdentifier(job), default: [:]][name] = g
+        return g
+    }
+
     mutating func plan(_ op: OperatorDefinition, _ input: PlannedStream) -> PlannedStream? {
         switch op.kind {
         case .filter(let w):
             guard let c = compile(w, ExpressionScope(input.schema), expecting: .boolean) else { return nil }
             let cond = c.condition
             let s = input.stream.tryCompactMap(name: op.name) { row in try cond(row) ? row : nil }
-            return PlannedStream(stream: s, schema: input.schema)
+            return PlannedStream(stream: s, schema: input.schema, aligned: input.aligned, statefulUpstream: input.statefulUpstream)
         case .map(let select, let keep):
             return planMap(op, input, select, keep)
         case .window(let key, let window, let lateness, let select, let having):
-            return planWindow(op, input, key: key, window: window, lateness: lateness, select: select, having: having)
+            guard let keyed = keyed(op, input, key) else { return nil }
+            return planWindow(op, keyed, key: key, window: window, lateness: lateness, select: select, having: having)
         case .over(let key, let measures, let order):
-            return planOver(op, input, key: key, measures: measures, order: order)
+            guard let keyed = keyed(op, input, key) else { return nil }
+            return planOver(op, keyed, key: key, measures: measures, order: order)
         case .lookup(let name, _, let key, let alias, let inner):
             return planLookup(op, input, table: name, key: key, alias: alias, inner: inner)
         }
@@ -186,7 +203,7 @@ struct Planner {
     /// dropped (inner). A key that fails to evaluate sends the row to the dead-letter topic.
     mutating func planLookup(_ op: OperatorDefinition, _ input: PlannedStream, table name: String, key: ExpressionText,
                              alias: String, inner: Bool) -> PlannedStream? {
-        guard let table = tables[name], let t = def.tables.first(where: { $0.name == name }),
+        guard let table = table(name, in: input.stream.owner), let t = def.tables.first(where: { $0.name == name }),
               let k = compile(key, ExpressionScope(input.schema)) else { return nil }
         let code = k.code
         // Only the columns read after the lookup travel on (ColumnLiveness).
@@ -209,17 +226,24 @@ struct Planner {
         let fields = columns.map { c in
             RowSchema.Field("\(alias).\(t.fields[c].name)", t.fields[c].type, nullable: inner ? t.fields[c].nullable : true)
         }
-        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields))
+        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields),
+                             aligned: input.aligned.intersection(kept.map { input.schema[$0].name.lowercased() }),
+                             statefulUpstream: input.statefulUpstream)
     }
 
     mutating func planMap(_ op: OperatorDefinition, _ input: PlannedStream, _ select: [NamedExpression], _ keep: Bool) -> PlannedStream? {
         let scope = ExpressionScope(input.schema)
         var codes: [Compiled] = []
         var fields: [RowSchema.Field] = []
+        var aligned = Set<String>()
         for s in select {
             guard let c = compile(s.expression, scope) else { return nil }
             codes.append(c.code)
             fields.append(RowSchema.Field(s.name, c.type, nullable: c.nullable))
+            // A copy of a partitioning column partitions as well.
+            if let slot = PlanSupport.plainColumn(c.syntax, in: input.schema), input.aligned.contains(input.schema[slot].name.lowercased()) {
+                aligned.insert(s.name.lowercased())
+            }
         }
         let replaced = Set(select.map { $0.name.lowercased() })
         let kept = keep ? input.schema.fields.indices.filter {
@@ -233,7 +257,9 @@ struct Planner {
             for c in compiled { v.append(try c.value(row)) }
             return Row(v)
         }
-        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields))
+        for k in kept where input.aligned.contains(input.schema[k].name.lowercased()) { aligned.insert(input.schema[k].name.lowercased()) }
+        return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields), aligned: aligned,
+                             statefulUpstream: input.statefulUpstream)
     }
 
     /// Keys as slots of the input, computing those that are not plain columns.

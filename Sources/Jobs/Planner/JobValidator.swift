@@ -60,6 +60,10 @@ public struct JobValidator {
                     error(s.eventTimeLocation, "source '\(s.name)': event-time field '\(et)' is not in its schema\(hint)", length: et.count)
                 }
             }
+            if let k = s.partitionedBy, schema.index(of: k) == nil {
+                let hint = Suggest.nearest(k, among: schema.fields.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+                error(s.partitionedByLocation ?? s.location, "source '\(s.name)': partitioned-by field '\(k)' is not in its schema\(hint)", length: k.count)
+            }
             schemas[s.name] = schema
         }
         let sourceTopics = Set(def.sources.map(\.topic))

@@ -147,6 +147,7 @@ extension Planner {
             for out in outs { v.append(out.value(o)) }
             return Row(v)
         }
-        return PlannedStream(stream: rows, schema: RowSchema(kept.map { schema[$0] } + fields))
+        return PlannedStream(stream: rows, schema: RowSchema(kept.map { schema[$0] } + fields),
+                             aligned: input.aligned.intersection(kept.map { schema[$0].name.lowercased() }), statefulUpstream: op.name)
     }
 }

@@ -16,6 +16,12 @@ struct PlanProblems {
 struct PlannedStream {
     var stream: DataStream<Row>
     var schema: RowSchema
+    /// Lowercased names of the columns that hold the value the stream is partitioned by: an
+    /// operator keyed by one of them sees every row of its key in one task.
+    var aligned: Set<String> = []
+    /// The last operator with state before this stream, if any (what a repartition after it
+    /// would have to replay the same way).
+    var statefulUpstream: String? = nil
 }
 
 enum PlanSupport {

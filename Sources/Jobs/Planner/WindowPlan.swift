@@ -134,6 +134,13 @@ extension Planner {
         })
         var fields = zip(select, selects).map { RowSchema.Field($0.name, $1.type, nullable: $1.nullable) }
         fields += JobValidator.windowColumns.filter { w in !names.contains(w.name) }
-        return PlannedStream(stream: out, schema: RowSchema(fields))
+        // A result is emitted by the task that holds its key: a key column copied into the
+        // result partitions it.
+        let keyNames = Set(keySlots.filter { $0 < schema.count }.map { schema[$0].name.lowercased() })
+        var aligned = Set<String>()
+        for (s, c) in zip(select, selects) {
+            if let slot = PlanSupport.plainColumn(c.syntax, in: schema), keyNames.contains(schema[slot].name.lowercased()) { aligned.insert(s.name.lowercased()) }
+        }
+        return PlannedStream(stream: out, schema: RowSchema(fields), aligned: aligned, statefulUpstream: op.name)
     }
 }

@@ -5,6 +5,9 @@ public struct DataStream<T> {
     let job: StreamJob
     let node: Node<T>
 
+    /// The job (or, after a repartition, the stage of it) the stream belongs to.
+    public var owner: StreamJob { job }
+
     func chain<U>(_ kind: String, _ name: String?, _ make: @escaping @Sendable (TaskBuilder, @escaping Emit<U>) -> Emit<T>) -> DataStream<U> {
         let n = Node<U>(name: job.register(name ?? job.autoName(kind)))
         let opName = n.name
@@ -83,6 +86,7 @@ public struct DataStream<T> {
     /// Both streams' elements in one stream (the sources must be co-partitioned: partition i of
     /// each feeds task i).
     public func union(_ other: DataStream<T>, name: String? = nil) -> DataStream<T> {
+        if other.job !== job { job.problems.append("union: the streams are in different stages of the job (one is after a repartition)") }
         let n = Node<T>(name: job.register(name ?? job.autoName("union")))
         node.outputs.append { b in n.instantiate(b) }
         other.node.outputs.append { b in n.instantiate(b) }

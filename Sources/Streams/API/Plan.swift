@@ -45,6 +45,8 @@ class AnyDecodedBatch: @unchecked Sendable {
     /// Chunk indexes of records that could not be decoded, with the reason (dead letters).
     var failures: [(index: Int32, reason: String)] = []
     var maxEventTime: Millis = .min
+    /// Watermark records read from a repartition topic: (task of the previous stage, watermark).
+    var originWatermarks: [(origin: Int32, watermark: Millis)] = []
     var count: Int { 0 }
 }
 
@@ -52,6 +54,8 @@ final class DecodedBatch<T>: AnyDecodedBatch, @unchecked Sendable {
     var values: [T] = []
     var times: [Millis] = []
     var indexes: [Int32] = []
+    /// From a repartition topic: where each element came from (else empty).
+    var origins: [RepartitionOrigin] = []
     override var count: Int { values.count }
 }
 
@@ -64,6 +68,9 @@ struct SourcePlan: Sendable {
     var topic: String
     var outOfOrderness: Millis
     var idleTimeout: Duration?
+    /// Reads a repartition topic written by the job's previous stage: its watermark comes from
+    /// that stage's watermark records, and its end (in a bounded run) from their end of time.
+    var repartition = false
     var makeDecoder: @Sendable () -> ([ConsumerRecord]) -> AnyDecodedBatch
     var makePusher: @Sendable (TaskBuilder) -> (AnyDecodedBatch, [ConsumerRecord]) -> Void
 }
@@ -101,26 +108,10 @@ func sourcePlan<T>(index: Int32, topic: String, node: Node<T>, outOfOrderness: D
         let opName = "source-\(topic)"
         return { any, chunk in
             let b = any as! DecodedBatch<T>
-            ctx.chunk = chunk
-            var f = 0
-            for j in b.values.indices {
-                let i = b.indexes[j]
-                while f < b.failures.count && b.failures[f].index < i {
-                    ctx.index = Int(b.failures[f].index)
-                    ctx.deadLetter(operator: opName, reason: b.failures[f].reason)
-                    f += 1
-                }
-                ctx.index = Int(i)
-                ctx.position = SourcePosition(source: index, partition: chunk[Int(i)].partition, offset: chunk[Int(i)].offset)
+            pushInterleavingFailures(b, chunk, ctx, opName) { j in
+                ctx.position = SourcePosition(source: index, partition: chunk[Int(b.indexes[j])].partition, offset: chunk[Int(b.indexes[j])].offset)
                 push(b.values[j], b.times[j])
             }
-            while f < b.failures.count {
-                ctx.index = Int(b.failures[f].index)
-                ctx.deadLetter(operator: opName, reason: b.failures[f].reason)
-                f += 1
-            }
-            ctx.index = -1
-            ctx.chunk = []
         }
     })
 }

@@ -17,6 +17,14 @@ public final class StreamJob: @unchecked Sendable {
     var sources: [SourcePlan] = []
     var tables: [GlobalTablePlan] = []
     var sinkTopics: Set<String> = []
+    /// Repartition topics this job writes for its next stages (made by the runner with as
+    /// many partitions as the sources).
+    var internalTopics: Set<String> = []
+    /// The jobs that continue this one after a repartition (Kafka Streams' sub-topologies),
+    /// each with its own tasks, watermark and checkpoints; the runner runs them all.
+    public internal(set) var stages: [StreamJob] = []
+    /// Topics the records of a repartition source came from (lineage names them).
+    var lineageTopics: [String] = []
     var names: Set<String> = []
     var problems: [String] = []
     /// Late records (past the allowed lateness) go here unless an operator names its own.
@@ -88,15 +96,25 @@ public final class StreamJob: @unchecked Sendable {
     /// unchanged; an operator's state of another kind, or of a name the job no longer has, is
     /// refused at start.
     public var stateLayout: [(name: String, kind: String)] {
-        let probe = TaskBuilder(ctx: TaskContext(job: identity, partition: 0, sourceTopics: sources.map(\.topic),
+        let probe = TaskBuilder(ctx: TaskContext(job: identity, partition: 0, sourceTopics: contextTopics,
                                                  lateTopic: lateTopic, deadLetterTopic: deadLetterTopic))
         for s in sources { _ = s.makePusher(probe) }
         return probe.stateful.map { ($0.name, $0.stateKind) }
     }
 
+    /// What a task's lineage names: the sources, then the topics a repartition source's
+    /// records came from.
+    var contextTopics: [String] { sources.map(\.topic) + lineageTopics }
+
+    /// The repartition topics this job writes.
+    public var repartitionTopics: Set<String> { internalTopics }
+
+    /// This job and every stage after it, upstream first.
+    public var allStages: [StreamJob] { [self] + stages.flatMap(\.allStages) }
+
     func validate() throws(StreamsError) {
         if sources.isEmpty { throw .invalidJob("job \(identity.name) has no source") }
-        if sinkTopics.isEmpty { throw .invalidJob("job \(identity.name) has no sink") }
+        if sinkTopics.isEmpty && internalTopics.isEmpty { throw .invalidJob("job \(identity.name) has no sink") }
         if let p = problems.first { throw .invalidJob(p) }
         for s in sources where sinkTopics.contains(s.topic) {
             throw .invalidJob("topic \(s.topic) is both a source and a sink of the job")

@@ -18,16 +18,22 @@ final class LocalPipeline {
     init(job: StreamJob, partition: Int32 = 0) throws {
         try job.validate()
         self.job = job
-        ctx = TaskContext(job: job.identity, partition: partition, sourceTopics: job.sources.map(\.topic),
+        ctx = TaskContext(job: job.identity, partition: partition, sourceTopics: job.contextTopics,
                           lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
+        ctx.watermarkInterval = 0
         let b = TaskBuilder(ctx: ctx)
         builder = b
         for s in job.sources {
             decoders[s.topic] = s.makeDecoder()
             pushers[s.topic] = s.makePusher(b)
-            watermarks[s.topic] = PartitionWatermark(outOfOrderness: s.outOfOrderness)
+            watermarks[s.topic] = s.repartition ? PartitionWatermark(origins: 1) : PartitionWatermark(outOfOrderness: s.outOfOrderness)
         }
+        // The stages after a repartition, one task each: what this one writes to their topics
+        // is handed to them as it is drained.
+        stages = try job.stages.map { try LocalPipeline(job: $0, partition: 0) }
     }
+
+    var stages: [LocalPipeline] = []
 
     /// The task's state as a checkpoint would write it.
     func snapshot(id: Int64 = 1) -> TaskSnapshot {
@@ -74,6 +80,7 @@ final class LocalPipeline {
             watermarks[topic]!.observe(batch.maxEventTime)
             idle.remove(topic)
         }
+        for o in batch.originWatermarks { watermarks[topic]!.observe(origin: Int(o.origin), o.watermark) }
         if advance { advanceWatermark() }
     }
 
@@ -112,6 +119,15 @@ final class LocalPipeline {
 
     /// Takes what the sinks, late and dead-letter outputs produced so far.
     func drain() -> [ProducerRecord] {
-        ctx.takeOutput()
+        let out = ctx.takeOutput()
+        guard !stages.isEmpty else { return out }
+        var rest: [ProducerRecord] = []
+        for r in out {
+            guard let next = stages.first(where: { $0.decoders[r.topic] != nil }) else { rest.append(r); continue }
+            next.push(topic: r.topic, value: r.value.map { Array($0.readableBytesView) }, key: r.key.map { Array($0.readableBytesView) },
+                      timestamp: r.timestamp ?? 0)
+        }
+        for s in stages { rest += s.drain() }
+        return rest
     }
 }

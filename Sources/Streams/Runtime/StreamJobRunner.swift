@@ -11,8 +11,13 @@ public final class StreamJobRunner: Service, Sendable {
     public let job: StreamJob
     public let config: StreamJobConfig
     public let progress = JobProgress()
-    let stopping = ManagedAtomic(false)
+    let stopping: ManagedAtomic<Bool>
     let logger: Logger
+    /// Where a stage after a repartition starts reading its topic when it has no checkpoint:
+    /// the topic's end when the job started, before the first stage wrote anything.
+    let startOffsets: [TopicPartition: Int64]
+    /// The runners of the stages after this job's repartitions (while it runs).
+    let stageRunners = Locked<[StreamJobRunner]>([])
 
     public init(job: StreamJob, config: StreamJobConfig, logger: Logger = Logger(label: "riverbank.streams")) {
         self.job = job
@@ -20,6 +25,18 @@ public final class StreamJobRunner: Service, Sendable {
         var l = logger
         l[metadataKey: "job"] = "\(job.identity.name)"
         self.logger = l
+        stopping = ManagedAtomic(false)
+        startOffsets = [:]
+    }
+
+    init(stage: StreamJob, of parent: StreamJobRunner, startOffsets: [TopicPartition: Int64]) {
+        job = stage
+        config = parent.config
+        var l = parent.logger
+        l[metadataKey: "job"] = "\(stage.identity.name)"
+        logger = l
+        stopping = parent.stopping
+        self.startOffsets = startOffsets
     }
 
     public func run() async throws {
@@ -33,8 +50,94 @@ public final class StreamJobRunner: Service, Sendable {
     /// Asks the workers to stop after their current batch.
     public func stop() { stopping.store(true, ordering: .relaxed) }
 
-    /// Runs the job to its end (bounded) or until `stop()`; returns what it did.
+    /// Runs the job to its end (bounded) or until `stop()`; returns what it did. A job with
+    /// repartitions runs every stage at once (each reads what the one before writes).
     public func execute() async throws -> JobReport {
+        job.stages.isEmpty ? try await executeStage() : try await executeStages()
+    }
+
+    /// Progress of every stage after the first (empty for a job without repartitions).
+    public var stageProgress: [(name: String, report: JobReport)] {
+        stageRunners.withLock { $0.map { ($0.job.identity.name, $0.progress.snapshot) } }
+    }
+
+    func executeStages() async throws -> JobReport {
+        let stages = job.allStages
+        for s in stages { try s.validate() }
+        let admin = KafkaAdmin(config: config.client)
+        defer { Task { await admin.close() } }
+        guard let first = job.sources.first else { throw StreamsError.invalidJob("job \(job.identity.name) has no source") }
+        let partitions: Int32
+        do { partitions = Int32(try await admin.describeTopic(first.topic).partitionCount) } catch {
+            throw StreamsError.topology("source topic \(first.topic): \(error)")
+        }
+        // Repartition topics: as many partitions as the sources (a stage's task i reads
+        // partition i), kept a week (what the next stage has not read yet must stay).
+        var ends: [TopicPartition: Int64] = [:], firsts: [TopicPartition: Int64] = [:]
+        for t in stages.flatMap(\.internalTopics).sorted() {
+            let made = try await admin.createTopics([NewTopic(name: t, partitions: partitions, replicationFactor: 1,
+                                                              configs: ["retention.ms": "604800000"])], ifNotExists: true)
+            if let (_, e) = made.first { throw StreamsError.topology("cannot create repartition topic \(t): \(e)") }
+            let info = try await admin.describeTopic(t)
+            guard info.partitionCount == partitions else {
+                throw StreamsError.topology("repartition topic \(t) has \(info.partitionCount) partitions, the sources \(partitions): delete it (the job's stages after it start over) or give the source back its partitions")
+            }
+            let tps = (0..<partitions).map { TopicPartition(t, $0) }
+            for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })) { ends[tp] = o.offset }
+            for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.earliest) })) { firsts[tp] = o.offset }
+        }
+        // A stage with no checkpoint of its own starts where its topic ended before this run
+        // (what is there is from before, not for it) — unless the stage before it has a
+        // checkpoint: it then resumes, not rewriting what it wrote before that, which this
+        // stage never applied: it reads the topic from its start.
+        var starts: [TopicPartition: Int64] = [:]
+        for s in stages.dropLast() where !s.internalTopics.isEmpty {
+            let resumes = try await Self.hasCheckpoint(s.identity.name, admin)
+            for t in s.internalTopics {
+                for p in 0..<partitions {
+                    let tp = TopicPartition(t, p)
+                    starts[tp] = (resumes ? firsts[tp] : ends[tp]) ?? 0
+                }
+            }
+        }
+        let children = stages.dropFirst().map { StreamJobRunner(stage: $0, of: self, startOffsets: starts) }
+        stageRunners.withLock { $0 = children }
+        logger.info("starting in stages", metadata: ["stages": "\(stages.map(\.identity.name).joined(separator: " → "))"])
+        let reports = try await withThrowingTaskGroup(of: (Int, JobReport).self) { group in
+            group.addTask { (0, try await self.executeStage()) }
+            for (i, c) in children.enumerated() { group.addTask { (i + 1, try await c.executeStage()) } }
+            var out: [Int: JobReport] = [:]
+            for try await (i, r) in group { out[i] = r }
+            return (0..<stages.count).map { out[$0]! }
+        }
+        var total = reports[0]
+        for r in reports.dropFirst() {
+            total.recordsOut += r.recordsOut
+            total.late += r.late
+            total.deadLettered += r.deadLettered
+            total.checkpoints += r.checkpoints
+            total.checkpointSeconds += r.checkpointSeconds
+            total.lastCheckpointBytes += r.lastCheckpointBytes
+            total.restoredTasks += r.restoredTasks
+            total.lastOutputAt = [total.lastOutputAt, r.lastOutputAt].compactMap { $0 }.max()
+            total.firstOutputAt = [total.firstOutputAt, r.firstOutputAt].compactMap { $0 }.min()
+        }
+        total.watermark = reports.last!.watermark
+        return total
+    }
+
+    /// Whether the job's checkpoint topic holds anything.
+    static func hasCheckpoint(_ job: String, _ admin: KafkaAdmin) async throws -> Bool {
+        let topic = "\(job).checkpoints"
+        let info: TopicInfo
+        do { info = try await admin.describeTopic(topic) } catch let e as KafkaError where e.kind == .unknownTopic { return false }
+        let tps = (0..<info.partitionCount).map { TopicPartition(topic, Int32($0)) }
+        let latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }))
+        return latest.values.contains { $0.offset > 0 }
+    }
+
+    /// Runs this one stage.
+    func executeStage() async throws -> JobReport {
         try job.validate()
         let admin = KafkaAdmin(config: config.client)
         defer { Task { await admin.close() } }
@@ -58,6 +161,9 @@ public final class StreamJobRunner: Service, Sendable {
         if let (t, e) = created.first { throw StreamsError.topology("cannot create output topic \(t): \(e)") }
 
         let tps = job.sources.flatMap { s in (0..<partitions).map { TopicPartition(s.topic, Int32($0)) } }
+        // A repartition topic ends when the stage before it says so (its watermark records).
+        let internalTopics = Set(job.sources.filter(\.repartition).map(\.topic))
+        let boundedTps = tps.filter { !internalTopics.contains($0.topic) }
         let startSpec: OffsetSpec
         switch config.start {
         case .earliest: startSpec = .earliest
@@ -68,12 +174,13 @@ public final class StreamJobRunner: Service, Sendable {
         // A time with no record at or after it lists offset -1: start at the end.
         let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, startSpec) })).mapValues { $0.offset }
             .merging(latest.mapValues(\.offset)) { s, end in s < 0 ? end : s }
+            .merging(startOffsets.filter { internalTopics.contains($0.key.topic) }) { _, o in o }
         var ends: [TopicPartition: Int64] = [:]
         if config.bounded {
-            for (tp, o) in latest { ends[tp] = o.offset }
-            if let until = config.until {
+            for (tp, o) in latest where !internalTopics.contains(tp.topic) { ends[tp] = o.offset }
+            if let until = config.until, !boundedTps.isEmpty {
                 // Up to the first record at or after `until` (offsets by timestamp).
-                for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.timestamp(until)) })) where o.offset >= 0 {
+                for (tp, o) in try await admin.listOffsets(Dictionary(uniqueKeysWithValues: boundedTps.map { ($0, OffsetSpec.timestamp(until)) })) where o.offset >= 0 {
                     ends[tp] = min(ends[tp] ?? o.offset, o.offset)
                 }
             }

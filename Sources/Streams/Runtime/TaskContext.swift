@@ -59,6 +59,11 @@ public final class TaskContext {
     var counters = TaskCounters()
     let lateTopic: String
     let deadLetterTopic: String
+    /// Partitions of the job's sources (and of its repartition topics).
+    var partitionCount: Int32 = 1
+    /// How often a repartition sink tells the next stage its watermark while it moves
+    /// (milliseconds of processing time; 0: at every advance, for driving a task by hand).
+    var watermarkInterval: Millis = 20
 
     init(job: JobIdentity, partition: Int32, sourceTopics: [String], lateTopic: String, deadLetterTopic: String) {
         self.job = job
@@ -107,6 +112,19 @@ public final class TaskContext {
         counters.sinkOut += 1
     }
 
+    /// A record for the job's next stage (a repartition topic): to its partition, without
+    /// lineage headers (the origin is in the value) and not counted as output.
+    func emitInternal(topic: String, key: [UInt8]?, value: [UInt8], partition: Int32, timestamp: Millis?) {
+        if slab.capacity == 0 { slab.reserveCapacity(256 << 10) }
+        let keyAt = slab.writerIndex
+        if let key { slab.writeBytes(key) }
+        let valueAt = slab.writerIndex
+        slab.writeBytes(value)
+        outs.append(PendingOutput(topic: topic, keyAt: Int32(keyAt), keyLength: key.map { Int32($0.count) } ?? -1,
+                                  valueAt: Int32(valueAt), valueLength: Int32(value.count), headers: [],
+                                  timestamp: timestamp.flatMap { $0 == .max || $0 == .min ? nil : $0 }, partition: partition))
+    }
+
     /// Hands out what is waiting as producer records (slices of one buffer) and starts over.
     func takeOutput() -> [ProducerRecord] {
         var out = sideOutbox
@@ -115,7 +133,7 @@ public final class TaskContext {
         for o in outs {
             let key = o.keyLength < 0 ? nil : slab.getSlice(at: Int(o.keyAt), length: Int(o.keyLength))
             out.append(ProducerRecord(topic: o.topic, key: key, value: slab.getSlice(at: Int(o.valueAt), length: Int(o.valueLength)),
-                                      headers: o.headers, timestamp: o.timestamp))
+                                      headers: o.headers, partition: o.partition, timestamp: o.timestamp))
         }
         outs.removeAll(keepingCapacity: true)
         // The slices keep the old storage alive until the producer has copied them.
@@ -167,6 +185,7 @@ struct PendingOutput {
     var valueLength: Int32
     var headers: [RecordHeader]
     var timestamp: Int64?
+    var partition: Int32? = nil
 }
 
 /// Counts a task keeps without atomics; the worker adds them to the metrics after each batch.

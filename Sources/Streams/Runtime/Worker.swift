@@ -48,6 +48,9 @@ struct Worker: Sendable {
         let idleTimeout: Duration?
         var finished = false
         let end: Int64?
+        /// A repartition topic: time and the end of a bounded run come from the previous
+        /// stage's watermark records.
+        let repartition: Bool
         /// Offset after the last record pushed (what a checkpoint records).
         var nextOffset: Int64 = 0
     }
@@ -72,16 +75,17 @@ struct Worker: Sendable {
         var builders: [TaskBuilder] = []
         var inputs: [Input] = []
         for (t, p) in partitions.enumerated() {
-            let ctx = TaskContext(job: job.identity, partition: p, sourceTopics: job.sources.map(\.topic),
+            let ctx = TaskContext(job: job.identity, partition: p, sourceTopics: job.contextTopics,
                                   lateTopic: job.lateTopic, deadLetterTopic: job.deadLetterTopic)
+            ctx.partitionCount = Int32(partitionCount)
             let b = TaskBuilder(ctx: ctx)
             contexts.append(ctx)
             builders.append(b)
             for (si, s) in job.sources.enumerated() {
                 let tp = TopicPartition(s.topic, p)
                 inputs.append(Input(tp: tp, slot: si * partitionCount + Int(p), task: t, source: si, push: s.makePusher(b),
-                                    watermark: PartitionWatermark(outOfOrderness: s.outOfOrderness),
-                                    idleTimeout: s.idleTimeout, end: ends?[tp]))
+                                    watermark: s.repartition ? PartitionWatermark(origins: partitionCount) : PartitionWatermark(outOfOrderness: s.outOfOrderness),
+                                    idleTimeout: s.idleTimeout, end: ends?[tp], repartition: s.repartition))
             }
         }
         let factory = config.metricsFactory ?? MetricsSystem.factory
@@ -241,13 +245,16 @@ struct Worker: Sendable {
             case .batch(let i, let chunk, let decoded):
                 let ctx = contexts[inputs[i].task]
                 inputs[i].push(decoded, chunk)
-                ctx.counters.sourceIn += chunk.count
+                ctx.counters.sourceIn += chunk.count - decoded.originWatermarks.count
                 inputs[i].watermark.observe(decoded.maxEventTime)
+                for o in decoded.originWatermarks { inputs[i].watermark.observe(origin: Int(o.origin), o.watermark) }
                 if let last = chunk.last {
                     inputs[i].nextOffset = last.offset + 1
                     runner.progress.read(inputs[i].tp, upTo: last.offset + 1)
                 }
                 if !inputs[i].finished { board.publish(inputs[i].slot, watermark: inputs[i].watermark.watermark) }
+                // Bounded: the previous stage has sent the end of time, nothing more comes.
+                if bounded && inputs[i].repartition && !inputs[i].finished && inputs[i].watermark.watermark == .max { finish(&inputs[i]) }
                 inFlight.add(i, -1)
             case .finished(let i):
                 finish(&inputs[i])

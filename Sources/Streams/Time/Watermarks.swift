@@ -9,15 +9,32 @@ public typealias Millis = Int64
 struct PartitionWatermark {
     let outOfOrderness: Millis
     var maxEventTime: Millis = .min
+    /// A repartition topic's partition: the watermark each task of the stage before last sent
+    /// on it (records of all of them interleave here, so the partition's time is the least).
+    var origins: [Millis]? = nil
 
     init(outOfOrderness: Millis) { self.outOfOrderness = outOfOrderness }
+
+    init(origins: Int) {
+        outOfOrderness = 0
+        self.origins = Array(repeating: .min, count: max(1, origins))
+    }
 
     mutating func observe(_ ts: Millis) {
         if ts > maxEventTime { maxEventTime = ts }
     }
 
+    /// A watermark record from task `origin` of the previous stage (one from a task this
+    /// stage does not know is ignored).
+    mutating func observe(origin: Int, _ w: Millis) {
+        guard var o = origins, origin >= 0, origin < o.count, w > o[origin] else { return }
+        o[origin] = w
+        origins = o
+    }
+
     var watermark: Millis {
-        maxEventTime == .min ? .min : maxEventTime &- outOfOrderness &- 1
+        if let o = origins { return o.min() ?? .min }
+        return maxEventTime == .min ? .min : maxEventTime &- outOfOrderness &- 1
     }
 }
 

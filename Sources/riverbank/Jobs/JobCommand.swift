@@ -15,6 +15,12 @@ struct JobCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check job files: every problem, with its line and column.")
         @Argument(help: "Job files, or folders of them (*.yaml, *.yml).") var paths: [String] = ["jobs"]
 
+        /// Where the job's rows cross a repartition topic (a key it is not partitioned by).
+        static func repartitions(_ planned: PlannedJob) -> String {
+            let topics = planned.job.allStages.flatMap(\.repartitionTopics).sorted()
+            return topics.isEmpty ? "" : "; repartitioned through \(topics.joined(separator: ", "))"
+        }
+
         func run() throws {
             var files: [String] = []
             for p in paths {
@@ -37,13 +43,15 @@ struct JobCommand: AsyncParsableCommand {
                 case .success(let job):
                     let d = job.definition
                     // What the checks accept but the runner cannot run yet is a problem too.
-                    do { _ = try JobPlanner.plan(job) } catch {
+                    let planned: PlannedJob
+                    do { planned = try JobPlanner.plan(job) } catch {
                         failed += 1
                         print(error.rendered)
                         print("\(f): \(error.count) problem\(error.count == 1 ? "" : "s")")
                         continue
                     }
-                    print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.tables.isEmpty ? "" : "\(d.tables.count) table(s), ")\(d.operators.count) operator(s), \(d.sinks.count) sink(s)")
+                    print("\(f): ok — job \(d.name) v\(d.version): \(d.sources.count) source(s), \(d.tables.isEmpty ? "" : "\(d.tables.count) table(s), ")\(d.operators.count) operator(s), \(d.sinks.count) sink(s)"
+                          + Self.repartitions(planned))
                 case .failure(let problems):
                     failed += 1
                     print(problems.rendered)

@@ -83,15 +83,20 @@ extension JobCommand {
                     throw ExitCode.failure
                 }
             }
+            // Every stage's checkpoints, and the repartition topics between them (what is in
+            // them belongs to the state being dropped).
             let admin = KafkaAdmin(config: reg.client)
-            let topic = "\(planned.job.identity.name).checkpoints"
-            let errors = try await admin.deleteTopics([topic])
+            let stages = planned.job.allStages
+            let topics = stages.map { "\($0.identity.name).checkpoints" } + stages.flatMap(\.repartitionTopics).sorted()
+            let errors = try await admin.deleteTopics(topics)
             await admin.close()
-            if let e = errors[topic], "\(e)".lowercased().contains("unknown") == false {
-                print("could not drop the checkpoints (\(topic)): \(e)")
-                throw ExitCode.failure
+            for t in topics {
+                if let e = errors[t], "\(e)".lowercased().contains("unknown") == false {
+                    print("could not drop \(t): \(e)")
+                    throw ExitCode.failure
+                }
             }
-            print("dropped the checkpoints (\(topic))")
+            print("dropped the checkpoints (\(topics.joined(separator: ", ")))")
             try await JobDeploying.deploy(file, path: self.file, reg, wait: wait, waitOutput: false, bootstrap: registry.bootstrap)
         }
     }
