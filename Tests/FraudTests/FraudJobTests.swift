@@ -281,6 +281,52 @@ import Testing
         #expect(blockedSeen > 10 && lagos > 0)
     }
 
+    /// Allow lists are tables: a transaction with an allowed card or merchant is scored as the
+    /// rules say but raises no alert — unless it is blocked as well; an entry past its
+    /// `valid_until` allows nothing.
+    @Test func anAllowedCardOrMerchantIsScoredButDoesNotAlertUnlessBlocked() throws {
+        let txs = Self.traffic(600)
+        // The oracle's risks first: allow the card and the merchant with the most alerts.
+        var history: [String: [Transaction]] = [:]
+        var risks: [Double] = []
+        for tx in txs {
+            risks.append(Self.expected(tx, before: history[tx.customerId, default: []]).risk)
+            history[tx.customerId, default: []].append(tx)
+        }
+        func mostAlerting(_ key: (Transaction) -> String, except: Set<String> = []) -> String {
+            var n: [String: Int] = [:]
+            for (tx, r) in zip(txs, risks) where r > 0.8 && !except.contains(key(tx)) { n[key(tx), default: 0] += 1 }
+            return n.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+        }
+        let card = mostAlerting(\.cardNumber)
+        let expiredCard = mostAlerting(\.cardNumber, except: [card])
+        let merchant = mostAlerting(\.merchantId)
+        let blockedToo = mostAlerting(\.merchantId, except: [merchant])
+        let p = try Self.pipeline()
+        #expect(p.loadTable(topic: "fraud-allowed-cards", [(card, #"{"reason":"travelling, told the bank"}"#),
+                                                             (expiredCard, #"{"reason":"last year","valid_until":"2025-12-31T00:00:00Z"}"#)]).isEmpty)
+        #expect(p.loadTable(topic: "fraud-allowed-merchants", [(merchant, #"{"reason":"rules misread it","valid_until":"2027-01-01T00:00:00Z"}"#),
+                                                                 (blockedToo, #"{"reason":"allowed"}"#)]).isEmpty)
+        #expect(p.loadTable(topic: "fraud-blocked-merchants", [(blockedToo, #"{"reason":"breach"}"#)]).isEmpty)
+        var silenced = 0, blockedAlerts = 0, expiredAlerts = 0
+        for (tx, risk) in zip(txs, risks) {
+            p.push(topic: "transactions", value: tx.jsonBytes, key: Array(tx.customerId.utf8), timestamp: tx.timeMillis, advance: false)
+            let out = p.drain()
+            let s = try #require(Self.objects(out, topic: "fraud-scores").first)
+            let allowed = tx.cardNumber == card || tx.merchantId == merchant || tx.merchantId == blockedToo
+            let blocked = tx.merchantId == blockedToo
+            #expect(s["allowed_hit"] as? Bool == allowed, "\(tx.transactionId)")
+            #expect(abs((s["risk_score"] as! Double) - (blocked ? 1.0 : risk)) < 1e-9, "\(tx.transactionId): an allowed transaction is still scored")
+            let alerted = !Self.objects(out, topic: "fraud-alerts").isEmpty
+            #expect(alerted == (blocked || (!allowed && risk > 0.8)), "\(tx.transactionId) allowed \(allowed) blocked \(blocked) risk \(risk)")
+            #expect(s["alert"] as? Bool == alerted)
+            if allowed && !blocked && risk > 0.8 { silenced += 1 }
+            if blocked { blockedAlerts += 1 }
+            if tx.cardNumber == expiredCard && risk > 0.8 && !allowed { expiredAlerts += 1 }
+        }
+        #expect(silenced >= 2 && blockedAlerts >= 1 && expiredAlerts >= 1, "silenced \(silenced), blocked \(blockedAlerts), expired \(expiredAlerts)")
+    }
+
     /// A ruleset on fraud-rules changes the very next transaction's score and alert, every
     /// alert and score names its version; a challenger is scored beside it in shadow (its own
     /// parameters over the champion's) and writes fraud-alerts-shadow; a record without a

@@ -223,18 +223,18 @@ public final class JobsRunner: Service, Sendable {
         logger.info("job starting", metadata: ["job": "\(d.name)", "version": "\(d.version)", "generation": "\(d.generation)"])
         do {
             _ = try await runner.execute()
-            slot.finished(runner.progress.snapshot)
+            slot.finished(runner.overall.report)
             // Stopped because the lease moved: the new holder reports it from now on.
             if slot.leaseHeld || stopping {
-                await reporter.publish(slot.status(d, state: .stopped, runner: runnerID, report: runner.progress.snapshot))
+                await reporter.publish(slot.status(d, state: .stopped, runner: runnerID, report: runner.overall.report))
             }
             logger.info("job stopped", metadata: ["job": "\(d.name)", "generation": "\(d.generation)"])
             return false
         } catch {
-            slot.finished(runner.progress.snapshot)
+            slot.finished(runner.overall.report)
             let retry = Self.retryable(error)
             await reporter.publish(slot.status(d, state: .failed, runner: runnerID, error: "\(error)\(retry ? " (retrying every 5 s)" : "")",
-                                               report: runner.progress.snapshot))
+                                               report: runner.overall.report))
             logger.error("job failed", metadata: ["job": "\(d.name)", "generation": "\(d.generation)", "error": "\(error)", "retrying": "\(retry)"])
             return retry
         }
@@ -370,8 +370,7 @@ struct StatusReporter: Sendable {
                 }
             } }
             for (slot, d, r) in running {
-                let report = r.progress.snapshot
-                let positions = r.progress.positions
+                let (report, positions) = r.overall
                 var ends: [TopicPartition: Int64] = [:]
                 if !positions.isEmpty, let listed = try? await admin.listOffsets(Dictionary(uniqueKeysWithValues: positions.keys.map { ($0, OffsetSpec.latest) })) {
                     ends = listed.mapValues(\.offset)

@@ -110,6 +110,12 @@ public final class StreamJobRunner: Service, Sendable {
             for try await (i, r) in group { out[i] = r }
             return (0..<stages.count).map { out[$0]! }
         }
+        return Self.combine(reports)
+    }
+
+    /// A job in stages as one: the first stage's input, every stage's output, late records,
+    /// dead letters and checkpoints, the last stage's watermark.
+    static func combine(_ reports: [JobReport]) -> JobReport {
         var total = reports[0]
         for r in reports.dropFirst() {
             total.recordsOut += r.recordsOut
@@ -121,9 +127,19 @@ public final class StreamJobRunner: Service, Sendable {
             total.restoredTasks += r.restoredTasks
             total.lastOutputAt = [total.lastOutputAt, r.lastOutputAt].compactMap { $0 }.max()
             total.firstOutputAt = [total.firstOutputAt, r.firstOutputAt].compactMap { $0 }.min()
+            total.lastCheckpointAt = [total.lastCheckpointAt, r.lastCheckpointAt].compactMap { $0 }.max()
         }
-        total.watermark = reports.last!.watermark
+        if reports.count > 1 { total.watermark = reports.last!.watermark }
         return total
+    }
+
+    /// The job's progress as a whole while it runs (every stage), and the positions of every
+    /// stage's inputs (a repartition topic's lag is the second stage's).
+    public var overall: (report: JobReport, positions: [TopicPartition: Int64]) {
+        let children = stageRunners.withLock { $0 }
+        var positions = progress.positions
+        for c in children { positions.merge(c.progress.positions) { a, _ in a } }
+        return (Self.combine([progress.snapshot] + children.map(\.progress.snapshot)), positions)
     }
 
     /// Whether the job's checkpoint topic holds anything.
