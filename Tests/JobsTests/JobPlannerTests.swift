@@ -359,6 +359,44 @@ import Testing
             #expect(abs((o["total"] as! Double) - (want[k]?.1 ?? -1)) < 0.006)
         }
 
+        // After an OVER in arrival order (its results replay the same): allowed.
+        let afterOver = Self.header + """
+            operators:
+              - name: seen
+                over: tx
+                key: customer_id
+                order: arrival
+                measures:
+                  prev_cnt: { expr: COUNT(*), frame: unbounded, exclude-current: true }
+              - name: per_mcc
+                window: seen
+                key: mcc
+                tumbling: 1h
+                select:
+                  mcc: mcc
+                  cnt: COUNT(*)
+                  repeat: SUM(IF(prev_cnt > 0, 1, 0))
+            sinks:
+              - { name: b, from: per_mcc, topic: out-b }
+            """
+        #expect(try plan(afterOver).job.allStages.count == 2)
+        var before: [Int64: Int] = [:]
+        var want2: [String: (Int, Int)] = [:]
+        for e in evs {
+            let k = "\(e.mcc ?? "-")@\(e.ts / 3_600_000)"
+            let repeatBuyer = before[e.customer, default: 0] > 0 ? 1 : 0
+            before[e.customer, default: 0] += 1
+            want2[k] = ((want2[k]?.0 ?? 0) + 1, (want2[k]?.1 ?? 0) + repeatBuyer)
+        }
+        let b2 = try run(afterOver, evs).filter { $0.topic == "out-b" }
+        #expect(b2.count == want2.count)
+        for r in b2 {
+            let o = try JSONSerialization.jsonObject(with: Data(r.value!.readableBytesView)) as! [String: Any]
+            let start = ISO8601DateFormatter().date(from: (o["window_start"] as! String).replacingOccurrences(of: ".000", with: ""))!
+            let k = "\((o["mcc"] as? String) ?? "-")@\(Int64(start.timeIntervalSince1970 * 1000) / 3_600_000)"
+            #expect(o["cnt"] as? Int == want2[k]?.0 && o["repeat"] as? Int == want2[k]?.1, "\(k)")
+        }
+
         let refused = Self.header + """
             operators:
               - name: history
@@ -380,7 +418,7 @@ import Testing
             Issue.record("a repartition after an OVER should be refused")
         } catch {
             #expect(error.rendered.contains("t.yaml:22:"), "\(error.rendered)")
-            #expect(error.rendered.contains("a repartition after an operator with state ('history') is not supported yet"))
+            #expect(error.rendered.contains("a repartition after 'history' (a window or an event-time OVER"))
         }
         let unknown = Self.header.replacingOccurrences(of: "partitioned-by: customer_id", with: "partitioned-by: customr_id") + """
             operators:

@@ -1,5 +1,6 @@
 """A job file whose window is keyed by something the input is not partitioned by (an amount
-band over transactions keyed by customer): `riverbank job run` repartitions the rows through
+band over transactions keyed by customer, after a customer-keyed OVER in arrival order):
+`riverbank job run` repartitions the rows through
 `<job>.<operator>.repartition` to a second stage, so each window is one whole result rather than
 one partial result per partition. Input produced by confluent-kafka (librdkafka) over four
 partitions, output read back with it and checked against a brute-force GROUP BY; then the job is
@@ -33,8 +34,16 @@ sources:
     out-of-orderness: 5s
     partitioned-by: customer_id
 operators:
+  # Customer-keyed state in arrival order first (it replays the same after a crash, so a
+  # repartition may follow it), then the band window.
+  - name: seen
+    over: tx
+    key: customer_id
+    order: arrival
+    measures:
+      prev_cnt: {{ expr: COUNT(*), frame: unbounded, exclude-current: true }}
   - name: banded
-    map: tx
+    map: seen
     keep-input: true
     select:
       band: CAST(FLOOR(amount / 25) AS BIGINT)
@@ -46,6 +55,7 @@ operators:
       band: band
       cnt: COUNT(*)
       total: SUM(amount)
+      repeat: SUM(IF(prev_cnt > 0, 1, 0))
 sinks:
   - {{ name: out, from: per_band, topic: {sink}, key: band }}
 parallelism: 2
@@ -54,11 +64,14 @@ checkpoint-interval: 500ms
 
 
 def oracle(rows):
-    want = {}
+    """Per band and minute: rows, amount, rows of a customer seen before (in produce order,
+    which is each partition's order, so arrival order)."""
+    want, seen = {}, set()
     for r in rows:
         k = (int(r["amount"] // 25), r["ts_ms"] // MINUTE * MINUTE)
-        c, s = want.get(k, (0, 0.0))
-        want[k] = (c + 1, s + r["amount"])
+        c, s, rep = want.get(k, (0, 0.0, 0))
+        want[k] = (c + 1, s + r["amount"], rep + (r["customer_id"] in seen))
+        seen.add(r["customer_id"])
     return want
 
 
@@ -69,7 +82,7 @@ def windows(msgs):
         assert m.key() == str(v["band"]).encode()
         start = datetime.fromisoformat(v["window_start"].replace("Z", "+00:00"))
         k = (v["band"], int(start.timestamp() * 1000))
-        val = (v["cnt"], round(v["total"], 6))
+        val = (v["cnt"], round(v["total"], 6), v["repeat"])
         if k in got:  # at-least-once output after a kill: a repeat carries the same result
             assert got[k] == val, f"window {k} emitted with two values: {got[k]} and {val}"
             repeats += 1
@@ -80,7 +93,7 @@ def windows(msgs):
 def check(got, rows):
     want = oracle(rows)
     assert set(got) == set(want), f"missing {len(set(want) - set(got))}, extra {len(set(got) - set(want))}"
-    bad = [k for k, (c, s) in want.items() if got[k][0] != c or abs(got[k][1] - s) > 1e-6]
+    bad = [k for k, (c, s, rep) in want.items() if got[k][0] != c or abs(got[k][1] - s) > 1e-6 or got[k][2] != rep]
     assert not bad, f"{len(bad)} windows differ, e.g. {[(k, got[k], want[k]) for k in bad[:3]]}"
 
 

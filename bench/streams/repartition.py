@@ -79,7 +79,8 @@ def oracle(n):
 
 
 def produce(n):
-    AdminClient({"bootstrap.servers": BOOT}).create_topics([NewTopic("rp-input", 2, 1)])["rp-input"].result()
+    admin = AdminClient({"bootstrap.servers": BOOT})
+    admin.create_topics([NewTopic("rp-input", 2, 1)])["rp-input"].result()
     p = Producer({"bootstrap.servers": BOOT, "linger.ms": 20, "compression.type": "lz4", "enable.idempotence": True})
     t0 = time.time()
     for i, r in enumerate(rows(n)):

@@ -121,6 +121,32 @@ def c_note(g):
             f"Δ vs arrival order {v.get('diff_vs_C_arrival')}")
 
 
+def repartition_section(w, quick):
+    """`bench/streams/repartition.py` runs: the same job in one stage and through a repartition topic."""
+    if quick:
+        return
+    recs = []
+    for f in sorted(glob.glob(os.path.join(HERE, "results", "repartition-*.jsonl"))):
+        with open(f) as fh:
+            recs += [json.loads(x) for x in fh if x.strip()]
+    if not recs:
+        return
+    w("## Repartition cost (`bench/streams/repartition.py`)\n")
+    w("Job A as a job file (1 h tumbling window per customer), bounded, over the same rows on a fresh "
+      "`riverbank broker`: once with `partitioned-by: customer_id` (one stage) and once without (every row "
+      "crosses `<job>.hourly.repartition` to a second stage), alternating, under GNU `time -v`; every "
+      "output checked against a brute-force GROUP BY. Rows/s over the whole command (start-up included).\n")
+    w("| date | commit | rows | parallelism | kind | runs | rows/s (median) | CPU s (median) | peak RSS MiB (max) | verified |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    keys = sorted({(r["date"], r["commit"], r["rows"], r["parallelism"], r["kind"]) for r in recs})
+    for k in keys:
+        rs = [r for r in recs if (r["date"], r["commit"], r["rows"], r["parallelism"], r["kind"]) == k]
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        w(f"| {k[0]} | `{k[1]}` | {k[2]:,} | {k[3]} | {k[4]} | {len(rs)} | {med([r['rows_per_s'] for r in rs]):,} | "
+          f"{med([r['cpu_s'] for r in rs])} | {max(r['max_rss_mib'] for r in rs)} | {all(r['verified'] for r in rs)} |")
+    w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="report the --quick runs")
@@ -324,6 +350,7 @@ def main():
     else:
         w("No runs yet.")
     w("")
+    repartition_section(w, a.quick)
     failed = [r for g in groups.values() for r in g.failed]
     if failed:
         w("## Runs that did not verify\n")

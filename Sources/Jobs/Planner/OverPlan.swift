@@ -148,6 +148,9 @@ extension Planner {
             return Row(v)
         }
         return PlannedStream(stream: rows, schema: RowSchema(kept.map { schema[$0] } + fields),
-                             aligned: input.aligned.intersection(kept.map { schema[$0].name.lowercased() }), statefulUpstream: op.name)
+                             aligned: input.aligned.intersection(kept.map { schema[$0].name.lowercased() }),
+                             // In arrival order each row's result comes at once and the same again
+                             // after a restart: a repartition may follow it.
+                             statefulUpstream: order == .arrival ? input.statefulUpstream : op.name)
     }
 }

@@ -19,8 +19,9 @@ struct PlannedStream {
     /// Lowercased names of the columns that hold the value the stream is partitioned by: an
     /// operator keyed by one of them sees every row of its key in one task.
     var aligned: Set<String> = []
-    /// The last operator with state before this stream, if any (what a repartition after it
-    /// would have to replay the same way).
+    /// The last operator before this stream whose results could come in another order after
+    /// a restart (a window, an event-time OVER), if any: a repartition after it is refused, its
+    /// deduplication needs the same records in the same order again.
     var statefulUpstream: String? = nil
 }
 

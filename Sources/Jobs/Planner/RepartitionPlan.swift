@@ -22,7 +22,7 @@ extension Planner {
         if let stateful = input.statefulUpstream {
             let keyText = key.map(\.text).joined(separator: ", ")
             let by = input.aligned.isEmpty ? "nothing the planner can tell" : input.aligned.sorted().joined(separator: ", ")
-            problems.report(op.location, "operator '\(op.name)': its key (\(keyText)) is not how its input is partitioned (\(by)), so its rows must be repartitioned, and a repartition after an operator with state ('\(stateful)') is not supported yet: key it by one of those columns, or move it before '\(stateful)'")
+            problems.report(op.location, "operator '\(op.name)': its key (\(keyText)) is not how its input is partitioned (\(by)), so its rows must be repartitioned, and a repartition after '\(stateful)' (a window or an event-time OVER, whose results can come in another order after a restart) is not supported yet: key it by one of those columns, move it before '\(stateful)', or give that OVER order: arrival")
             return nil
         }
         let keyCodes = codes

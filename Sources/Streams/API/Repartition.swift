@@ -8,8 +8,9 @@ import NIOCore
 /// element of a key.
 ///
 /// What crosses the topic, per record value (`StateWriter` bytes):
-/// - an element: tag 1, the writing task, the source index, offset and the element's index
-///   among the outputs of that source record (its origin), the event time, the element;
+/// - an element: tag 1, the writing task, the source index, partition and offset and the
+///   element's index among the outputs of that source record (its origin), the event time,
+///   the element;
 /// - a watermark: tag 2, the writing task, its watermark — sent to every partition after the
 ///   elements it covers, at most every `watermarkInterval` while time moves, and once a second
 ///   while it does not (so a restarted next stage learns where time is).
@@ -20,8 +21,10 @@ import NIOCore
 /// its checkpoint and writes again what came after it; the reading stage keeps, per writing
 /// task and source, the last origin it applied (checkpointed with its state) and skips what
 /// it has seen. That needs the same source records to give the same elements again — true of
-/// map, filter and lookup chains (the job files allow only those before a repartition);
-/// elements emitted as time passes (a window's results) carry no origin and are not deduplicated.
+/// map, filter and lookup chains and OVER aggregates in arrival order (the job files allow only
+/// those before a repartition); elements emitted as time passes (a window's results, rows an
+/// event-time OVER releases in watermark order) may come in another order after a restart, and
+/// a window's carry no origin at all.
 enum RepartitionWire {
     static let element: UInt8 = 1
     static let watermark: UInt8 = 2
@@ -38,6 +41,8 @@ enum RepartitionWire {
 struct RepartitionOrigin: Sendable, Equatable {
     var task: Int32
     var source: Int32
+    /// The source record's partition (the writing task's own, unless it is a later stage).
+    var partition: Int32
     var offset: Int64
     var index: Int32
 }
@@ -72,6 +77,7 @@ final class RepartitionWriter<T: StateCodable> {
     var pending = Millis.min
     var sent = Millis.min
     var sentAt = ContinuousClock.now
+    var w = StateWriter(capacity: 256)
 
     init(name: String, topic: String, ctx: TaskContext, key: @escaping @Sendable (T) throws -> [UInt8]) {
         self.name = name
@@ -93,10 +99,11 @@ final class RepartitionWriter<T: StateCodable> {
         }
         let pos = ctx.position
         if let p = pos, p == last { index += 1 } else { index = 0; last = pos }
-        var w = StateWriter(capacity: 128)
+        w.reset()
         w.byte(RepartitionWire.element)
         w.int(Int64(ctx.partition))
         w.int(Int64(pos?.source ?? -1))
+        w.int(Int64(pos?.partition ?? ctx.partition))
         w.int(pos?.offset ?? -1)
         w.int(Int64(index))
         w.int(ts)
@@ -123,12 +130,17 @@ final class RepartitionWriter<T: StateCodable> {
     }
 }
 
-/// Per writing task and source, the last origin a reading task applied: what it sees again
-/// after the writer's restart is skipped.
+/// Per writing task, source and source partition, the last origin a reading task applied:
+/// what it sees again after the writer's restart is skipped. (A writing task's records of one
+/// source partition reach a reading task in their order, whatever stage the writer is.)
 final class RepartitionSeen: CheckpointedOperator {
+    struct Writer: Hashable, Comparable {
+        var task: Int32, source: Int32, partition: Int32
+        static func < (a: Writer, b: Writer) -> Bool { (a.task, a.source, a.partition) < (b.task, b.source, b.partition) }
+    }
     let name: String
     var stateKind: String { "repartition-seen" }
-    var last: [Int64: (offset: Int64, index: Int32)] = [:]
+    var last: [Writer: (offset: Int64, index: Int32)] = [:]
     var duplicates = 0
 
     init(name: String) { self.name = name }
@@ -136,7 +148,7 @@ final class RepartitionSeen: CheckpointedOperator {
     /// False: applied before.
     func accept(_ o: RepartitionOrigin) -> Bool {
         guard o.offset >= 0 else { return true }
-        let k = Int64(o.task) << 32 | Int64(UInt32(bitPattern: o.source))
+        let k = Writer(task: o.task, source: o.source, partition: o.partition)
         if let l = last[k], (o.offset, o.index) <= (l.offset, l.index) {
             duplicates += 1
             return false
@@ -150,7 +162,7 @@ final class RepartitionSeen: CheckpointedOperator {
         return { w in
             w.int(marks.count)
             for (k, v) in marks.sorted(by: { $0.key < $1.key }) {
-                w.int(k); w.int(v.offset); w.int(Int64(v.index))
+                w.int(Int64(k.task)); w.int(Int64(k.source)); w.int(Int64(k.partition)); w.int(v.offset); w.int(Int64(v.index))
             }
         }
     }
@@ -158,11 +170,14 @@ final class RepartitionSeen: CheckpointedOperator {
     func restore(from r: inout StateReader) throws(StateError) {
         let n = try r.count(max: 1 << 20)
         last = [:]
+        func int32() throws(StateError) -> Int32 {
+            guard let v = Int32(exactly: try r.int()) else { throw StateError("repartition mark out of range") }
+            return v
+        }
         for _ in 0..<n {
-            let k = try r.int()
+            let k = Writer(task: try int32(), source: try int32(), partition: try int32())
             let off = try r.int()
-            guard let i = Int32(exactly: try r.int()) else { throw StateError("repartition index out of range") }
-            last[k] = (off, i)
+            last[k] = (off, try int32())
         }
     }
 }
@@ -177,10 +192,21 @@ extension StreamJob {
             { chunk in
                 let b = DecodedBatch<T>()
                 b.values.reserveCapacity(chunk.count)
+                // The chunk's values in one array, each read where it lies (one copy per chunk).
+                var all: [UInt8] = []
+                all.reserveCapacity(chunk.reduce(0) { $0 + ($1.value?.readableBytes ?? 0) })
+                var spans: [Range<Int>?] = []
+                spans.reserveCapacity(chunk.count)
+                for r in chunk {
+                    guard let v = r.value else { spans.append(nil); continue }
+                    let start = all.count
+                    all.append(contentsOf: v.readableBytesView)
+                    spans.append(start..<all.count)
+                }
                 for i in chunk.indices {
                     do throws(StateError) {
-                        guard let value = chunk[i].value else { throw StateError("record has no value") }
-                        var r = StateReader(Array(value.readableBytesView)[...])
+                        guard let span = spans[i] else { throw StateError("record has no value") }
+                        var r = StateReader(all[span])
                         let tag = try r.byte()
                         guard let task = Int32(exactly: try r.int()) else { throw StateError("task out of range") }
                         if tag == RepartitionWire.watermark {
@@ -189,6 +215,7 @@ extension StreamJob {
                         }
                         guard tag == RepartitionWire.element else { throw StateError("unknown record tag \(tag)") }
                         guard let source = Int32(exactly: try r.int()) else { throw StateError("source out of range") }
+                        guard let partition = Int32(exactly: try r.int()) else { throw StateError("partition out of range") }
                         let offset = try r.int()
                         guard let idx = Int32(exactly: try r.int()) else { throw StateError("index out of range") }
                         let ts = try r.int()
@@ -196,7 +223,7 @@ extension StreamJob {
                         b.values.append(v)
                         b.times.append(ts)
                         b.indexes.append(Int32(i))
-                        b.origins.append(RepartitionOrigin(task: task, source: source, offset: offset, index: idx))
+                        b.origins.append(RepartitionOrigin(task: task, source: source, partition: partition, offset: offset, index: idx))
                     } catch {
                         b.failures.append((Int32(i), "repartition record: \(error)"))
                     }
@@ -216,7 +243,7 @@ extension StreamJob {
                 pushInterleavingFailures(b, chunk, ctx, opName) { j in
                     let o = b.origins[j]
                     guard seen.accept(o) else { return }
-                    ctx.position = o.offset < 0 ? nil : SourcePosition(source: lineageBase + o.source, partition: o.task, offset: o.offset)
+                    ctx.position = o.offset < 0 ? nil : SourcePosition(source: lineageBase + o.source, partition: o.partition, offset: o.offset)
                     push(b.values[j], b.times[j])
                 }
             }

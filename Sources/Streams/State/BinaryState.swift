@@ -6,6 +6,9 @@ public struct StateWriter {
 
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
+    /// Empty again, keeping the storage (one writer reused per record).
+    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
     public mutating func int(_ v: Int64) { uint(UInt64(bitPattern: v)) }
     public mutating func int(_ v: Int) { int(Int64(v)) }
     @inline(__always) public mutating func uint(_ v: UInt64) {
