@@ -130,6 +130,8 @@ def one_run(rate, duration, customers, seed):
         "generator_tail": (gen.stderr.strip().splitlines() or [""])[-1],
     }
     row["sustained"] = bool(sent) and row["scored"] >= sent
+    row["job"] = JOB.name
+    row["build"] = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     return row
 
 
