@@ -60,6 +60,38 @@ extension BrokerRunTests {
         }
     }
 
+    /// Event times far from now (a replay of history, simulated traffic) stay in the records'
+    /// values: the repartition topic's records carry the broker's time, which it accepts.
+    @Test func eventTimesFarFromNowCrossTheRepartitionTopic() async throws {
+        try await withBroker { bootstrap in
+            let future: Int64 = Int64(Date().timeIntervalSince1970 * 1000) + 60 * 86_400_000
+            let evs = makeEvents(seed: 13, count: 3000, keys: 50, step: 40, jitter: 1500).map {
+                Ev(id: $0.id, key: $0.key, ts: $0.ts - 1_700_000_000_000 + future, v: $0.v)
+            }
+            let admin = try KafkaAdmin(bootstrap: bootstrap)
+            _ = try await admin.createTopics([NewTopic(name: "rf", partitions: 2, replicationFactor: 1)])
+            await admin.close()
+            var pc = try KafkaProducerConfig(bootstrap: bootstrap)
+            pc.client.logger = quiet
+            let p = try KafkaProducer(config: pc)
+            for e in evs {  // the record's timestamp is the send time, as a producer's
+                try await p.produce(ProducerRecord(topic: "rf", key: String(e.key), value: e.json, partition: Int32(e.key % 2)))
+            }
+            await p.flush()
+            await p.close()
+            var config = try StreamJobConfig(bootstrap: bootstrap)
+            config.bounded = true
+            config.client.logger = quiet
+            let runner = StreamJobRunner(job: regroupedJob(name: "rf-job", input: "rf", output: "rf-out"), config: config, logger: quiet)
+            let report = try await runner.execute()
+            #expect(runner.stageProgress.first?.report.recordsIn == evs.count, "every row crossed the repartition topic")
+            // The windows' results carry their event time (this sink's choice), which the broker
+            // refuses: they are dead letters with the reason, not lost.
+            #expect(report.recordsOut == groupOracle(evs).count)
+            #expect(report.deadLettered == groupOracle(evs).count)
+        }
+    }
+
     @Test func aFirstStageThatReadsItsInputAgainIsNotCountedTwice() async throws {
         try await withBroker { bootstrap in
             let evs = makeEvents(seed: 12, count: 8000, keys: 120, step: 60, jitter: 1500)

@@ -108,8 +108,10 @@ final class RepartitionWriter<T: StateCodable> {
         w.int(Int64(index))
         w.int(ts)
         v.write(to: &w)
+        // The event time travels in the value; the record's timestamp is the broker's (a broker
+        // refuses timestamps far from now, and replayed history has old or simulated ones).
         ctx.emitInternal(topic: topic, key: k, value: w.bytes, partition: RepartitionWire.partition(of: k, count: ctx.partitionCount),
-                         timestamp: ts)
+                         timestamp: nil)
     }
 
     /// After the elements it covers (they were emitted first, in this task's order).
