@@ -135,10 +135,8 @@ struct Planner {
             if let k = s.partitionedBy { aligned.insert(k.lowercased()) }
             streams[s.name] = PlannedStream(stream: stream, schema: s.schema, aligned: aligned)
         }
-        for t in def.tables {
-            tableTopics[t.name] = overrides.tableTopics[t.name] ?? t.topic
-            _ = table(t.name, in: job)
-        }
+        // Registered with the stage that looks them up (`table(_:in:)`): a stage reads only its own.
+        for t in def.tables { tableTopics[t.name] = overrides.tableTopics[t.name] ?? t.topic }
         for op in def.operators {
             // The validator has checked every reference; a missing input is a source not planned.
             guard let input = streams[op.input] else { continue }
@@ -170,7 +168,7 @@ struct Planner {
             guard let c = compile(w, ExpressionScope(input.schema), expecting: .boolean) else { return nil }
             let cond = c.condition
             let s = input.stream.tryCompactMap(name: op.name) { row in try cond(row) ? row : nil }
-            return PlannedStream(stream: s, schema: input.schema, aligned: input.aligned, statefulUpstream: input.statefulUpstream)
+            return PlannedStream(stream: s, schema: input.schema, aligned: input.aligned, reorderingUpstream: input.reorderingUpstream)
         case .map(let select, let keep):
             return planMap(op, input, select, keep)
         case .window(let key, let window, let lateness, let select, let having):
@@ -228,7 +226,7 @@ struct Planner {
         }
         return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields),
                              aligned: input.aligned.intersection(kept.map { input.schema[$0].name.lowercased() }),
-                             statefulUpstream: input.statefulUpstream)
+                             reorderingUpstream: input.reorderingUpstream)
     }
 
     mutating func planMap(_ op: OperatorDefinition, _ input: PlannedStream, _ select: [NamedExpression], _ keep: Bool) -> PlannedStream? {
@@ -259,7 +257,7 @@ struct Planner {
         }
         for k in kept where input.aligned.contains(input.schema[k].name.lowercased()) { aligned.insert(input.schema[k].name.lowercased()) }
         return PlannedStream(stream: s, schema: RowSchema(kept.map { input.schema[$0] } + fields), aligned: aligned,
-                             statefulUpstream: input.statefulUpstream)
+                             reorderingUpstream: input.reorderingUpstream)
     }
 
     /// Keys as slots of the input, computing those that are not plain columns.

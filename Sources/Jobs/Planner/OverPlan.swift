@@ -151,6 +151,6 @@ extension Planner {
                              aligned: input.aligned.intersection(kept.map { schema[$0].name.lowercased() }),
                              // In arrival order each row's result comes at once and the same again
                              // after a restart: a repartition may follow it.
-                             statefulUpstream: order == .arrival ? input.statefulUpstream : op.name)
+                             reorderingUpstream: order == .arrival ? input.reorderingUpstream : op.name)
     }
 }

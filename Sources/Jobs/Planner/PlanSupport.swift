@@ -22,7 +22,7 @@ struct PlannedStream {
     /// The last operator before this stream whose results could come in another order after
     /// a restart (a window, an event-time OVER), if any: a repartition after it is refused, its
     /// deduplication needs the same records in the same order again.
-    var statefulUpstream: String? = nil
+    var reorderingUpstream: String? = nil
 }
 
 enum PlanSupport {

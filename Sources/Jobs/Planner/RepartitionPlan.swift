@@ -19,10 +19,10 @@ extension Planner {
             }
             codes.append(c.code)
         }
-        if let stateful = input.statefulUpstream {
+        if let barrier = input.reorderingUpstream {
             let keyText = key.map(\.text).joined(separator: ", ")
             let by = input.aligned.isEmpty ? "nothing the planner can tell" : input.aligned.sorted().joined(separator: ", ")
-            problems.report(op.location, "operator '\(op.name)': its key (\(keyText)) is not how its input is partitioned (\(by)), so its rows must be repartitioned, and a repartition after '\(stateful)' (a window or an event-time OVER, whose results can come in another order after a restart) is not supported yet: key it by one of those columns, move it before '\(stateful)', or give that OVER order: arrival")
+            problems.report(op.location, "operator '\(op.name)': its key (\(keyText)) is not how its input is partitioned (\(by)), so its rows must be repartitioned, and a repartition after '\(barrier)' (a window or an event-time OVER, whose results can come in another order after a restart) is not supported yet: key it by one of those columns, move it before '\(barrier)', or give that OVER order: arrival")
             return nil
         }
         let keyCodes = codes
@@ -35,6 +35,6 @@ extension Planner {
             }
             return bytes
         }
-        return PlannedStream(stream: stream, schema: input.schema, aligned: names, statefulUpstream: nil)
+        return PlannedStream(stream: stream, schema: input.schema, aligned: names, reorderingUpstream: nil)
     }
 }

@@ -141,6 +141,6 @@ extension Planner {
         for (s, c) in zip(select, selects) {
             if let slot = PlanSupport.plainColumn(c.syntax, in: schema), keyNames.contains(schema[slot].name.lowercased()) { aligned.insert(s.name.lowercased()) }
         }
-        return PlannedStream(stream: out, schema: RowSchema(fields), aligned: aligned, statefulUpstream: op.name)
+        return PlannedStream(stream: out, schema: RowSchema(fields), aligned: aligned, reorderingUpstream: op.name)
     }
 }
