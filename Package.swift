@@ -148,6 +148,7 @@ let package = Package(
             dependencies: [
                 "Broker", "Definitions", "KafkaProtocol", "KafkaClient", "Streams", "Jobs", "Fraud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -165,7 +166,8 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "FraudTests", dependencies: ["Fraud", "Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "FraudTests", dependencies: ["Fraud", "Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio"),
+                                                    .product(name: "HeapModule", package: "swift-collections")]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Streams", "KafkaClient", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "KafkaClientTests", dependencies: [
             "KafkaClient", "KafkaProtocol",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: `riverbank run` (broker with topics/, the job runner
-# with jobs/fraud-scoring.yaml; data in ./data, metrics on 127.0.0.1:9644), the labelled
+# with jobs/fraud-scoring.yaml and jobs/merchant-risk.yaml, which turns the generator's delayed
+# fraud reports into the merchant risk the scoring reads; data in ./data, metrics on 127.0.0.1:9644), the labelled
 # transaction generator, and the live alert view — one line per alert, a summary every 5 s —
 # until Ctrl-C. Extra arguments go to `riverbank run` (e.g. --listen 0.0.0.0:9092).
 # RIVERBANK_RATE (transactions/s, default 200) and RIVERBANK_CUSTOMERS (default 10000) tune
@@ -33,7 +34,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 # RIVERBANK_* environment variables apply as for `riverbank broker`.
-"$BIN" run --job jobs/fraud-scoring.yaml "$@" >"$LOG" 2>&1 &
+"$BIN" run --job jobs/fraud-scoring.yaml --job jobs/merchant-risk.yaml "$@" >"$LOG" 2>&1 &
 pids+=($!)
 echo "run: riverbank run started (log: $LOG); waiting for the broker on $BOOTSTRAP…" >&2
 for _ in $(seq 1 300); do
@@ -48,7 +49,7 @@ if [[ "${RIVERBANK_NO_GENERATOR:-0}" != 1 ]]; then
   "$BIN" generate --bootstrap "$BOOTSTRAP" --rate "${RIVERBANK_RATE:-200}" --customers "${RIVERBANK_CUSTOMERS:-10000}" \
     >data/generator.log 2>&1 &
   pids+=($!)
-  echo "run: generating ${RIVERBANK_RATE:-200} transactions/s to 'transactions' (labels to 'transactions-labels'; log: data/generator.log)" >&2
+  echo "run: generating ${RIVERBANK_RATE:-200} transactions/s to 'transactions' (labels to 'transactions-labels', delayed fraud reports to 'fraud-feedback'; log: data/generator.log)" >&2
 fi
 echo "run: alerts from 'fraud-alerts' below (any Kafka tool sees them: kcat -C -b $BOOTSTRAP -t fraud-alerts); Ctrl-C stops everything" >&2
 "$BIN" fraud watch --bootstrap "$BOOTSTRAP" &

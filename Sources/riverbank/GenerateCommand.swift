@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import Foundation
 import Fraud
 import Jobs
@@ -18,7 +19,9 @@ struct GenerateCommand: AsyncParsableCommand {
         bank's producer sets it; the job's alerts carry it as produced_at, latency is measured from it), \
         the event time is the value's `timestamp`; \
         one label per fraudulent transaction goes to --labels-topic (also keyed by customer_id). \
-        With --output, both are written as JSON lines instead. --rate N sends N transactions per \
+        The bank's delayed fraud reports (90 % of the fraud, 2 hours to 30 days later) go to \
+        --feedback-topic keyed by customer_id, each at its report time among the transactions. \
+        With --output, all are written as JSON lines instead. --rate N sends N transactions per \
         second of wall-clock time (0: as fast as possible); event time starts at --start-time \
         (default now) and runs at --event-rate transactions per second, by default the customers' \
         own pace (4.5 a day each), so each customer's history looks real however fast it is sent. \
@@ -30,10 +33,13 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Broker(s) to bootstrap from, host:port[,host:port…].") var bootstrap: String = "127.0.0.1:9092"
     @Option(help: "Topic of the transactions.") var topic: String = FraudTopics.transactions
     @Option(help: "Topic of the fraud labels.") var labelsTopic: String = FraudTopics.labels
+    @Option(help: "Topic of the bank's delayed fraud reports (disputes, chargebacks); '' for none.")
+    var feedbackTopic: String = FraudTopics.feedback
     @Option(help: "Compacted topic of the customers' records (home, typical amount), written once before the transactions; '' for none.")
     var customersTopic: String = FraudTopics.customers
     @Option(help: "Write transactions as JSON lines to this file ('-' for stdout) instead of a topic.") var output: String?
     @Option(help: "With --output: write the labels as JSON lines to this file.") var labelsOutput: String?
+    @Option(help: "With --output: write the fraud reports as JSON lines to this file.") var feedbackOutput: String?
     @Option(help: "Transactions per second (0: as fast as possible).") var rate: Double = 200
     @Option(help: "Transactions per second of event time (default: the customers' own pace, \(GenerateCommand.perCustomerPerDay) a day each).") var eventRate: Double?
     @Option(help: "Stop after this many transactions.") var count: Int?
@@ -70,6 +76,7 @@ struct GenerateCommand: AsyncParsableCommand {
             throw ValidationError("--start-time '\(startTime)' is not an ISO-8601 time")
         }
         if labelsOutput != nil && output == nil { throw ValidationError("--labels-output goes with --output") }
+        if feedbackOutput != nil && output == nil { throw ValidationError("--feedback-output goes with --output") }
     }
 
     /// The mean of the customers' 1–8 transactions a day.
@@ -97,6 +104,7 @@ struct GenerateCommand: AsyncParsableCommand {
         config.ratePerSecond = eventRate ?? Double(customers) * Self.perCustomerPerDay / 86_400
         config.fraudRatio = fraudRatio
         if let mix { config.mix = try GeneratorConfig.parseMix(mix) }
+        config.reports = output == nil ? !feedbackTopic.isEmpty : feedbackOutput != nil
 
         let built = ContinuousClock.now
         var generator = TransactionGenerator(config: config)
@@ -107,13 +115,17 @@ struct GenerateCommand: AsyncParsableCommand {
 
         let sink: GenerateSink
         if let output {
-            sink = GenerateSink(files: try OutputFile(path: output), labels: try labelsOutput.map { try OutputFile(path: $0) })
+            sink = GenerateSink(files: try OutputFile(path: output), labels: try labelsOutput.map { try OutputFile(path: $0) },
+                                reports: try feedbackOutput.map { try OutputFile(path: $0) })
         } else {
             var pc = makeProducerConfig(bootstrap: bootstrap, compression: compression, acks: acks, lingerMs: lingerMs,
                                         batchSize: batchSize, noIdempotence: noIdempotence, security: security)
             pc.client.requestTimeout = .seconds(30)
             pc.deliveryTimeout = .seconds(60)
-            do { sink = GenerateSink(producer: try KafkaProducer(config: pc), topic: topic, labelsTopic: labelsTopic) } catch { fail("\(error)") }
+            do {
+                sink = GenerateSink(producer: try KafkaProducer(config: pc), topic: topic, labelsTopic: labelsTopic,
+                                    feedbackTopic: feedbackTopic)
+            } catch { fail("\(error)") }
         }
 
         if !customersTopic.isEmpty, output == nil {
@@ -150,7 +162,7 @@ struct GenerateCommand: AsyncParsableCommand {
                     let due = Int(Double((ContinuousClock.now - clockStart).milliseconds) * rate / 1000)
                     var batch = 0
                     while sent < min(limit, due) && batch < 10_000 {
-                        try await sink.send(generator.next())
+                        try await sink.send(&generator)
                         sent += 1
                         batch += 1
                     }
@@ -160,7 +172,7 @@ struct GenerateCommand: AsyncParsableCommand {
                     }
                 } else {
                     for _ in 0..<min(2_000, limit - sent) {
-                        try await sink.send(generator.next())
+                        try await sink.send(&generator)
                         sent += 1
                     }
                     await Task.yield()
@@ -187,6 +199,9 @@ struct GenerateCommand: AsyncParsableCommand {
         if s.transactions > 0 {
             let first = Timestamp(millis: startMillis).iso8601, last = Timestamp(millis: generator.clockMillis).iso8601
             stderr("event time \(first) … \(last), \(generator.pendingCount) fraud transactions still scheduled")
+            if generator.config.reports {
+                stderr("fraud reports: \(sink.reportsSent.load(ordering: .relaxed)) sent, \(generator.pendingReportCount) not yet due")
+            }
         }
         let (n, firstError) = sink.failures.snapshot()
         if n > 0 { fail("\(n) records failed; first error: \(firstError ?? "?")") }
@@ -206,24 +221,44 @@ final class GenerateSink: Sendable {
     let producer: KafkaProducer?
     let topic: String
     let labelsTopic: String
+    let feedbackTopic: String
     let file: OutputFile?
     let labelsFile: OutputFile?
+    let reportsFile: OutputFile?
     let failures = FailureCounter()
+    let reportsSent = ManagedAtomic<Int>(0)
 
-    init(producer: KafkaProducer, topic: String, labelsTopic: String) {
+    init(producer: KafkaProducer, topic: String, labelsTopic: String, feedbackTopic: String) {
         self.producer = producer
         self.topic = topic
         self.labelsTopic = labelsTopic
+        self.feedbackTopic = feedbackTopic
         file = nil
         labelsFile = nil
+        reportsFile = nil
     }
 
-    init(files: OutputFile, labels: OutputFile?) {
+    init(files: OutputFile, labels: OutputFile?, reports: OutputFile?) {
         producer = nil
         topic = ""
         labelsTopic = ""
+        feedbackTopic = ""
         file = files
         labelsFile = labels
+        reportsFile = reports
+    }
+
+    /// The generator's next transaction, then the reports due by its time (event-time order).
+    func send(_ generator: inout TransactionGenerator) async throws {
+        try await send(generator.next())
+        while let r = generator.nextReport() {
+            reportsSent.wrappingIncrement(ordering: .relaxed)
+            if let producer {
+                try await produce(producer, ProducerRecord(topic: feedbackTopic, key: Array(r.customerId.utf8), value: r.jsonBytes))
+            } else {
+                reportsFile?.writeLine(r.jsonBytes)
+            }
+        }
     }
 
     func send(_ item: (Transaction, FraudLabel?)) async throws {
@@ -260,6 +295,7 @@ final class GenerateSink: Sendable {
         if let producer { await producer.close() }
         file?.close()
         labelsFile?.close()
+        reportsFile?.close()
     }
 }
 

@@ -5,7 +5,7 @@ import Testing
     static func score(_ id: String, _ customer: String, risk: Double, bank: Double = 0, amount: Double = 10, at t: Int64 = 0,
                       hits: Set<String> = [], components: [Double] = []) -> ScoreRecord {
         ScoreRecord(transactionId: id, customerId: customer, riskScore: risk, bankScore: bank,
-                    hits: FraudRules.hits.map { hits.contains($0) }, components: components.isEmpty ? [0, 0, 0, 0, 0, 0, risk] : components,
+                    hits: FraudRules.hits.map { hits.contains($0) }, components: components.isEmpty ? [0, 0, 0, 0, 0, 0, 0, risk] : components,
                     amount: amount, eventMillis: t, producedMillis: t, detectedMillis: t + 5)
     }
 
@@ -16,7 +16,7 @@ import Testing
             Self.score("t2", "a", risk: 0.5, amount: 50, at: 2000, hits: ["velocity_hit"]),
             Self.score("t3", "b", risk: 0.85, amount: 20, at: 3000),
             Self.score("t4", "b", risk: 0.1, at: 4000),
-            Self.score("t5", "c", risk: 1.0, amount: 900, at: 5000, hits: ["spike_hit"], components: [0.5, 0.5, 0, 0, 0, 0, 0.9]),
+            Self.score("t5", "c", risk: 1.0, amount: 900, at: 5000, hits: ["spike_hit"], components: [0.5, 0.5, 0, 0, 0, 0, 0, 0.9]),
             Self.score("t6", "d", risk: 0.0, at: 6000),
         ]
         let labels = [

@@ -115,10 +115,43 @@ import Testing
         var threshold = 0.8, rulesWeight = 0.3, modelWeight = 1.4
         var velocity = 0.5, amount = 0.3, spike = 0.5, location = 0.2, travel = 0.9, time = 0.1, night = 0.3, country = 0.3, category = 0.4
         var burstCount = 5, spikeFactor = 6.0, travelKmh = 900.0, nightBefore = 5
+        var merchant = 0.3, merchantMinReports = 4
+    }
+
+    /// Versions of merchants' fraud reports (fraud-merchant-risk), as the oracle reads them:
+    /// merchant → (valid from, reports in the 24 hours and 7 days up to then), oldest first.
+    typealias MerchantRisk = [String: [(from: Int64, reports24h: Int, reports7d: Int)]]
+
+    /// The merchant's reports as the job must see them at `t`: the version in force then, its
+    /// age in whole hours, its counts while younger than their span.
+    static func merchantFeedback(_ risk: MerchantRisk, _ merchant: String, at t: Int64) -> (day: Int, week: Int, ageHours: Int?) {
+        guard let v = risk[merchant]?.last(where: { $0.from <= t }) else { return (0, 0, nil) }
+        let age = Int((t - v.from) / 3_600_000)
+        return (age < 24 ? v.reports24h : 0, age < 168 ? v.reports7d : 0, age)
+    }
+
+    /// Versions spread over `traffic(3000)`'s fortnight: merchants reported before some of
+    /// their transactions and after others, one version below the threshold, one aged past a
+    /// week, and one after the last transaction (which no score may see).
+    static func merchantRiskFixture(_ txs: [Transaction]) -> (records: [(key: String?, json: String?)], risk: MerchantRisk) {
+        let t0 = txs.first!.timeMillis, day: Int64 = 86_400_000
+        let versions: [(String, Int64, Int, Int)] = [
+            ("m3", t0 + 2 * day, 5, 6), ("m3", t0 + 4 * day, 1, 3), ("m3", t0 + 10 * day, 4, 4),
+            ("m5", t0 + day / 2, 4, 4), ("m11", t0 + 3 * day, 7, 9), ("m17", txs.last!.timeMillis + 1, 9, 9),
+        ]
+        var risk: MerchantRisk = [:]
+        var records: [(key: String?, json: String?)] = []
+        for (m, from, d, w) in versions {
+            risk[m, default: []].append((from, d, w))
+            records.append((m, #"{"merchant_id":"\#(m)","valid_from":"\#(Timestamp(millis: from).iso8601)","reports_24h":\#(d),"reports_7d":\#(w),"reports_30d":\#(w)}"#))
+        }
+        // Out of order on the topic: a version older than one already read still counts.
+        records.swapAt(0, 2)
+        return (records, risk)
     }
 
     /// What each rule of the job file says, from the customer's earlier transactions.
-    static func expected(_ tx: Transaction, before: [Transaction], _ q: Params = Params()) -> (hits: [String: Bool], bank: Double, risk: Double) {
+    static func expected(_ tx: Transaction, before: [Transaction], _ q: Params = Params(), risk merchantRisk: MerchantRisk = [:]) -> (hits: [String: Bool], bank: Double, risk: Double) {
         let inLastHour = before.filter { tx.timeMillis - $0.timeMillis <= 3_600_000 }.count + 1
         let in10m = before.filter { tx.timeMillis - $0.timeMillis <= 600_000 }.count + 1
         let avg = before.isEmpty ? nil : before.map(\.amount).reduce(0, +) / Double(before.count)
@@ -139,13 +172,15 @@ import Testing
         h["night_hit"] = hour < q.nightBefore
         h["new_country_hit"] = before.count >= 5 && !countrySeen
         h["new_category_hit"] = before.count >= 10 && !categorySeen
+        let feedback = merchantFeedback(merchantRisk, tx.merchantId, at: tx.timeMillis)
+        h["merchant_hit"] = feedback.day >= q.merchantMinReports
         func w(_ k: String, _ v: Double) -> Double { h[k]! ? v : 0 }
         let bank = w("velocity_hit", 0.4) + w("amount_hit", 0.3) + w("location_hit", 0.2) + w("time_hit", 0.1)
         let parts = [h["velocity_hit"]! || h["burst_hit"]! ? q.velocity : 0,
                      h["spike_hit"]! ? q.spike : w("amount_hit", q.amount),
                      h["travel_hit"]! ? q.travel : w("location_hit", q.location),
                      h["night_hit"]! ? q.night : w("time_hit", q.time),
-                     w("new_country_hit", q.country), w("new_category_hit", q.category)]
+                     w("new_country_hit", q.country), w("new_category_hit", q.category), w("merchant_hit", q.merchant)]
         let rules = (min(parts.reduce(0, +), 1) * 10_000).rounded() / 10_000
         // The learned score's inputs, computed here from the history.
         let sameCat = before.filter { $0.merchantCategory == tx.merchantCategory }
@@ -166,6 +201,7 @@ import Testing
             "local_hour": hour, "resellable": ["electronics", "jewellery", "gift-cards", "online"].contains(tx.merchantCategory),
             "remote": ["ecommerce", "mobile"].contains(tx.channel), "amount": tx.amount,
             "merchant_category": tx.merchantCategory, "channel": tx.channel,
+            "merchant_reports_24h": feedback.day, "merchant_reports_7d": feedback.week, "merchant_report_age_h": feedback.ageHours,
         ])
         let modelScore = (p * 10_000).rounded() / 10_000
         let risk = (min(q.rulesWeight * rules + q.modelWeight * modelScore, 1) * 10_000).rounded() / 10_000
@@ -182,8 +218,14 @@ import Testing
     @Test func everyTransactionIsScoredAtOnceAsTheRulesSay() throws {
         let p = try Self.pipeline()
         let txs = Self.traffic(3000)
+        // Merchant risk is versioned: each transaction meets the version in force at its own
+        // event time, whatever the table holds by then (here: all of it, before the first).
+        let (riskRecords, risk) = Self.merchantRiskFixture(txs)
+        // A version without its start is refused (dead-lettered), the others load.
+        #expect(p.loadTable(topic: "fraud-merchant-risk", riskRecords + [("m9", #"{"reports_7d":4}"#)])
+                == ["byte 0: field valid_from is missing or null, and the schema says NOT NULL"])
         var history: [String: [Transaction]] = [:]
-        var alerts = 0, firedRules = Set<String>()
+        var alerts = 0, firedRules = Set<String>(), merchantHits = 0
         for (i, tx) in txs.enumerated() {
             // The watermark is not moved: arrival order scores without waiting for it.
             p.push(topic: "transactions", value: tx.jsonBytes, key: Array(tx.customerId.utf8), timestamp: tx.timeMillis + 3, advance: false)
@@ -191,9 +233,14 @@ import Testing
             let scores = Self.objects(out, topic: "fraud-scores")
             try #require(scores.count == 1, "transaction \(i) gave \(scores.count) scores")
             let s = scores[0]
-            let want = Self.expected(tx, before: history[tx.customerId, default: []])
+            let want = Self.expected(tx, before: history[tx.customerId, default: []], risk: risk)
             history[tx.customerId, default: []].append(tx)
             #expect(s["transaction_id"] as? String == tx.transactionId)
+            let feedback = Self.merchantFeedback(risk, tx.merchantId, at: tx.timeMillis)
+            #expect(s["merchant_reports_24h"] as? Int == feedback.day, "\(tx.transactionId) merchant reports (24 h)")
+            #expect(s["merchant_reports_7d"] as? Int == feedback.week, "\(tx.transactionId) merchant reports (7 days)")
+            #expect(s["merchant_report_age_h"] as? Int == feedback.ageHours, "\(tx.transactionId) merchant report age")
+            if want.hits["merchant_hit"]! { merchantHits += 1 }
             for (k, v) in want.hits {
                 #expect(s[k] as? Bool == v, "\(tx.transactionId) \(k)")
                 if v { firedRules.insert(k) }
@@ -213,6 +260,9 @@ import Testing
                 if want.hits["velocity_hit"]! {
                     #expect((alert["evidence"] as! String).contains("transactions in 60 min > 5"))
                 }
+                if want.hits["merchant_hit"]! {
+                    #expect((alert["evidence"] as! String).contains("confirmed fraud reports at this merchant"))
+                }
             }
             // Alerts and scores are stamped with their detection time, not the event time.
             let wall = Int64(Date().timeIntervalSince1970 * 1000)
@@ -231,7 +281,7 @@ import Testing
         var want: [Int64: (Int, Int)] = [:]
         for tx in txs {
             let w = tx.timeMillis / 300_000 * 300_000
-            let alerted = Self.expected(tx, before: history[tx.customerId]!.prefix { $0.transactionId != tx.transactionId }.map { $0 }).risk > 0.8
+            let alerted = Self.expected(tx, before: history[tx.customerId]!.prefix { $0.transactionId != tx.transactionId }.map { $0 }, risk: risk).risk > 0.8
             want[w, default: (0, 0)].0 += 1
             if alerted { want[w, default: (0, 0)].1 += 1 }
         }
@@ -245,6 +295,10 @@ import Testing
             #expect(r["above_alarm"] as? Bool == ((rate * 10_000).rounded() / 10_000 > 0.05))
         }
         #expect(firedRules == Set(FraudRules.hits), "rules that never fired: \(Set(FraudRules.hits).subtracting(firedRules))")
+        #expect(merchantHits > 20)
+        // m17's only version starts after the last transaction: its scores (checked above to
+        // have no report) are the leak test.
+        #expect(txs.filter { $0.merchantId == "m17" }.count > 20)
     }
 
     /// Block lists are tables: a transaction with a blocked card or merchant alerts with risk 1

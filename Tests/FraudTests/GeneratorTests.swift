@@ -1,3 +1,4 @@
+import HeapModule
 import Foundation
 import Testing
 @testable import Fraud
@@ -222,11 +223,83 @@ struct GeneratedCorpus: Sendable {
         }
         for p in FraudPattern.allCases { #expect((seen[p] ?? 0) > 0, "no \(p.rawValue)") }
         #expect(failures.isEmpty, "signature mismatches: \(failures) of \(seen)")
-        // A breached merchant hits many different customers.
-        #expect(!compromisedCustomers.isEmpty)
-        for (m, customers) in compromisedCustomers where compromisedStart[m]! < end - 2 * 3_600_000 {
-            #expect(customers.count >= 3)
+        // Compromised terminals run over days: their shape is checked on whole episodes
+        // (aCompromisedTerminalRunsManyCustomersCardsOverDays).
+        #expect(!compromisedCustomers.isEmpty && !compromisedStart.isEmpty)
+    }
+
+    /// A compromised terminal: 20–60 different customers' cards at one grocery, fuel,
+    /// restaurant or retail merchant, in person, the first at once and the rest within 1–4 days.
+    @Test func aCompromisedTerminalRunsManyCustomersCardsOverDays() {
+        var config = GeneratorConfig(startMillis: 1_767_225_600_000)
+        config.customers = 10_000
+        config.seed = 5
+        var g = TransactionGenerator(config: config)
+        var spans: [Int64] = []
+        for i in 0..<40 {
+            let t = 1_767_225_600_000 + Int64(i) * 5 * 86_400_000
+            g.pending = Heap()
+            let started = g.compromisedMerchant(at: t)
+            #expect(started)
+            let episode = g.pending.unordered
+            let merchants = Set(episode.map(\.merchant)), customers = Set(episode.map(\.customer))
+            #expect(merchants.count == 1 && customers.count == episode.count && (20...60).contains(episode.count), "episode \(i)")
+            #expect(episode.allSatisfy { $0.pattern == .compromisedMerchant && $0.channel == .pos })
+            let cat = MerchantCategory(rawValue: Int(g.world.merchants.category[Int(merchants.first!)]))!
+            #expect([.grocery, .fuel, .restaurant, .retail].contains(cat))
+            let times = episode.map(\.time)
+            #expect(times.min() == t && times.max()! - t <= 4 * 86_400_000)
+            spans.append(times.max()! - t)
         }
+        // Over days, not hours: what lets the first victims' reports warn of the later ones.
+        #expect(spans.filter { $0 > 86_400_000 / 2 }.count >= 35)
+    }
+
+    /// The bank's reports: only of fraud, each hours to a month after it, emitted in event-time
+    /// order once its time has come, from their own random stream (transactions unchanged).
+    @Test func fraudReportsComeLateInOrderAndLeaveTheTransactionsAlone() {
+        var config = GeneratorConfig(startMillis: 1_767_225_600_000)
+        // 44 days of event time: every report of the first fortnight's fraud is due.
+        config.customers = 1_000
+        config.ratePerSecond = 1_000 * 4.5 / 86_400
+        config.seed = 11
+        var plain = TransactionGenerator(config: config)
+        config.reports = true
+        var g = TransactionGenerator(config: config)
+        var fraud: [String: FraudLabel] = [:]
+        var reports: [FraudReport] = []
+        var lastReport = Int64.min
+        for _ in 0..<200_000 {
+            let (t, l) = g.next()
+            let (p, pl) = plain.next()
+            #expect(t == p && l == pl)
+            if let l { fraud[l.transactionId] = l }
+            while let r = g.nextReport() {
+                #expect(r.reportedAtMillis <= g.clockMillis && r.reportedAtMillis >= lastReport)
+                lastReport = r.reportedAtMillis
+                reports.append(r)
+            }
+        }
+        #expect(plain.pendingReportCount == 0 && plain.nextReport() == nil)
+        let end = g.clockMillis
+        var reported = Set<String>()
+        for r in reports {
+            let l = fraud[r.transactionId]
+            #expect(l != nil, "\(r.transactionId) is reported but not fraud")
+            guard let l else { continue }
+            #expect(reported.insert(r.transactionId).inserted, "\(r.transactionId) reported twice")
+            let delay = r.reportedAtMillis - l.timeMillis
+            #expect(delay >= 2 * 3_600_000 && delay <= 30 * 86_400_000 && r.fraudTimeMillis == l.timeMillis)
+            #expect(r.customerId == l.customerId && r.amount == l.amount)
+        }
+        // Of the fraud old enough for every report to be due (30 days), about 90 % reported;
+        // of the last day's, none can be yet beyond the 40 % reported within a day.
+        let old = fraud.values.filter { $0.timeMillis < end - 30 * 86_400_000 }
+        let share = Double(old.filter { reported.contains($0.transactionId) }.count) / Double(max(old.count, 1))
+        #expect(old.count > 500 && abs(share - 0.9) < 0.03, "\(old.count) old frauds, \(share) reported")
+        let recent = fraud.values.filter { $0.timeMillis > end - 2 * 3_600_000 }
+        #expect(!recent.isEmpty && recent.allSatisfy { !reported.contains($0.transactionId) })
+        #expect(g.pendingReportCount > 0)
     }
 
     @Test func accountTakeoverSilencesTheCustomer() {

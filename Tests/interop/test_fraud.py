@@ -4,6 +4,7 @@ confluent-kafka. A card-testing burst at night followed by a purchase on the oth
 world must alert with its evidence; a genuine customer must not; the card number must never
 appear in an output; a malformed event goes to transactions-dlq and scoring goes on."""
 import json
+import re
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
@@ -246,5 +247,64 @@ def test_rulesets_published_by_the_cli_and_by_kcat_take_effect_in_the_running_jo
             return scores().get(f"t-{900_000 + probe[0]}", {"shadow_ruleset": "?"})["shadow_ruleset"] is None
 
         wait_for(shadow_ended, timeout=30, interval=0.1, message="no challenger after retire")
+    finally:
+        b.stop()
+
+
+def test_a_backtest_replays_history_with_the_live_champion_and_the_rulesets_file_beside_it(tmp_path):
+    """`riverbank fraud backtest FILE`: the job replayed over the same transactions under its own
+    name must decide as the live job did (the live champion, published before the traffic), and
+    score the file's ruleset beside it; its evaluation is the live scores' champion figures
+    beside the challenger's, and its topics are gone afterwards unless --keep."""
+    b = BrokerProcess(tmp_path / "run", subcommand="run", topics_dir=REPO / "topics",
+                      extra_args=["--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")])
+    b.start()
+    try:
+        rb = str(riverbank_binary().absolute())
+        live = tmp_path / "live.yaml"
+        live.write_text("version: live-7\nalert_threshold: 0.7\nw_night: 0.4\n")
+        p = subprocess.run([rb, "fraud", "ruleset", "publish", str(live), "--bootstrap", b.bootstrap], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        time.sleep(3)  # the running job's table has it before the first transaction
+        n = 15_000
+        g = subprocess.run([rb, "generate", "--bootstrap", b.bootstrap, "--rate", "0", "--count", str(n), "--customers", "800",
+                            "--seed", "12", "--quiet"], capture_output=True, text=True, timeout=120)
+        assert g.returncode == 0, g.stderr
+        wait_for(lambda: len(read_topic(b.bootstrap, "fraud-scores")) >= n, timeout=120, interval=1, message="all scored")
+        live_scores = {v["transaction_id"]: v for v in (json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-scores"))}
+        assert {v["ruleset"] for v in live_scores.values()} == {"live-7"}
+
+        strict = tmp_path / "strict.yaml"
+        strict.write_text("version: strict-1\nalert_threshold: 0.95\n")
+        report = tmp_path / "backtest.json"
+        r = subprocess.run([rb, "fraud", "backtest", str(strict), "--job", str(REPO / "jobs" / "fraud-scoring.yaml"),
+                            "--bootstrap", b.bootstrap, "--json", str(report), "--keep", "--quiet"],
+                           capture_output=True, text=True, timeout=300, cwd=REPO)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        assert f"replayed {n} records" in r.stderr, r.stderr
+        kept = re.search(r"kept: (fraud-backtest-[0-9a-f]+)\.rules", r.stderr).group(1)
+        replayed = {v["transaction_id"]: v for v in (json.loads(m.value()) for m in read_topic(b.bootstrap, f"{kept}.scores"))}
+        assert set(replayed) == set(live_scores)
+        differ = [t for t, v in replayed.items()
+                  if (v["risk_score"], v["alert"], v["ruleset"]) != (live_scores[t]["risk_score"], live_scores[t]["alert"], "live-7")]
+        assert not differ, f"{len(differ)} replayed decisions differ from the live ones, e.g. {differ[:3]}"
+        # The file's ruleset beside it: its own threshold on its own score.
+        assert all(v["shadow_ruleset"] == "strict-1" and v["shadow_alert"] == (v["shadow_score"] > 0.95) for v in replayed.values())
+        assert sum(v["shadow_alert"] for v in replayed.values()) < sum(v["alert"] for v in replayed.values())
+        reports = json.loads(report.read_text())
+        names = [x["ruleset"] for x in reports]
+        assert names[2:] == ["champion (the challenger's transactions)", "challenger (shadow)"], names
+        assert reports[0]["versions"] == ["live-7"] and reports[3]["versions"] == ["strict-1"]
+        assert reports[0]["quality"]["alerts"] == sum(v["alert"] for v in live_scores.values())
+        assert reports[3]["quality"]["alerts"] == sum(v["shadow_alert"] for v in replayed.values())
+        assert "challenger vs champion on" in r.stdout
+
+        # Without --keep nothing of the backtest stays on the cluster.
+        r = subprocess.run([rb, "fraud", "backtest", str(strict), "--job", str(REPO / "jobs" / "fraud-scoring.yaml"),
+                            "--bootstrap", b.bootstrap, "--quiet"], capture_output=True, text=True, timeout=300, cwd=REPO)
+        assert r.returncode == 0, r.stderr[-2000:]
+        left = subprocess.run(["kcat", "-L", "-b", b.bootstrap], capture_output=True, text=True, timeout=30).stdout
+        backtest_topics = set(re.findall(r'topic "(fraud-backtest-[0-9a-f]+)\.', left))
+        assert backtest_topics == {kept}, backtest_topics
     finally:
         b.stop()

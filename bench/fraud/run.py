@@ -16,7 +16,8 @@ A rate is "sustained" when the job scored every transaction and the p99 stayed b
 scored count equals the produced count within the drain time). Every run is appended as a JSON
 line to bench/fraud/results/runs-<UTC date>.jsonl; the table is printed for FRAUD_RESULTS.md.
 
-Settings (environment): RIVERBANK_BIN (default <repo>/.build/release/riverbank), FRAUD_JOB
+Settings (environment): RIVERBANK_BIN (default <repo>/.build/release/riverbank), FRAUD_EXTRA_JOBS
+(jobs run beside the scored one, default jobs/merchant-risk.yaml; '' for none), FRAUD_JOB
 (default <repo>/jobs/fraud-scoring.yaml: another file for an A/B run), FRAUD_WORK
 (default /tmp/riverbank-fraud-bench), FRAUD_PORT (default 39192).
 """
@@ -38,6 +39,8 @@ BIN = Path(os.environ.get("RIVERBANK_BIN", REPO / ".build" / "release" / "riverb
 WORK = Path(os.environ.get("FRAUD_WORK", "/tmp/riverbank-fraud-bench"))
 PORT = int(os.environ.get("FRAUD_PORT", "39192"))
 JOB = Path(os.environ.get("FRAUD_JOB", REPO / "jobs" / "fraud-scoring.yaml"))
+# Jobs run beside it, as scripts/run.sh does (comma-separated; '' for none).
+EXTRA_JOBS = [Path(j) for j in os.environ.get("FRAUD_EXTRA_JOBS", str(REPO / "jobs" / "merchant-risk.yaml")).split(",") if j]
 BOOT = f"127.0.0.1:{PORT}"
 
 
@@ -64,7 +67,7 @@ def start_stack(work):
     work.mkdir(parents=True)
     logf = open(work / "riverbank.log", "w")
     p = subprocess.Popen([str(BIN), "run", "--data-dir", str(work / "data"), "--listen", BOOT, "--topics-dir", str(REPO / "topics"),
-                          "--metrics-listen", "off", "--job", str(JOB)],
+                          "--metrics-listen", "off", "--job", str(JOB)] + [a for j in EXTRA_JOBS for a in ("--job", str(j))],
                          stdout=logf, stderr=subprocess.STDOUT, cwd=work)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -131,6 +134,7 @@ def one_run(rate, duration, customers, seed):
     }
     row["sustained"] = bool(sent) and row["scored"] >= sent
     row["job"] = JOB.name
+    row["extra_jobs"] = [j.name for j in EXTRA_JOBS]
     row["build"] = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     return row
 

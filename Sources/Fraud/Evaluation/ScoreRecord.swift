@@ -4,10 +4,10 @@ import Streams
 public enum FraudRules {
     /// The bank's four rules and the recommended ruleset's additions (jobs/fraud-scoring.yaml).
     public static let hits = ["velocity_hit", "amount_hit", "location_hit", "time_hit", "travel_hit", "burst_hit",
-                              "spike_hit", "night_hit", "new_country_hit", "new_category_hit"]
+                              "spike_hit", "night_hit", "new_country_hit", "new_category_hit", "merchant_hit"]
     /// The recommended ruleset's components: its risk score is their sum, capped at 1.
     public static let components = ["score_velocity", "score_amount", "score_location", "score_time",
-                                    "score_country", "score_category", "score_model"]
+                                    "score_country", "score_category", "score_merchant", "score_model"]
     /// The job's totals: risk = min(rulesWeight × min(Σ rule components, 1) + score_model, 1),
     /// where score_model = modelWeight × the model's probability (jobs/fraud-scoring.yaml).
     public static let rulesWeight = 0.3

@@ -136,6 +136,7 @@ public struct FraudLabel: Sendable, Equatable {
 public enum FraudTopics {
     public static let transactions = "transactions"
     public static let labels = "transactions-labels"
+    public static let feedback = "fraud-feedback"
     public static let customers = "customers"
     public static let alerts = "fraud-alerts"
     public static let scores = "fraud-scores"

@@ -169,13 +169,16 @@ extension TransactionGenerator {
         return true
     }
 
-    /// A breached shop: over 15 minutes to 2 hours, 8–30 of its local customers' cards are used at it.
+    /// A compromised terminal: for 1–4 days, stolen cards of 20–60 of the merchant's local
+    /// customers are run through one grocery, fuel, restaurant or retail merchant (a skimmer's
+    /// gang cashing out, or a colluding shop) at a few times the usual amount. Days long, so the
+    /// first victims' reports can warn of the later ones.
     mutating func compromisedMerchant(at t: Int64) -> Bool {
         let city = rng.weighted(cumulative: world.cityCumulative)
         let cat: MerchantCategory = [.grocery, .fuel, .restaurant, .retail][rng.int(4)]
         let m = world.merchants.pick(city: city, category: cat, &rng)
-        let n = rng.int(in: 8...30)
-        let period = rng.uniform(0.25, 2) * Double(Self.hour)
+        let n = rng.int(in: 20...60)
+        let period = rng.uniform(1, 4) * Double(Self.day)
         var victims: [Int] = []
         // Locals first (the breach skims the cards of people who shop there).
         for _ in 0..<(n * 120) where victims.count < n {
@@ -185,7 +188,8 @@ extension TransactionGenerator {
         }
         while victims.count < n, let c = freeCustomer(at: t, where: { !victims.contains($0) }) { victims.append(c) }
         guard victims.count >= 3 else { return false }
-        var times = victims.map { _ in t + Int64(rng.uniform() * period) }
+        // The first stolen card is used at once: the breach is under way from `t`.
+        var times = victims.indices.map { $0 == 0 ? t : t + Int64(rng.uniform() * period) }
         times.sort()
         for (c, time) in zip(victims, times) {
             let amount = cat.medianUSD * Foundation.exp(Double(world.customers[c].logScale)) * rng.uniform(1.5, 5)

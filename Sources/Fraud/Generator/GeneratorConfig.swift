@@ -11,6 +11,11 @@ public struct GeneratorConfig: Sendable {
     public var fraudRatio: Double = 0.02
     /// Relative weight of each pattern among fraud *transactions* (patterns absent get none).
     public var mix: [FraudPattern: Double] = Dictionary(uniqueKeysWithValues: FraudPattern.allCases.map { ($0, 1.0) })
+    /// Whether the generator also makes the bank's delayed fraud reports (`nextReport`): off,
+    /// they are not kept at all (a caller that never drains them must not accumulate them).
+    public var reports = false
+    /// Share of fraud transactions that are ever reported (the rest go unnoticed).
+    public var reportedShare = 0.9
 
     public init(startMillis: Int64) { self.startMillis = startMillis }
 

@@ -27,6 +27,10 @@ public struct TransactionGenerator: Sendable {
     /// Bounded by the episodes in flight, not by how long the generator runs.
     var pending = Heap<PendingTransaction>()
     var pendingSeq: UInt64 = 0
+    /// Fraud reports not yet due (only with `config.reports`), and their own random stream.
+    var reports = Heap<PendingReport>()
+    var reportSeq: UInt64 = 0
+    var reportRng: Xoshiro256
     /// Event time of the next arrival of the global Poisson process.
     var nextArrival: Double
     /// The arrival process's rate per millisecond (below the configured rate, since each fraud
@@ -48,6 +52,7 @@ public struct TransactionGenerator: Sendable {
         world = World(customers: config.customers, seed: config.seed)
         state = world.customers.map { CustomerState(currentCity: $0.homeCity, lastCity: $0.homeCity) }
         rng = Xoshiro256(seed: config.seed)
+        reportRng = Xoshiro256(seed: config.seed ^ 0x7265_706f_7274_7321)
         clockMillis = config.startMillis
 
         let patterns = FraudPattern.allCases
@@ -81,7 +86,7 @@ public struct TransactionGenerator: Sendable {
     static func expectedEpisodeSize(_ p: FraudPattern) -> Double {
         switch p {
         case .velocityAttack: 9          // 6–12
-        case .compromisedMerchant: 19    // 8–30 customers
+        case .compromisedMerchant: 40    // 20–60 customers
         case .accountTakeover: 5.5       // 3–8
         case .impossibleTravel, .amountSpike, .unusualHours, .categoryDeviation: 1
         }
@@ -242,6 +247,7 @@ public struct TransactionGenerator: Sendable {
         guard let pattern = p.pattern else { return (tx, nil) }
         stats.fraud += 1
         stats.perPattern[FraudPattern.allCases.firstIndex(of: pattern)!] += 1
+        scheduleReport(tx)
         return (tx, FraudLabel(transactionId: tx.transactionId, customerId: customerId, pattern: pattern,
                                amount: amount, timeMillis: p.time))
     }

@@ -7,7 +7,8 @@ public struct ScoreFeatureReader {
     public static let defaultFeatures = [
         "tx_last_10m", "tx_last_hour", "tx_last_24h", "prev_count", "amount_ratio", "category_ratio", "max_ratio",
         "category_max_ratio", "category_seen", "country_seen", "distance_km", "km_from_home", "speed_kmh", "local_hour",
-        "resellable", "remote", "amount", "merchant_category", "channel",
+        "resellable", "remote", "amount", "merchant_category", "channel", "merchant_reports_24h", "merchant_reports_7d",
+        "merchant_report_age_h",
     ]
 
     enum Kind { case unknown, number, bool, text }

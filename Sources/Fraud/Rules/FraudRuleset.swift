@@ -64,6 +64,8 @@ public struct FraudRuleset: Sendable, Equatable {
         Parameter(name: "spike_factor", kind: .double(1...100), doc: "multiple of the previous average that makes a spike (6.0)"),
         Parameter(name: "travel_kmh", kind: .double(100...5000), doc: "implied speed that makes travel impossible (900.0)"),
         Parameter(name: "night_before_hour", kind: .integer(0...12), doc: "local hour before which a transaction is at night (5)"),
+        Parameter(name: "w_merchant", kind: .double(0...1), doc: "merchant_min_reports or more confirmed fraud reports at the merchant in the 24 hours before (0.3)"),
+        Parameter(name: "merchant_min_reports", kind: .integer(1...1000), doc: "fraud reports at a merchant in 24 hours that make it suspect (4)"),
     ]
 
     public enum Value: Sendable, Equatable, CustomStringConvertible {

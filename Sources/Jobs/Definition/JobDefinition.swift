@@ -96,6 +96,12 @@ public struct TableDefinition: Sendable {
     public var location: SourceLocation
     public var topic: String
     public var fields: [FieldDefinition]
+    /// A versioned table: the field (TIMESTAMP or BIGINT epoch millis) from which each record
+    /// is valid; a lookup then sees the version valid at the looking row's event time.
+    public var versionedBy: String? = nil
+    public var versionedByLocation: SourceLocation? = nil
+    /// How far behind a key's newest version its history is kept (versioned tables).
+    public var history: Duration = .seconds(30 * 86_400)
 
     public var schema: RowSchema { RowSchema(fields.map { RowSchema.Field($0.name, $0.type, nullable: $0.nullable) }) }
 

@@ -47,7 +47,7 @@ public enum JobFileParser {
                           "checkpoint-interval", "dead-letter-topic", "late-topic"]
     static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout", "separator", "skip-header", "avro-schema", "wire",
                              "partitioned-by"]
-    static let tableKeys = ["topic", "format", "schema"]
+    static let tableKeys = ["topic", "format", "schema", "versioned-by", "history"]
     static let operatorKinds = ["filter", "map", "window", "over", "lookup"]
     static let sinkKeys = ["name", "from", "topic", "format", "key", "fields", "timestamp", "separator"]
 
@@ -232,7 +232,16 @@ public enum JobFileParser {
             r.error(f.location, "\(what): '\(f.name)' is record metadata; a table keeps the latest value of each key, without it")
         }
         guard let topic else { return nil }
-        return TableDefinition(name: name, location: r.location(keyNode), topic: topic, fields: fields)
+        var def = TableDefinition(name: name, location: r.location(keyNode), topic: topic, fields: fields)
+        if let v = r.value(pairs, "versioned-by"), let f = r.string(v, "\(what): versioned-by") {
+            def.versionedBy = f
+            def.versionedByLocation = r.location(v)
+        }
+        if let h = r.value(pairs, "history") {
+            if def.versionedBy == nil { r.error(h, "\(what): history is for a versioned table (versioned-by)") }
+            if let d = r.duration(h, "\(what): history") { def.history = d }
+        }
+        return def
     }
 
     static func op(_ r: inout YAMLReader, _ node: Node) -> OperatorDefinition? {

@@ -240,8 +240,12 @@ struct Exporter {
             rowtime[op.name] = inRT
         case .lookup(let table, let at, _, _, _):
             // Flink's nearest is a temporal join with an upsert-kafka table, which waits for the
-            // watermark and meets versions by event time: not the same results.
-            problems.report(at, "\(what): a lookup into table '\(table)' is not exported yet (Flink's temporal join meets versions by event time; this one meets the latest)",
+            // watermark and meets versions by event time: a versioned table's semantics, but
+            // emitted only once the watermark passes (ours at once), so not written out yet.
+            let versioned = def.tables.first { $0.name == table }?.versionedBy != nil
+            problems.report(at, versioned
+                ? "\(what): a lookup into versioned table '\(table)' is not exported yet (Flink's temporal join, FOR SYSTEM_TIME AS OF, meets the same versions but waits for the watermark)"
+                : "\(what): a lookup into table '\(table)' is not exported yet (Flink's temporal join meets versions by event time; this one meets the latest)",
                             length: table.count)
             return nil
         }

@@ -154,7 +154,17 @@ struct Planner {
         if let t = tables[ObjectIdentifier(job)]?[name] { return t }
         guard let t = def.tables.first(where: { $0.name == name }), let topic = tableTopics[name] else { return nil }
         let src = t.asSource
-        let g = job.globalTable(topic: topic, name: t.name) {
+        var versioning: TableVersioning<Row>? = nil
+        if let v = t.versionedBy, let slot = t.schema.index(of: v) {
+            let ms = t.history.components.seconds * 1000 + t.history.components.attoseconds / 1_000_000_000_000_000
+            versioning = TableVersioning(history: ms) { row in
+                switch row.values[slot] {
+                case .int(let ms), .timestamp(let ms, _): ms
+                default: nil
+                }
+            }
+        }
+        let g = job.globalTable(topic: topic, name: t.name, versioning: versioning) {
             var decoder = JSONRowDecoder(src)
             return { (r: ConsumerRecord) throws(FormatError) -> Row in try decoder.decode(r).0 }
         }
@@ -207,9 +217,10 @@ struct Planner {
         // Only the columns read after the lookup travel on (ColumnLiveness).
         let kept = input.schema.fields.indices.filter { liveness.isLive(input.schema[$0].name, in: op.name) }
         let columns = t.fields.indices.filter { liveness.isLive("\(alias).\(t.fields[$0].name)", in: op.name) }
-        let s = input.stream.tryCompactMap(name: op.name) { row -> Row? in
+        // A versioned table answers as of the row's event time.
+        let s = input.stream.tryCompactMap(name: op.name, timed: { row, ts -> Row? in
             let kv = try code.value(row)
-            let entry = kv.isNull ? nil : table.get(StreamKey(kv.description))
+            let entry = kv.isNull ? nil : table.get(StreamKey(kv.description), asOf: ts)
             if entry == nil && inner { return nil }
             var v: [Value] = []
             v.reserveCapacity(kept.count + columns.count)
@@ -220,7 +231,7 @@ struct Planner {
                 for _ in columns { v.append(.null) }
             }
             return Row(v)
-        }
+        })
         let fields = columns.map { c in
             RowSchema.Field("\(alias).\(t.fields[c].name)", t.fields[c].type, nullable: inner ? t.fields[c].nullable : true)
         }

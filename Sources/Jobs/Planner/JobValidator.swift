@@ -76,6 +76,17 @@ public struct JobValidator {
             if sourceTopics.contains(t.topic) {
                 error(t.location, "table '\(t.name)': topic '\(t.topic)' is also a source (a table is read whole by every task; a source is split among them)", length: t.name.count)
             }
+            if let v = t.versionedBy {
+                let at = t.versionedByLocation ?? t.location
+                if let f = t.fields.first(where: { $0.name.lowercased() == v.lowercased() }) {
+                    if f.type != .timestamp && f.type != .bigint {
+                        error(at, "table '\(t.name)': versioned-by field '\(v)' is \(f.type); a version starts at a TIMESTAMP or BIGINT (epoch millis)", length: v.count)
+                    }
+                } else {
+                    let hint = Suggest.nearest(v, among: t.fields.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+                    error(at, "table '\(t.name)': versioned-by field '\(v)' is not in its schema\(hint)", length: v.count)
+                }
+            }
             tables[t.name] = t
         }
         // Operators whose output is unknown (their definition has errors): what reads them is

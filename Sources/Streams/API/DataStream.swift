@@ -70,6 +70,17 @@ public struct DataStream<T> {
         }
     }
 
+    /// `tryCompactMap` whose transform also reads the element's event time (a lookup as of it).
+    public func tryCompactMap<U>(name: String? = nil, timed f: @escaping @Sendable (T, Millis) throws -> U?) -> DataStream<U> {
+        let opName = name ?? job.autoName("tryCompactMap")
+        return chain("tryCompactMap", opName) { b, next in
+            let ctx = b.ctx
+            return { v, ts in
+                do { if let u = try f(v, ts) { next(u, ts) } } catch { ctx.deadLetter(operator: opName, reason: "\(error)") }
+            }
+        }
+    }
+
     /// `tryCompactMap` whose transform is made once per task (`make` runs when the task is
     /// built), so it may keep scratch buffers between elements without sharing them.
     public func tryCompactMap<U>(name: String? = nil, perTask make: @escaping @Sendable () -> (T) throws -> U?) -> DataStream<U> {

@@ -308,7 +308,8 @@ public final class StreamJobRunner: Service, Sendable {
 
 extension StreamJobRunner {
     /// Each global table's topic (made, compacted, if it does not exist yet: a lookup into
-    /// an empty table finds nothing) and where its partitions end now.
+    /// an empty table finds nothing; a versioned table's is kept for its history instead, as
+    /// compaction would leave only each key's latest version) and where its partitions end now.
     func globalTableEnds(_ admin: KafkaAdmin, partitions: Int) async throws -> [[TopicPartition: Int64]] {
         var all: [[TopicPartition: Int64]] = []
         for t in job.tables {
@@ -316,8 +317,9 @@ extension StreamJobRunner {
             do {
                 info = try await admin.describeTopic(t.topic)
             } catch let e as KafkaError where e.kind == .unknownTopic {
+                let configs = t.history.map { ["cleanup.policy": "delete", "retention.ms": "\(max($0, 3_600_000))"] } ?? ["cleanup.policy": "compact"]
                 let made = try await admin.createTopics([NewTopic(name: t.topic, partitions: config.sinkPartitions ?? Int32(partitions),
-                                                                  replicationFactor: 1, configs: ["cleanup.policy": "compact"])], ifNotExists: true)
+                                                                  replicationFactor: 1, configs: configs)], ifNotExists: true)
                 if let (_, e) = made.first { throw StreamsError.topology("table \(t.name): cannot create its topic \(t.topic): \(e)") }
                 logger.info("table topic created", metadata: ["table": "\(t.name)", "topic": "\(t.topic)"])
                 info = try await admin.describeTopic(t.topic)

@@ -8,7 +8,7 @@ struct FraudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fraud",
         abstract: "Watch fraud alerts live, and measure the fraud job against labelled traffic.",
-        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self, FraudTrainCommand.self, FraudRulesetCommand.self])
+        subcommands: [FraudWatchCommand.self, FraudEvaluateCommand.self, FraudBacktestCommand.self, FraudTrainCommand.self, FraudRulesetCommand.self])
 }
 
 struct FraudTopicOptions: ParsableArguments {
@@ -79,7 +79,13 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
     @Option(help: "Write the reports as JSON to this file.") var json: String?
 
     func run() async throws {
-        let client = try topics.client()
+        try await Self.evaluate(client: try topics.client(), bootstrap: topics.bootstrap, scoresTopic: scoresTopic,
+                                labelsTopic: topics.labelsTopic, threshold: threshold, json: json)
+    }
+
+    /// Reads both topics to their ends and prints (and writes) the reports.
+    static func evaluate(client: KafkaClientConfig, bootstrap: String, scoresTopic: String, labelsTopic: String,
+                         threshold: Double?, json: String?) async throws {
         var scores: [String: ScoreRecord] = [:]
         var labels: [String: FraudLabel] = [:]
         var bad = 0
@@ -91,12 +97,12 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
                 guard let b = r.valueBytes, let s = try? sd.decode(b) else { bad += 1; return }
                 scores[s.transactionId] = s
             }
-            try await TopicScan.readToEnd(topics.labelsTopic, client: client) { r in
+            try await TopicScan.readToEnd(labelsTopic, client: client) { r in
                 guard let b = r.valueBytes, let l = try? ld.decode(b) else { bad += 1; return }
                 labels[l.transactionId] = l
             }
         } catch {
-            throw ValidationError("reading \(scoresTopic) and \(topics.labelsTopic) from \(topics.bootstrap): \(error)")
+            throw ValidationError("reading \(scoresTopic) and \(labelsTopic) from \(bootstrap): \(error)")
         }
         FileHandle.standardError.write(Data("read \(scores.count) scores and \(labels.count) labels in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\(bad > 0 ? ", \(bad) unreadable records skipped" : "")\n".utf8))
         var reports = [FraudEvaluation.Ruleset.recommended, .bank].map {
@@ -110,8 +116,8 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
             challenger.ruleset = "challenger (shadow)"
             reports += [champion, challenger]
         }
-        for r in reports { print(Self.render(r)) }
-        if reports.count == 4 { print(Self.compare(reports[2], reports[3])) }
+        for r in reports { print(render(r)) }
+        if reports.count == 4 { print(compare(reports[2], reports[3])) }
         if let json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
