@@ -308,3 +308,59 @@ def test_a_backtest_replays_history_with_the_live_champion_and_the_rulesets_file
         assert backtest_topics == {kept}, backtest_topics
     finally:
         b.stop()
+
+
+def test_a_backtest_from_a_time_warms_the_history_up_first_and_evaluates_from_that_time_on(tmp_path):
+    """Traffic sent in two halves a minute apart (record times set by confluent-kafka): a backtest
+    from the second half's start with a warm-up replays the first half too and evaluates only
+    the second, deciding there as the live job did; without the warm-up its customers start
+    with no history, and some decisions differ."""
+    b = BrokerProcess(tmp_path / "run", subcommand="run", topics_dir=REPO / "topics",
+                      extra_args=["--metrics-listen", "off", "--job", str(REPO / "jobs" / "fraud-scoring.yaml")])
+    b.start()
+    try:
+        rb = str(riverbank_binary().absolute())
+        txf, lf = tmp_path / "tx.jsonl", tmp_path / "labels.jsonl"
+        g = subprocess.run([rb, "generate", "--rate", "0", "--count", "12000", "--customers", "500", "--seed", "21",
+                            "--output", str(txf), "--labels-output", str(lf), "--quiet"], capture_output=True, text=True, timeout=120)
+        assert g.returncode == 0, g.stderr
+        txs = [json.loads(line) for line in txf.read_text().splitlines()]
+        t0 = int(time.time() * 1000) - 3_600_000
+        half = len(txs) // 2
+        p = Producer({"bootstrap.servers": b.bootstrap, "enable.idempotence": True, "linger.ms": 5})
+        for i, t in enumerate(txs):
+            p.produce("transactions", key=t["customer_id"], value=json.dumps(t), timestamp=t0 + (0 if i < half else 60_000) + i // 1000)
+            p.poll(0)
+        for line in lf.read_text().splitlines():
+            p.produce("transactions-labels", key=json.loads(line)["customer_id"], value=line)
+        assert p.flush(30) == 0
+        wait_for(lambda: len(read_topic(b.bootstrap, "fraud-scores")) >= len(txs), timeout=120, interval=1, message="all scored")
+        live = {v["transaction_id"]: v for v in (json.loads(m.value()) for m in read_topic(b.bootstrap, "fraud-scores"))}
+        second = {t["transaction_id"] for t in txs[half:]}
+        start = datetime.fromtimestamp((t0 + 30_000) / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        strict = tmp_path / "strict.yaml"
+        strict.write_text("version: strict-2\nalert_threshold: 0.9\n")
+
+        def backtest(*extra):
+            report = tmp_path / f"bt{len(extra)}.json"
+            r = subprocess.run([rb, "fraud", "backtest", str(strict), "--job", str(REPO / "jobs" / "fraud-scoring.yaml"), "--bootstrap",
+                                b.bootstrap, "--from", start, "--json", str(report), "--keep", "--quiet", *extra],
+                               capture_output=True, text=True, timeout=300, cwd=REPO)
+            assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+            kept = re.search(r"kept: (fraud-backtest-[0-9a-f]+)\.rules", r.stderr).group(1)
+            scores = {v["transaction_id"]: v for v in (json.loads(m.value()) for m in read_topic(b.bootstrap, f"{kept}.scores"))}
+            return json.loads(report.read_text()), scores, r.stderr
+
+        reports, scores, err = backtest("--warm-up", "1h")
+        assert f"replayed {len(txs)} records" in err, err
+        assert reports[0]["transactions"] == len(second), reports[0]["transactions"]
+        assert reports[0]["quality"]["alerts"] == sum(live[t]["alert"] for t in second)
+        assert all(scores[t]["risk_score"] == live[t]["risk_score"] for t in second)
+
+        reports, scores, err = backtest()
+        assert f"replayed {len(txs) - half} records" in err, err
+        assert set(scores) == second and reports[0]["transactions"] == len(second)
+        differ = sum(scores[t]["risk_score"] != live[t]["risk_score"] for t in second)
+        assert differ > 100, f"only {differ} scores changed without the first half's history"
+    finally:
+        b.stop()

@@ -19,7 +19,8 @@ struct FraudBacktestCommand: AsyncParsableCommand {
         bounded, under its own name, into topics fraud-backtest-ID.* (deleted afterwards unless \
         --keep). Its rulesets table reads a topic of its own holding the live champion (the latest \
         champion on --rules-topic, or the job file's defaults) and the file's ruleset as challenger. \
-        Customer history starts empty at --from, as for any replay; versioned tables (merchant \
+        Customer history starts empty where the replay starts: --warm-up 7d replays a week before \
+        --from first and evaluates only the transactions from --from on. Versioned tables (merchant \
         risk) are read as of each transaction's time, so what was known then is what is used.
         """)
 
@@ -27,6 +28,8 @@ struct FraudBacktestCommand: AsyncParsableCommand {
     @Option(help: "The fraud job file.") var job = "jobs/fraud-scoring.yaml"
     @Option(help: "Start: an instant (2026-03-01T10:00:00Z), or a time before now (-1h, now-90m); default: the beginning.") var from: String?
     @Option(help: "End (exclusive), same forms; default: the end of what the topics hold now.") var to: String?
+    @Option(help: "Replay this long before --from (e.g. 7d) to build the customers' history first; only transactions from --from on are evaluated.")
+    var warmUp: String?
     @Option(help: "Rulesets topic the live champion is read from.") var rulesTopic = FraudTopics.rules
     @Option(help: "Workers (default: the job file's parallelism).") var parallelism: Int?
     @Option(help: "Write the reports as JSON to this file.") var json: String?
@@ -37,9 +40,17 @@ struct FraudBacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let ruleset = try FraudRulesetCommand.load(file)
         var start = StreamJobConfig.Start.earliest
+        var since: Int64? = nil
         if let from {
             guard let t = TimeArgument.parse(from) else { throw ValidationError("--from '\(from)' is not a time (2026-03-01T10:00:00Z, -1h, now-90m)") }
             start = .timestamp(t)
+            if let warmUp {
+                guard let w = DurationText.parse(warmUp), w > .zero else { throw ValidationError("--warm-up '\(warmUp)' is not a duration (12h, 7d)") }
+                start = .timestamp(t - w.millis)
+                since = t
+            }
+        } else if warmUp != nil {
+            throw ValidationError("--warm-up goes with --from (from the beginning there is nothing before)")
         }
         var end: Int64? = nil
         if let to {
@@ -112,12 +123,12 @@ struct FraudBacktestCommand: AsyncParsableCommand {
             // Its state and checkpoints are the backtest's alone, and go with it.
             config.checkpointInterval = nil
             FileHandle.standardError.write(Data(("backtest of ruleset \(ruleset.version) against the champion \(champion == nil ? "(the job file's defaults)" : String(decoding: champion!, as: UTF8.self))"
-                + " over \(def.name) from \(from ?? "the beginning") to \(to ?? "the end") (\(id))\n").utf8))
+                + " over \(def.name) from \(from ?? "the beginning")\(warmUp.map { " (after a warm-up of \($0))" } ?? "") to \(to ?? "the end") (\(id))\n").utf8))
             let t0 = Date()
             let report = try await JobLoading.execute(planned.job, config: config, quiet: quiet)
             FileHandle.standardError.write(Data("replayed \(report.recordsIn) records (\(report.deadLettered) dead-lettered) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\n".utf8))
             try await FraudEvaluateCommand.evaluate(client: client, bootstrap: topics.bootstrap, scoresTopic: o.sinkTopics[scoresSink.name]!,
-                                                    labelsTopic: topics.labelsTopic, threshold: nil, json: json)
+                                                    labelsTopic: topics.labelsTopic, threshold: nil, json: json, since: since)
             if keep { FileHandle.standardError.write(Data("kept: \(created.joined(separator: ", "))\n".utf8)) }
         } catch {
             await cleanUp()

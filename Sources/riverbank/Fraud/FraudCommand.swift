@@ -83,9 +83,11 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
                                 labelsTopic: topics.labelsTopic, threshold: threshold, json: json)
     }
 
-    /// Reads both topics to their ends and prints (and writes) the reports.
+    /// Reads both topics to their ends and prints (and writes) the reports. With `since`, only
+    /// the transactions sent at or after it (record time) count, and only their labels (a
+    /// backtest's warm-up scores the ones before to build the customers' history).
     static func evaluate(client: KafkaClientConfig, bootstrap: String, scoresTopic: String, labelsTopic: String,
-                         threshold: Double?, json: String?) async throws {
+                         threshold: Double?, json: String?, since: Int64? = nil) async throws {
         var scores: [String: ScoreRecord] = [:]
         var labels: [String: FraudLabel] = [:]
         var bad = 0
@@ -103,6 +105,10 @@ struct FraudEvaluateCommand: AsyncParsableCommand {
             }
         } catch {
             throw ValidationError("reading \(scoresTopic) and \(labelsTopic) from \(bootstrap): \(error)")
+        }
+        if let since {
+            scores = scores.filter { ($0.value.producedMillis ?? .min) >= since }
+            labels = labels.filter { scores[$0.key] != nil }
         }
         FileHandle.standardError.write(Data("read \(scores.count) scores and \(labels.count) labels in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\(bad > 0 ? ", \(bad) unreadable records skipped" : "")\n".utf8))
         var reports = [FraudEvaluation.Ruleset.recommended, .bank].map {
