@@ -347,9 +347,9 @@ struct Worker: Sendable {
         let t1 = ContinuousClock.now
         // On a thread of its own, not the cooperative pool: writing out a large state takes
         // hundreds of milliseconds, and the processors and the clients' tasks share that
-        // pool's one thread per core.
+        // pool's one thread per core; at a lower priority, so that it takes no core from them.
         let (job, version) = (runner.job.identity.name, runner.job.identity.version)
-        let (snaps, bytes) = try await NIOThreadPool.singleton.runIfActive {
+        let (snaps, bytes) = try await BackgroundThread.checkpoints.run {
             var bytes = 0
             let snaps = c.tasks.map { t in
                 let ops = t.operators.map { o -> (name: String, kind: String, state: ArraySlice<UInt8>) in

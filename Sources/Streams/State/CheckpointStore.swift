@@ -22,6 +22,8 @@ import NIOPosix
 /// tombstones, and compaction removes them.
 final class CheckpointStore: Sendable {
     static let chunkBytes = 512 * 1024
+    /// Chunk bytes written before waiting for their acknowledgement (see `save`).
+    static let pacingBytes = 1 << 20
     static let metaPartition: Int32 = 0
     static let chunkPartition: Int32 = 1
 
@@ -104,15 +106,25 @@ final class CheckpointStore: Sendable {
         }
         try await flush("intents")
         let offsets = Locked<[Int: [Int64]]>([:])
+        var unflushed = 0
         for (t, s) in snapshots.enumerated() {
             offsets.withLock { $0[t] = Array(repeating: -1, count: counts[t]) }
-            var chunks = Self.chunked(bodies[t], size: Self.chunkBytes)
+            let chunks = Self.chunked(bodies[t], size: Self.chunkBytes)
             for i in 0..<counts[t] {
                 let part = chunks.next() ?? ByteBuffer()
+                unflushed += part.readableBytes
                 try await producer.produce(ProducerRecord(topic: topic, key: ByteBuffer(string: Self.chunkKey(s.partition, s.checkpointID, i)),
                                                           value: part, partition: Self.chunkPartition)) { r in
                     if case .success(let md) = r { offsets.withLock { $0[t]![i] = md.offset } }
                     failures.record(r)
+                }
+                // Paced: a megabyte at a time acknowledged (fsynced) before the next. Tens of
+                // megabytes in one go make one long fdatasync that every other acks=all
+                // producer of the broker waits behind (the sink's, the source's): 200 ms at the
+                // p99 of the fraud job at 10,000 tx/s. Paced, no one waits longer than one.
+                if unflushed >= Self.pacingBytes {
+                    try await flush("chunks")
+                    unflushed = 0
                 }
             }
         }
