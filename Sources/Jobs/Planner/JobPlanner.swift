@@ -156,8 +156,7 @@ struct Planner {
         let src = t.asSource
         var versioning: TableVersioning<Row>? = nil
         if let v = t.versionedBy, let slot = t.schema.index(of: v) {
-            let ms = t.history.components.seconds * 1000 + t.history.components.attoseconds / 1_000_000_000_000_000
-            versioning = TableVersioning(history: ms) { row in
+            versioning = TableVersioning(history: t.history.millis) { row in
                 switch row.values[slot] {
                 case .int(let ms), .timestamp(let ms, _): ms
                 default: nil

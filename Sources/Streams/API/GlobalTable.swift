@@ -31,8 +31,6 @@ public final class GlobalTable<R: Sendable>: Sendable {
         self.makeDecoder = makeDecoder
     }
 
-    public var isVersioned: Bool { versioning != nil }
-
     /// The latest value of `key` (of a versioned table: its newest version).
     public func get(_ key: StreamKey) -> R? {
         versioning == nil ? entries.withLock { $0[key] } : versions.withLock { $0[key]?.latest }
@@ -53,24 +51,24 @@ public final class GlobalTable<R: Sendable>: Sendable {
     }
 
     /// Applies decoded updates (nil: delete — of a versioned table, the key's whole history,
-    /// a tombstone having no time of its own) under one lock; `times` are the versions' starts.
-    func apply(_ updates: [(StreamKey, R?)], times: [Millis] = []) {
+    /// a tombstone having no time of its own) under one lock; `from` is a version's start.
+    func apply(_ updates: [(key: StreamKey, value: R?, from: Millis)]) {
         guard !updates.isEmpty else { return }
         if let v = versioning {
             versions.withLock { m in
-                for (i, (k, value)) in updates.enumerated() {
-                    if let value {
-                        m[k, default: TableVersions()].insert(value, from: times[i], history: v.history, maxVersions: v.maxVersions)
+                for u in updates {
+                    if let value = u.value {
+                        m[u.key, default: TableVersions()].insert(value, from: u.from, history: v.history, maxVersions: v.maxVersions)
                     } else {
-                        m.removeValue(forKey: k)
+                        m.removeValue(forKey: u.key)
                     }
                 }
             }
             return
         }
         entries.withLock { m in
-            for (k, v) in updates {
-                if let v { m[k] = v } else { m.removeValue(forKey: k) }
+            for u in updates {
+                if let v = u.value { m[u.key] = v } else { m.removeValue(forKey: u.key) }
             }
         }
     }
@@ -101,8 +99,7 @@ extension StreamJob {
         tables.append(GlobalTablePlan(name: t.name, topic: topic, makeLoader: {
             let decode = t.makeDecoder()
             return { chunk in
-                var updates: [(StreamKey, R?)] = []
-                var times: [Millis] = []
+                var updates: [(key: StreamKey, value: R?, from: Millis)] = []
                 updates.reserveCapacity(chunk.count)
                 var failures: [(index: Int, reason: String)] = []
                 for (i, r) in chunk.enumerated() {
@@ -112,25 +109,25 @@ extension StreamJob {
                     }
                     let key = StreamKey(String(decoding: k.readableBytesView, as: UTF8.self))
                     guard r.value != nil else {
-                        updates.append((key, nil))
-                        times.append(0)
+                        updates.append((key, nil, 0))
                         continue
                     }
                     do throws(FormatError) {
                         let value = try decode(r)
+                        var from: Millis = 0  // a plain table keeps no time
                         if let v = versioning {
-                            guard let from = v.validFrom(value) else {
+                            guard let t = v.validFrom(value) else {
                                 failures.append((i, "versioned table record has no version time"))
                                 continue
                             }
-                            times.append(from)
+                            from = t
                         }
-                        updates.append((key, value))
+                        updates.append((key, value, from))
                     } catch {
                         failures.append((i, error.description))
                     }
                 }
-                t.apply(updates, times: times)
+                t.apply(updates)
                 return (updates.count, failures)
             }
         }, count: { t.count }, history: versioning?.history))

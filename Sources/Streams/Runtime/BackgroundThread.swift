@@ -5,9 +5,9 @@ import Foundation
 
 /// One thread at a lower CPU priority (nice 10) for work that may take hundreds of
 /// milliseconds but must not take a core from the processors or the broker: writing out a
-/// checkpoint's state. On two cores a checkpoint serialised at normal priority put 100 ms on
-/// the fraud job's p99; at nice 10 the scheduler gives the processors the core when they need
-/// it. Work runs in submission order.
+/// checkpoint's state (about 100 ms of a core per 28 MB; at nice 10 the scheduler gives the
+/// processors the core when they need it — bench/FRAUD_RESULTS.md, "Checkpoints and the
+/// p99"). Work runs in submission order.
 final class BackgroundThread: @unchecked Sendable {
     static let checkpoints = BackgroundThread(name: "riverbank-checkpoint-writer")
 
@@ -20,9 +20,8 @@ final class BackgroundThread: @unchecked Sendable {
             #if canImport(Glibc)
             // Linux keeps the nice value per thread: PRIO_PROCESS with 0 is this thread alone.
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
-            // Named from the thread itself (Foundation does not pass a name given before start
-            // on to Linux): `top -H` and /proc show what it is.
             #endif
+            // Set from the thread itself, so that `top -H` and /proc show it.
             Thread.current.name = name
             self.loop()
         }

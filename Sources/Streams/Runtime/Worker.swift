@@ -4,7 +4,6 @@ import KafkaClient
 import KafkaProtocol
 import Logging
 import NIOCore
-import NIOPosix
 
 /// One worker: a consumer assigned the partitions of its tasks, and the tasks (one per
 /// partition, each with its own operators and state), in two child tasks joined by a bounded

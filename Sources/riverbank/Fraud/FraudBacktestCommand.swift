@@ -67,10 +67,7 @@ struct FraudBacktestCommand: AsyncParsableCommand {
         // The live champion, as the running job has it: the latest record keyed champion.
         var champion: [UInt8]? = nil
         do {
-            try await TopicScan.readToEnd(rulesTopic, client: client) { r in
-                guard let k = r.keyBytes, String(decoding: k, as: UTF8.self) == FraudRuleset.Slot.champion.rawValue else { return }
-                champion = r.valueBytes.map { Array($0) }
-            }
+            champion = try await FraudRulesetCommand.inForce(rulesTopic, client: client)[.champion]
         } catch let e as KafkaError where e.kind == .unknownTopic {
             champion = nil
         } catch {
@@ -120,8 +117,6 @@ struct FraudBacktestCommand: AsyncParsableCommand {
             config.bounded = true
             config.start = start
             config.until = end
-            // Its state and checkpoints are the backtest's alone, and go with it.
-            config.checkpointInterval = nil
             FileHandle.standardError.write(Data(("backtest of ruleset \(ruleset.version) against the champion \(champion == nil ? "(the job file's defaults)" : String(decoding: champion!, as: UTF8.self))"
                 + " over \(def.name) from \(from ?? "the beginning")\(warmUp.map { " (after a warm-up of \($0))" } ?? "") to \(to ?? "the end") (\(id))\n").utf8))
             let t0 = Date()

@@ -99,24 +99,32 @@ struct FraudRulesetCommand: AsyncParsableCommand {
         }
     }
 
+    /// The rulesets in force on `topic`: the latest record of each slot, a tombstone ending it.
+    static func inForce(_ topic: String, client: KafkaClientConfig) async throws -> [FraudRuleset.Slot: [UInt8]] {
+        var latest: [FraudRuleset.Slot: [UInt8]] = [:]
+        try await TopicScan.readToEnd(topic, client: client) { r in
+            guard let k = r.keyBytes, let slot = FraudRuleset.Slot(rawValue: String(decoding: k, as: UTF8.self)) else { return }
+            latest[slot] = r.valueBytes.map { Array($0) }
+        }
+        return latest
+    }
+
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the rulesets in force (the latest record of each slot).")
         @OptionGroup var topic: RulesTopic
 
         func run() async throws {
-            var latest: [String: String?] = [:]
+            let latest: [FraudRuleset.Slot: [UInt8]]
             do {
-                try await TopicScan.readToEnd(topic.rulesTopic, client: try topic.client()) { r in
-                    guard let k = r.keyBytes.map({ String(decoding: $0, as: UTF8.self) }) else { return }
-                    latest[k] = r.valueBytes.map { String(decoding: $0, as: UTF8.self) }
-                }
+                latest = try await FraudRulesetCommand.inForce(topic.rulesTopic, client: try topic.client())
             } catch {
                 throw ValidationError("reading \(topic.rulesTopic) from \(topic.bootstrap): \(error)")
             }
             for s in FraudRuleset.Slot.allCases {
-                switch latest[s.rawValue] {
-                case .some(.some(let v)): print("\(s.rawValue): \(v)")
-                default: print("\(s.rawValue): none\(s == .champion ? " (the job file's defaults)" : "")")
+                if let v = latest[s] {
+                    print("\(s.rawValue): \(String(decoding: v, as: UTF8.self))")
+                } else {
+                    print("\(s.rawValue): none\(s == .champion ? " (the job file's defaults)" : "")")
                 }
             }
         }
