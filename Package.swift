@@ -50,6 +50,7 @@ let package = Package(
             dependencies: [
                 "CRC32C", "CSysShims", "KafkaProtocol",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         // Topic (and next, job) definition files: parsing and validation, no broker, no NIO.

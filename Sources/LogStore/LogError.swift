@@ -17,6 +17,8 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidProducerEpoch(producerId: Int64, current: Int16, received: Int16)
     /// The producer skipped or repeated (beyond the 5 cached batches) a sequence number.
     case outOfOrderSequence(producerId: Int64, expected: Int32, received: Int32)
+    /// A transactional write does not fit the producer's transaction state in this partition.
+    case invalidTxnState(String)
     /// Data on disk is not what the log wrote (found while reading, after start-up checks).
     case corruptLog(path: String, position: Int64, reason: String)
     /// A system call failed.
@@ -37,6 +39,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
         case .offsetOutOfRange(let o, let start, let end): return "offset \(o) out of range [\(start), \(end)]"
         case .invalidProducerEpoch(let pid, let cur, let got): return "producer \(pid): epoch \(got) is older than current epoch \(cur)"
         case .outOfOrderSequence(let pid, let exp, let got): return "producer \(pid): expected sequence \(exp), got \(got)"
+        case .invalidTxnState(let reason): return "invalid transaction state: \(reason)"
         case .corruptLog(let path, let pos, let reason): return "corrupt log \(path) at \(pos): \(reason)"
         case .io(let op, let path, let e): return "\(op) \(path) failed: \(String(cString: strerror(e))) (errno \(e))"
         case .closed: return "log is closed"

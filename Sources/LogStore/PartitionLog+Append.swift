@@ -46,7 +46,9 @@ extension PartitionLog {
         return try append(located: located, in: buffer)
     }
 
-    private func append(located: [LocatedBatch], in buffer: UnsafeRawBufferPointer) throws -> AppendInfo {
+    /// `marker`: what the control batch in `located` says (only the coordinator's marker
+    /// appends carry control batches; clients' are refused before they get here).
+    func append(located: [LocatedBatch], in buffer: UnsafeRawBufferPointer, marker: ControlRecordType? = nil) throws -> AppendInfo {
         let now = clock()
         let (info, seal) = try state.withLock { (st: inout State) throws -> (AppendInfo, SealJob?) in
             try st.checkWritable()
@@ -62,14 +64,22 @@ extension PartitionLog {
 
             // Producer checks on a staged copy; committed only once the write succeeded.
             var staged: [Int64: ProducerStateEntry] = [:]
+            var aborted: [AbortedTransaction] = []
             for (i, batch) in located.enumerated() where batch.header.hasProducerId {
                 let header = batch.header
                 let current = staged[header.producerId] ?? st.producers.entry(for: header.producerId)
-                if !header.isControl {
-                    if case .duplicate(let original) = try ProducerStateManager.check(header, current: current) {
-                        return (.duplicate(firstOffset: original.firstOffset, lastOffset: original.lastOffset), nil)
-                    }
+                if header.isControl {
+                    guard let marker else { throw LogError.invalidBatch("a control batch is only appended as a transaction marker") }
+                    let (entry, abort) = try ProducerStateManager.appliedMarker(header, marker: marker, offset: offsets[i], now: now,
+                                                                                to: current, validate: true)
+                    staged[header.producerId] = entry
+                    if let abort { aborted.append(abort) }
+                    continue
                 }
+                if case .duplicate(let original) = try ProducerStateManager.check(header, current: current) {
+                    return (.duplicate(firstOffset: original.firstOffset, lastOffset: original.lastOffset), nil)
+                }
+                try ProducerStateManager.checkTransaction(header, current: current)
                 staged[header.producerId] = ProducerStateManager.applied(header, firstOffset: offsets[i], now: now, to: current)
             }
 
@@ -113,7 +123,7 @@ extension PartitionLog {
             st.segments[last].nextOffset = next
             if st.segments[last].firstAppendTimeMs == nil { st.segments[last].firstAppendTimeMs = now }
             st.endOffset = next
-            st.producers.commit(staged)
+            st.producers.commit(staged, aborted: aborted)
             return (.appended(firstOffset: offsets[0], lastOffset: lastOffset), seal)
         }
         if let seal { submit(seal) }

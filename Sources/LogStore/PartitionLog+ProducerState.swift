@@ -48,8 +48,17 @@ extension PartitionLog {
                 let start: (offset: Int64, position: Int64) = from > info.baseOffset ? info.segment.offsetIndex.lookup(from) : (info.baseOffset, 0)
                 let outcome = try LogRecovery.scan(file: info.segment.log, segmentBase: info.baseOffset, from: start.position,
                                                    expectedOffset: start.offset, end: info.size, verifyCRC: false,
-                                                   allowGaps: true) { header, _ in
-                    if header.baseOffset >= from { state.replay(header, now: now) }
+                                                   allowGaps: true) { header, position in
+                    guard header.baseOffset >= from else { return }
+                    if header.isControl && header.hasProducerId {
+                        // Only the record says commit or abort: read the (tiny) marker batch.
+                        let bytes = try? info.segment.log.read(at: position, count: header.totalSize)
+                        let marker = bytes.flatMap { b in b.withUnsafeBytes { Self.marker(inControlBatch: $0, header: header) } }
+                        if marker == nil { logger.warning("unreadable transaction marker at offset \(header.baseOffset)") }
+                        state.replayMarker(header, marker: marker, now: now)
+                    } else {
+                        state.replay(header, now: now)
+                    }
                 }
                 if let problem = outcome.problem {
                     logger.warning("producer state rebuild stopped early in segment \(info.baseOffset): \(problem)")

@@ -11,9 +11,11 @@ extension PartitionLog {
     /// Cost: a binary search over segments and over the sparse offset index, then a walk
     /// of at most about `indexIntervalBytes` of headers, then one `pread` of the result,
     /// all outside the partition lock.
-    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false) throws -> ReadResult {
+    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false, readCommitted: Bool = false) throws -> ReadResult {
         var bytes = [UInt8]()
-        var result = try read(from: offset, maxBytes: maxBytes, nonBlocking: nonBlocking) { bytes = try Self.array($0, $1) }
+        var result = try read(from: offset, maxBytes: maxBytes, nonBlocking: nonBlocking, readCommitted: readCommitted) {
+            bytes = try Self.array($0, $1)
+        }
         result.records = bytes
         return result
     }
@@ -28,26 +30,34 @@ extension PartitionLog {
     /// `LogError.wouldBlock` (out of `sink`, whose buffer the caller then drops) if that is not
     /// enough. The broker tries
     /// this on its event loop and otherwise reads on its I/O threads.
-    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false,
+    ///
+    /// `readCommitted`: Kafka's isolation level READ_COMMITTED — nothing at or after the last
+    /// stable offset (an open transaction's data) is returned, and the result names the aborted
+    /// transactions in the range for the consumer to drop.
+    public func read(from offset: Int64, maxBytes: Int, nonBlocking: Bool = false, readCommitted: Bool = false,
                      into sink: (_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws -> ReadResult {
         let snapshot = try state.withLock { (st: inout State) throws -> (Segment?, Int64, ReadResult) in
             if st.isClosed { throw LogError.closed }
             guard offset >= st.startOffset, offset <= st.endOffset else {
                 throw LogError.offsetOutOfRange(offset: offset, logStartOffset: st.startOffset, logEndOffset: st.endOffset)
             }
-            let empty = ReadResult(records: [], firstBatchOffset: nil, highWatermark: st.endOffset,
-                                   logStartOffset: st.startOffset, logEndOffset: st.endOffset)
-            if offset == st.endOffset { return (nil, 0, empty) }
+            let stable = max(st.startOffset, st.producers.lastStableOffset(endOffset: st.endOffset))
+            var empty = ReadResult(records: [], firstBatchOffset: nil, highWatermark: st.endOffset,
+                                   logStartOffset: st.startOffset, logEndOffset: st.endOffset, lastStableOffset: stable)
+            let readEnd = readCommitted ? stable : st.endOffset
+            if offset >= readEnd { return (nil, 0, empty) }
+            if readCommitted { empty.abortedTransactions = st.producers.abortedTransactions(from: offset, upTo: stable) }
             let info = st.segments[st.segmentIndex(containing: offset)]
             return (info.segment, info.size, empty)
         }
         var result = snapshot.2
         guard var segment = snapshot.0 else { return result }
         var end = snapshot.1
+        let limit = readCommitted ? result.lastStableOffset : Int64.max
         while true {
             if let (position, header) = try Self.locate(offset, in: segment, end: end, nonBlocking: nonBlocking) {
                 try Self.readWholeBatches(segment: segment, position: position, first: header, end: end, maxBytes: maxBytes,
-                                          nonBlocking: nonBlocking, into: sink)
+                                          nonBlocking: nonBlocking, belowOffset: limit, into: sink)
                 result.firstBatchOffset = header.baseOffset
                 return result
             }
@@ -116,8 +126,10 @@ extension PartitionLog {
     }
 
     /// One pread of up to `maxBytes` (at least the first batch), cut back to whole batches.
+    /// `belowOffset`: batches from it on are cut off (the last stable offset of a
+    /// read_committed read); the first batch is always kept.
     static func readWholeBatches(segment: Segment, position: Int64, first: RecordBatchHeader, end: Int64, maxBytes: Int,
-                                 nonBlocking: Bool = false,
+                                 nonBlocking: Bool = false, belowOffset: Int64 = .max,
                                  into sink: (Int, (UnsafeMutableRawBufferPointer) throws -> Int) throws -> Void) throws {
         let available = end - position
         let want = Int(min(available, Int64(max(maxBytes, first.totalSize))))
@@ -134,7 +146,7 @@ extension PartitionLog {
             let raw = UnsafeRawBufferPointer(rebasing: buf[0..<n])
             var cut = first.totalSize
             while let header = RecordBatchHeader(UnsafeRawBufferPointer(rebasing: raw[cut...])),
-                  header.structuralProblem(available: raw.count - cut) == nil {
+                  header.structuralProblem(available: raw.count - cut) == nil, header.baseOffset < belowOffset {
                 cut += header.totalSize
             }
             return cut

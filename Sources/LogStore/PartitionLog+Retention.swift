@@ -42,6 +42,7 @@ extension PartitionLog {
             let removed = st.segments[0..<count].map(\.segment)
             st.segments.removeFirst(count)
             st.startOffset = st.segments[0].baseOffset
+            st.producers.removeAborted(before: st.startOffset)
             return removed
         }
         guard !removed.isEmpty else { return [] }

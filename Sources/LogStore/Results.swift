@@ -35,6 +35,10 @@ public struct ReadResult: Sendable, Equatable {
     public var highWatermark: Int64
     public var logStartOffset: Int64
     public var logEndOffset: Int64
+    /// Where the oldest open transaction begins (the log end when none is open).
+    public var lastStableOffset: Int64
+    /// For a read_committed read: the aborted transactions overlapping what may be read.
+    public var abortedTransactions: [AbortedTransaction] = []
 }
 
 /// A batch found by timestamp.

@@ -221,6 +221,22 @@ private let schemaLayouts: [String: [String]] = [
     "SaslAuthenticateResponse": ["hSy", "hSyl", "hSylt"],
     "DeleteRecordsRequest": ["[s[ili", "[s[ili", "[s[ilttit"],
     "DeleteRecordsResponse": ["i[s[ilh", "i[s[ilh", "i[s[ilhttt"],
+    "AddPartitionsToTxnRequest": ["slh[s[i", "slh[s[i", "slh[s[i", "slh[s[itt", "[slh?[s[ittt", "[slh?[s[ittt"],
+    "AddPartitionsToTxnResponse": ["i[s[ih", "i[s[ih", "i[s[ih", "i[s[ihttt", "ih[s[s[ihtttt", "ih[s[s[ihtttt"],
+    "AddOffsetsToTxnRequest": ["slhs", "slhs", "slhs", "slhst", "slhst"],
+    "AddOffsetsToTxnResponse": ["ih", "ih", "ih", "iht", "iht"],
+    "EndTxnRequest": ["slh?", "slh?", "slh?", "slh?t", "slh?t", "slh?t"],
+    "EndTxnResponse": ["ih", "ih", "ih", "iht", "iht", "ihlht"],
+    "WriteTxnMarkersRequest": ["[lh?[s[ii", "[lh?[s[ititt", "[lh?[s[itibtt"],
+    "WriteTxnMarkersResponse": ["[l[s[ih", "[l[s[ihtttt", "[l[s[ihtttt"],
+    "TxnOffsetCommitRequest": ["sslh[s[ilS", "sslh[s[ilS", "sslh[s[iliS", "sslhisS[s[iliSttt", "sslhisS[s[iliSttt", "sslhisS[s[iliSttt"],
+    "TxnOffsetCommitResponse": ["i[s[ih", "i[s[ih", "i[s[ih", "i[s[ihttt", "i[s[ihttt", "i[s[ihttt"],
+    "DescribeProducersRequest": ["[s[itt"],
+    "DescribeProducersResponse": ["i[s[ihS[liililtttt"],
+    "DescribeTransactionsRequest": ["[st"],
+    "DescribeTransactionsResponse": ["i[hssillh[s[ittt"],
+    "ListTransactionsRequest": ["[s[lt", "[s[llt", "[s[llSt"],
+    "ListTransactionsResponse": ["ih[s[slstt", "ih[s[slstt", "ih[s[slstt"],
 ]
 
 // MARK: - Samples: existing APIs
@@ -945,6 +961,137 @@ private extension Samples {
     }
 }
 
+// MARK: - Samples: transactions
+
+private extension Samples {
+    static func addPartitionsToTxnRequest(_ v: Int16) -> AddPartitionsToTxnRequest {
+        let topics: [AddPartitionsToTxnRequest.Topic] = [.init(name: "orders", partitions: [0, 3]), .init(name: "events", partitions: [])]
+        if v >= 4 {
+            return .init(transactions: [
+                .init(transactionalId: "txn-1", producerId: 4000, producerEpoch: 2, verifyOnly: true, topics: topics),
+                .init(transactionalId: "txn-2", producerId: 4001, producerEpoch: 0, topics: []),
+            ])
+        }
+        return .init(transactionalId: "txn-1", producerId: 4000, producerEpoch: 2, topics: topics)
+    }
+
+    static func addPartitionsToTxnResponse(_ v: Int16) -> AddPartitionsToTxnResponse {
+        let topics: [AddPartitionsToTxnResponse.TopicResult] = [
+            .init(name: "orders", resultsByPartition: [.init(partitionIndex: 0, errorCode: .concurrentTransactions),
+                                                       .init(partitionIndex: 3, errorCode: .none)]),
+            .init(name: "events", resultsByPartition: []),
+        ]
+        if v >= 4 {
+            return .init(throttleTimeMs: 4, errorCode: v >= 5 ? .transactionAbortable : .notCoordinator,
+                         resultsByTransaction: [.init(transactionalId: "txn-1", topicResults: topics),
+                                                .init(transactionalId: "txn-2", topicResults: [])])
+        }
+        return .init(throttleTimeMs: 4, resultsByTopic: topics)
+    }
+
+    static func addOffsetsToTxnRequest(_ v: Int16) -> AddOffsetsToTxnRequest {
+        .init(transactionalId: "txn-1", producerId: 4000, producerEpoch: 2, groupId: "g1")
+    }
+
+    static func addOffsetsToTxnResponse(_ v: Int16) -> AddOffsetsToTxnResponse {
+        .init(throttleTimeMs: 5, errorCode: .groupAuthorizationFailed)
+    }
+
+    static func endTxnRequest(_ v: Int16) -> EndTxnRequest {
+        .init(transactionalId: "txn-1", producerId: 4000, producerEpoch: 2, committed: true)
+    }
+
+    static func endTxnResponse(_ v: Int16) -> EndTxnResponse {
+        var r = EndTxnResponse(throttleTimeMs: 6, errorCode: .invalidTxnState)
+        if v >= 5 {
+            r.producerId = 4002
+            r.producerEpoch = 3
+        }
+        return r
+    }
+
+    static func writeTxnMarkersRequest(_ v: Int16) -> WriteTxnMarkersRequest {
+        .init(markers: [
+            .init(producerId: 4000, producerEpoch: 2, transactionResult: true,
+                  topics: [.init(name: "orders", partitionIndexes: [0, 3]), .init(name: "events", partitionIndexes: [])],
+                  coordinatorEpoch: 9, transactionVersion: v >= 2 ? 2 : 0),
+            .init(producerId: 4001, producerEpoch: 0, transactionResult: false, topics: [], coordinatorEpoch: 9),
+        ])
+    }
+
+    static func writeTxnMarkersResponse(_ v: Int16) -> WriteTxnMarkersResponse {
+        .init(markers: [
+            .init(producerId: 4000, topics: [.init(name: "orders", partitions: [.init(partitionIndex: 0, errorCode: .none),
+                                                                               .init(partitionIndex: 3, errorCode: .notLeaderOrFollower)])]),
+            .init(producerId: 4001, topics: []),
+        ])
+    }
+
+    static func txnOffsetCommitRequest(_ v: Int16) -> TxnOffsetCommitRequest {
+        var r = TxnOffsetCommitRequest()
+        r.transactionalId = "txn-1"
+        r.groupId = "g1"
+        r.producerId = 4000
+        r.producerEpoch = 2
+        if v >= 3 {
+            r.generationId = 5
+            r.memberId = "consumer-1-abc"
+            r.groupInstanceId = "instance-1"
+        }
+        r.topics = [.init(name: "orders", partitions: [
+            .init(partitionIndex: 2, committedOffset: 1234, committedLeaderEpoch: v >= 2 ? 8 : -1, committedMetadata: "meta"),
+            .init(partitionIndex: 3, committedOffset: 0, committedMetadata: nil),
+        ])]
+        return r
+    }
+
+    static func txnOffsetCommitResponse(_ v: Int16) -> TxnOffsetCommitResponse {
+        .init(throttleTimeMs: 7, topics: [.init(name: "orders", partitions: [.init(partitionIndex: 2, errorCode: .unknownMemberId),
+                                                                             .init(partitionIndex: 3, errorCode: .none)])])
+    }
+
+    static func describeProducersRequest(_ v: Int16) -> DescribeProducersRequest {
+        .init(topics: [.init(name: "orders", partitionIndexes: [0, 1]), .init(name: "events", partitionIndexes: [])])
+    }
+
+    static func describeProducersResponse(_ v: Int16) -> DescribeProducersResponse {
+        .init(throttleTimeMs: 8, topics: [.init(name: "orders", partitions: [
+            .init(partitionIndex: 0, activeProducers: [
+                .init(producerId: 4000, producerEpoch: 2, lastSequence: 41, lastTimestamp: 1_700_000_000_000, coordinatorEpoch: 9,
+                      currentTxnStartOffset: 1200),
+                .init(producerId: 4001, producerEpoch: 0),
+            ]),
+            .init(partitionIndex: 1, errorCode: .notLeaderOrFollower, errorMessage: "not the leader"),
+        ])])
+    }
+
+    static func describeTransactionsRequest(_ v: Int16) -> DescribeTransactionsRequest {
+        .init(transactionalIds: ["txn-1", "txn-2"])
+    }
+
+    static func describeTransactionsResponse(_ v: Int16) -> DescribeTransactionsResponse {
+        .init(throttleTimeMs: 9, transactionStates: [
+            .init(transactionalId: "txn-1", transactionState: "Ongoing", transactionTimeoutMs: 60000,
+                  transactionStartTimeMs: 1_700_000_000_000, producerId: 4000, producerEpoch: 2,
+                  topics: [.init(topic: "orders", partitions: [0, 3]), .init(topic: "events", partitions: [])]),
+            .init(errorCode: .transactionalIdNotFound, transactionalId: "txn-2", transactionState: "", producerId: -1, producerEpoch: -1),
+        ])
+    }
+
+    static func listTransactionsRequest(_ v: Int16) -> ListTransactionsRequest {
+        var r = ListTransactionsRequest(stateFilters: ["Ongoing", "PrepareCommit"], producerIdFilters: [4000, 4001])
+        if v >= 1 { r.durationFilter = 60000 }
+        if v >= 2 { r.transactionalIdPattern = "txn-.*" }
+        return r
+    }
+
+    static func listTransactionsResponse(_ v: Int16) -> ListTransactionsResponse {
+        .init(throttleTimeMs: 10, errorCode: .coordinatorLoadInProgress, unknownStateFilters: ["Bogus"],
+              transactionStates: [.init(transactionalId: "txn-1", producerId: 4000, transactionState: "Ongoing"),
+                                  .init(transactionalId: "txn-2", producerId: 4001, transactionState: "PrepareAbort")])
+    }
+}
+
 private let allMessageApiCases: [MessageApiCase] = [
     MessageApiCase(ApiVersionsRequest.self, request: Samples.apiVersionsRequest, response: Samples.apiVersionsResponse),
     MessageApiCase(MetadataRequest.self, request: Samples.metadataRequest, response: Samples.metadataResponse),
@@ -980,6 +1127,15 @@ private let allMessageApiCases: [MessageApiCase] = [
             response: Samples.consumerGroupDescribeResponse),
     MessageApiCase(SaslHandshakeRequest.self, request: Samples.saslHandshakeRequest, response: Samples.saslHandshakeResponse),
     MessageApiCase(SaslAuthenticateRequest.self, request: Samples.saslAuthenticateRequest, response: Samples.saslAuthenticateResponse),
+    MessageApiCase(AddPartitionsToTxnRequest.self, request: Samples.addPartitionsToTxnRequest, response: Samples.addPartitionsToTxnResponse),
+    MessageApiCase(AddOffsetsToTxnRequest.self, request: Samples.addOffsetsToTxnRequest, response: Samples.addOffsetsToTxnResponse),
+    MessageApiCase(EndTxnRequest.self, request: Samples.endTxnRequest, response: Samples.endTxnResponse),
+    MessageApiCase(WriteTxnMarkersRequest.self, request: Samples.writeTxnMarkersRequest, response: Samples.writeTxnMarkersResponse),
+    MessageApiCase(TxnOffsetCommitRequest.self, request: Samples.txnOffsetCommitRequest, response: Samples.txnOffsetCommitResponse),
+    MessageApiCase(DescribeProducersRequest.self, request: Samples.describeProducersRequest, response: Samples.describeProducersResponse),
+    MessageApiCase(DescribeTransactionsRequest.self, request: Samples.describeTransactionsRequest,
+            response: Samples.describeTransactionsResponse),
+    MessageApiCase(ListTransactionsRequest.self, request: Samples.listTransactionsRequest, response: Samples.listTransactionsResponse),
 ]
 
 // MARK: - Round trips
@@ -1057,6 +1213,29 @@ private let allMessageApiCases: [MessageApiCase] = [
         o.groupId = "g"
         o.topics = nil
         #expect(o.requestedGroups(version: 7) == [.init(groupId: "g", topics: nil)])
+    }
+
+    @Test func transactionApisAccessorsAndVersions() {
+        let client = AddPartitionsToTxnRequest(transactionalId: "t", producerId: 5, producerEpoch: 1,
+                                               topics: [.init(name: "a", partitions: [0])])
+        #expect(client.requestedTransactions(version: 3) == [.init(transactionalId: "t", producerId: 5, producerEpoch: 1,
+                                                                   verifyOnly: false, topics: [.init(name: "a", partitions: [0])])])
+        #expect(client.requestedTransactions(version: 4).isEmpty)
+        #expect(ApiKey(rawValue: 65) == .describeTransactions && ApiKey.describeTransactions.description == "DescribeTransactions")
+        #expect(ApiKey(rawValue: 66) == .listTransactions && ApiKey.listTransactions.description == "ListTransactions")
+        #expect(ErrorCode(code: 52) == .transactionCoordinatorFenced)
+        #expect(ErrorCode(code: 105) == .transactionalIdNotFound)
+        #expect(ErrorCode(code: 120) == .transactionAbortable)
+        #expect(throws: KafkaDecodingError.unsupportedVersion(apiKey: 27, version: 3)) {
+            try WriteTxnMarkersRequest.decode(from: ByteBuffer(), version: 3)
+        }
+        #expect(throws: KafkaDecodingError.unsupportedVersion(apiKey: 65, version: 1)) {
+            try DescribeTransactionsRequest.decode(from: ByteBuffer(), version: 1)
+        }
+        // Flexibility: WriteTxnMarkers from v1, the KIP-664 APIs always, the others from v3.
+        #expect(!WriteTxnMarkersRequest.isFlexible(0) && WriteTxnMarkersRequest.isFlexible(1))
+        #expect(ListTransactionsRequest.isFlexible(0) && DescribeProducersRequest.isFlexible(0) && DescribeTransactionsRequest.isFlexible(0))
+        #expect(!EndTxnRequest.isFlexible(2) && EndTxnRequest.isFlexible(3) && TxnOffsetCommitRequest.isFlexible(3))
     }
 
     @Test func unknownTaggedFieldsAreSkipped() throws {
@@ -1280,6 +1459,239 @@ private let allMessageApiCases: [MessageApiCase] = [
             0x01,        // require stable
             0x00,        // top-level tagged fields
         ])
+    }
+
+    // MARK: Transactions
+
+    @Test func addPartitionsToTxnV2Request() throws {
+        let r = AddPartitionsToTxnRequest(transactionalId: "t1", producerId: 5, producerEpoch: 1,
+                                          topics: [.init(name: "a", partitions: [0, 2])])
+        try expectBytes(r, version: 2, [
+            0x00, 0x02, 0x74, 0x31,                          // transactional id "t1"
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,  // producer id 5
+            0x00, 0x01,                                      // producer epoch 1
+            0x00, 0x00, 0x00, 0x01,                          // topics: 1
+            0x00, 0x01, 0x61,                                //   name "a"
+            0x00, 0x00, 0x00, 0x02,                          //   partitions: 2
+            0x00, 0x00, 0x00, 0x00,                          //     0
+            0x00, 0x00, 0x00, 0x02,                          //     2
+        ])
+    }
+
+    @Test func addPartitionsToTxnV4Request() throws {
+        let r = AddPartitionsToTxnRequest(transactions: [
+            .init(transactionalId: "t", producerId: 7, producerEpoch: 2, verifyOnly: true, topics: [.init(name: "a", partitions: [1])]),
+        ])
+        try expectBytes(r, version: 4, [
+            0x02,                                            // transactions: compact array of 1
+            0x02, 0x74,                                      //   transactional id "t"
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  //   producer id 7
+            0x00, 0x02,                                      //   producer epoch 2
+            0x01,                                            //   verify only: true
+            0x02,                                            //   topics: 1
+            0x02, 0x61,                                      //     name "a"
+            0x02,                                            //     partitions: 1
+            0x00, 0x00, 0x00, 0x01,                          //       1
+            0x00,                                            //     topic's tagged fields
+            0x00,                                            //   transaction's tagged fields
+            0x00,                                            // top-level tagged fields
+        ])
+    }
+
+    @Test func addPartitionsToTxnV3AndV4Responses() throws {
+        let topics = [AddPartitionsToTxnResponse.TopicResult(name: "a", resultsByPartition: [.init(partitionIndex: 1, errorCode: .concurrentTransactions)])]
+        try expectResponseBytes(AddPartitionsToTxnRequest.self, .init(throttleTimeMs: 0, resultsByTopic: topics), version: 3, [
+            0x00, 0x00, 0x00, 0x00,  // throttle time 0
+            0x02,                    // results by topic: 1
+            0x02, 0x61,              //   name "a"
+            0x02,                    //   results by partition: 1
+            0x00, 0x00, 0x00, 0x01,  //     partition 1
+            0x00, 0x33,              //     error 51 (CONCURRENT_TRANSACTIONS)
+            0x00,                    //     partition's tagged fields
+            0x00,                    //   topic's tagged fields
+            0x00,                    // top-level tagged fields
+        ])
+        let batched = AddPartitionsToTxnResponse(throttleTimeMs: 0, errorCode: .none,
+                                                 resultsByTransaction: [.init(transactionalId: "t", topicResults: topics)])
+        try expectResponseBytes(AddPartitionsToTxnRequest.self, batched, version: 4, [
+            0x00, 0x00, 0x00, 0x00,  // throttle time 0
+            0x00, 0x00,              // top-level error code 0
+            0x02,                    // results by transaction: 1
+            0x02, 0x74,              //   transactional id "t"
+            0x02,                    //   topic results: 1
+            0x02, 0x61,              //     name "a"
+            0x02,                    //     results by partition: 1
+            0x00, 0x00, 0x00, 0x01,  //       partition 1
+            0x00, 0x33,              //       error 51
+            0x00, 0x00, 0x00,        //     partition's, topic's, transaction's tagged fields
+            0x00,                    // top-level tagged fields
+        ])
+    }
+
+    @Test func addOffsetsToTxnV3Request() throws {
+        try expectBytes(AddOffsetsToTxnRequest(transactionalId: "t", producerId: 1, producerEpoch: 0, groupId: "g"), version: 3, [
+            0x02, 0x74,                                      // transactional id "t"
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,  // producer id 1
+            0x00, 0x00,                                      // producer epoch 0
+            0x02, 0x67,                                      // group id "g"
+            0x00,                                            // tagged fields
+        ])
+    }
+
+    @Test func endTxnV3RequestAndV5Response() throws {
+        try expectBytes(EndTxnRequest(transactionalId: "t", producerId: 256, producerEpoch: 3, committed: true), version: 3, [
+            0x02, 0x74,                                      // transactional id "t"
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,  // producer id 256
+            0x00, 0x03,                                      // producer epoch 3
+            0x01,                                            // committed
+            0x00,                                            // tagged fields
+        ])
+        try expectResponseBytes(EndTxnRequest.self, .init(errorCode: .none, producerId: 256, producerEpoch: 4), version: 5, [
+            0x00, 0x00, 0x00, 0x00,                          // throttle time 0
+            0x00, 0x00,                                      // error code 0
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,  // producer id 256 (v5+)
+            0x00, 0x04,                                      // producer epoch 4 (v5+)
+            0x00,                                            // tagged fields
+        ])
+        // Before v5 the producer id and epoch are not sent: they decode as their defaults.
+        let r = EndTxnResponse(throttleTimeMs: 1, errorCode: .invalidTxnState, producerId: 256, producerEpoch: 4)
+        let b = try encodeResponse(EndTxnRequest.self, r, version: 2)
+        #expect(bytes(b) == [0x00, 0x00, 0x00, 0x01, 0x00, 0x30])
+        #expect(try EndTxnRequest.decodeResponse(from: b, version: 2) == EndTxnResponse(throttleTimeMs: 1, errorCode: .invalidTxnState))
+    }
+
+    @Test func writeTxnMarkersV0V1V2Requests() throws {
+        var r = WriteTxnMarkersRequest(markers: [.init(producerId: 9, producerEpoch: 1, transactionResult: true,
+                                                       topics: [.init(name: "a", partitionIndexes: [0])], coordinatorEpoch: 5)])
+        try expectBytes(r, version: 0, [
+            0x00, 0x00, 0x00, 0x01,                          // markers: 1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  //   producer id 9
+            0x00, 0x01,                                      //   producer epoch 1
+            0x01,                                            //   transaction result: COMMIT
+            0x00, 0x00, 0x00, 0x01,                          //   topics: 1
+            0x00, 0x01, 0x61,                                //     name "a"
+            0x00, 0x00, 0x00, 0x01,                          //     partition indexes: 1
+            0x00, 0x00, 0x00, 0x00,                          //       0
+            0x00, 0x00, 0x00, 0x05,                          //   coordinator epoch 5
+        ])
+        try expectBytes(r, version: 1, [
+            0x02,                                            // markers: compact array of 1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,  //   producer id 9
+            0x00, 0x01,                                      //   producer epoch 1
+            0x01,                                            //   COMMIT
+            0x02,                                            //   topics: 1
+            0x02, 0x61,                                      //     name "a"
+            0x02,                                            //     partition indexes: 1
+            0x00, 0x00, 0x00, 0x00,                          //       0
+            0x00,                                            //     topic's tagged fields
+            0x00, 0x00, 0x00, 0x05,                          //   coordinator epoch 5
+            0x00,                                            //   marker's tagged fields
+            0x00,                                            // top-level tagged fields
+        ])
+        r.markers[0].transactionVersion = 2
+        try expectBytes(r, version: 2, [
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00, 0x01, 0x01,
+            0x02, 0x02, 0x61, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x05,  //   coordinator epoch 5
+            0x02,                    //   transaction version 2 (v2+)
+            0x00, 0x00,              //   marker's and top-level tagged fields
+        ])
+        #expect(r.markers[0].controlType == .commit)
+    }
+
+    @Test func txnOffsetCommitV3Request() throws {
+        var r = TxnOffsetCommitRequest()
+        r.transactionalId = "t"
+        r.groupId = "g"
+        r.producerId = 1
+        r.producerEpoch = 0
+        r.generationId = 2
+        r.memberId = "m"
+        r.groupInstanceId = nil
+        r.topics = [.init(name: "a", partitions: [.init(partitionIndex: 0, committedOffset: 10, committedMetadata: "")])]
+        try expectBytes(r, version: 3, [
+            0x02, 0x74,                                      // transactional id "t"
+            0x02, 0x67,                                      // group id "g"
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,  // producer id 1
+            0x00, 0x00,                                      // producer epoch 0
+            0x00, 0x00, 0x00, 0x02,                          // generation id 2
+            0x02, 0x6D,                                      // member id "m"
+            0x00,                                            // group instance id: null
+            0x02,                                            // topics: 1
+            0x02, 0x61,                                      //   name "a"
+            0x02,                                            //   partitions: 1
+            0x00, 0x00, 0x00, 0x00,                          //     partition 0
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0A,  //     committed offset 10
+            0xFF, 0xFF, 0xFF, 0xFF,                          //     committed leader epoch -1
+            0x01,                                            //     metadata "" (not null)
+            0x00,                                            //     partition's tagged fields
+            0x00,                                            //   topic's tagged fields
+            0x00,                                            // top-level tagged fields
+        ])
+    }
+
+    @Test func describeProducersV0RequestAndResponse() throws {
+        try expectBytes(DescribeProducersRequest(topics: [.init(name: "a", partitionIndexes: [0, 1])]), version: 0, [
+            0x02,                    // topics: 1
+            0x02, 0x61,              //   name "a"
+            0x03,                    //   partition indexes: 2
+            0x00, 0x00, 0x00, 0x00,  //     0
+            0x00, 0x00, 0x00, 0x01,  //     1
+            0x00,                    //   topic's tagged fields
+            0x00,                    // top-level tagged fields
+        ])
+        let r = DescribeProducersResponse(topics: [.init(name: "a", partitions: [
+            .init(partitionIndex: 0, activeProducers: [.init(producerId: 3, producerEpoch: 1, lastSequence: 9, lastTimestamp: 1000,
+                                                             coordinatorEpoch: 2, currentTxnStartOffset: -1)]),
+        ])])
+        try expectResponseBytes(DescribeProducersRequest.self, r, version: 0, [
+            0x00, 0x00, 0x00, 0x00,                          // throttle time 0
+            0x02,                                            // topics: 1
+            0x02, 0x61,                                      //   name "a"
+            0x02,                                            //   partitions: 1
+            0x00, 0x00, 0x00, 0x00,                          //     partition 0
+            0x00, 0x00,                                      //     error code 0
+            0x00,                                            //     error message: null
+            0x02,                                            //     active producers: 1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,  //       producer id 3
+            0x00, 0x00, 0x00, 0x01,                          //       producer epoch 1 (an int32 here)
+            0x00, 0x00, 0x00, 0x09,                          //       last sequence 9
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xE8,  //       last timestamp 1000
+            0x00, 0x00, 0x00, 0x02,                          //       coordinator epoch 2
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  //       current txn start offset -1
+            0x00, 0x00, 0x00, 0x00,                          //     producer's, partition's, topic's, top-level tagged fields
+        ])
+    }
+
+    @Test func describeTransactionsV0Request() throws {
+        try expectBytes(DescribeTransactionsRequest(transactionalIds: ["t1", "t2"]), version: 0, [
+            0x03,              // transactional ids: compact array of 2
+            0x03, 0x74, 0x31,  //   "t1"
+            0x03, 0x74, 0x32,  //   "t2"
+            0x00,              // tagged fields
+        ])
+    }
+
+    @Test func listTransactionsV2Requests() throws {
+        let r = ListTransactionsRequest(stateFilters: ["Ongoing"], producerIdFilters: [7], durationFilter: 60000,
+                                        transactionalIdPattern: "t.*")
+        try expectBytes(r, version: 2, [
+            0x02,                                            // state filters: 1
+            0x08, 0x4F, 0x6E, 0x67, 0x6F, 0x69, 0x6E, 0x67,  //   "Ongoing"
+            0x02,                                            // producer id filters: 1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,  //   7
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xEA, 0x60,  // duration filter 60000 (v1+)
+            0x04, 0x74, 0x2E, 0x2A,                          // transactional id pattern "t.*" (v2+)
+            0x00,                                            // tagged fields
+        ])
+        // The defaults: no filters, duration -1, pattern null.
+        try expectBytes(ListTransactionsRequest(), version: 2, [
+            0x01, 0x01,                                      // empty state and producer id filters
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // duration filter -1
+            0x00,                                            // pattern: null
+            0x00,                                            // tagged fields
+        ])
+        try expectBytes(ListTransactionsRequest(), version: 0, [0x01, 0x01, 0x00])
     }
 }
 

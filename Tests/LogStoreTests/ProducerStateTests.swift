@@ -160,9 +160,8 @@ import Testing
         let log = try openLog(dir.path)
         try log.append(batches: batch(seq: 0, records: 2))
         // A transaction marker carries no sequence (-1) and is never a duplicate.
-        let marker = makeBatch(records: 1, producerId: 1, producerEpoch: 0, baseSequence: -1, attributes: 0x30)
-        try log.append(batches: marker)
-        try log.append(batches: marker)
+        try log.appendMarker(producerId: 1, producerEpoch: 0, marker: .commit)
+        try log.appendMarker(producerId: 1, producerEpoch: 0, marker: .commit)
         #expect(log.logEndOffset == 4)
         #expect(try log.append(batches: batch(seq: 2)).firstOffset == 4)
     }

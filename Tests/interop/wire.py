@@ -444,3 +444,270 @@ def batch_attributes(records: bytes) -> list[int]:
         out.append(struct.unpack_from(">h", records, pos + 21)[0])
         pos += 12 + length
     return out
+
+
+# ----------------------------------------------------------------------------- transactions (raw wire)
+# Flexible requests use request header v2; their responses header v1 (a tag section after
+# the correlation id). Layouts follow Apache Kafka's clients/src/main/resources/common/message.
+
+API_OFFSET_FETCH, API_INIT_PRODUCER_ID, API_ADD_PARTITIONS_TO_TXN, API_END_TXN = 9, 22, 24, 26
+API_DESCRIBE_PRODUCERS, API_DESCRIBE_TRANSACTIONS, API_LIST_TRANSACTIONS = 61, 65, 66
+
+ATTR_TRANSACTIONAL, ATTR_CONTROL = 0x10, 0x20
+
+
+def _compact_array(items, encode) -> bytes:
+    return uvarint(len(items) + 1) + b"".join(encode(x) for x in items)
+
+
+def _flexible_response(data: bytes) -> Reader:
+    """Reader positioned after a response header v1 (correlation id + tags); `.corr` holds the id."""
+    r = Reader(data)
+    r.corr = r.i32()
+    r.skip_tags()
+    return r
+
+
+def init_producer_id_request(correlation_id: int, transactional_id: str | None, timeout_ms: int,
+                             producer_id: int = -1, producer_epoch: int = -1, version: int = 4) -> bytes:
+    """InitProducerId v2..v5 (flexible)."""
+    assert 2 <= version <= 5
+    body = compact_string(transactional_id) + struct.pack(">i", timeout_ms)
+    if version >= 3:
+        body += struct.pack(">qh", producer_id, producer_epoch)
+    return header_v2(API_INIT_PRODUCER_ID, version, correlation_id) + body + TAGS_NONE
+
+
+def decode_init_producer_id(data: bytes) -> dict:
+    r = _flexible_response(data)
+    out = {"throttle_ms": r.i32(), "error_code": r.i16(), "producer_id": r.i64(), "producer_epoch": r.i16()}
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in InitProducerId response"
+    return out
+
+
+def add_partitions_to_txn_v3_request(correlation_id: int, transactional_id: str, producer_id: int,
+                                     producer_epoch: int, topics: dict) -> bytes:
+    """AddPartitionsToTxn v3 (the client form, flexible); topics: {name: [partition, ...]}."""
+    body = compact_string(transactional_id) + struct.pack(">qh", producer_id, producer_epoch)
+    body += _compact_array(list(topics.items()), lambda t: compact_string(t[0]) + _compact_array(
+        t[1], lambda p: struct.pack(">i", p)) + TAGS_NONE)
+    return header_v2(API_ADD_PARTITIONS_TO_TXN, 3, correlation_id) + body + TAGS_NONE
+
+
+def decode_add_partitions_to_txn_v3(data: bytes) -> dict:
+    """{(topic, partition): error_code}."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.compact_array_len()):
+        name = r.compact_string()
+        for _ in range(r.compact_array_len()):
+            p, err = r.i32(), r.i16()
+            r.skip_tags()
+            out[(name, p)] = err
+        r.skip_tags()
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in AddPartitionsToTxn response"
+    return out
+
+
+def end_txn_v3_request(correlation_id: int, transactional_id: str, producer_id: int, producer_epoch: int,
+                       committed: bool) -> bytes:
+    body = compact_string(transactional_id) + struct.pack(">qhb", producer_id, producer_epoch, 1 if committed else 0)
+    return header_v2(API_END_TXN, 3, correlation_id) + body + TAGS_NONE
+
+
+def decode_end_txn_v3(data: bytes) -> int:
+    """The error code."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    err = r.i16()
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in EndTxn response"
+    return err
+
+
+def describe_transactions_request(correlation_id: int, transactional_ids: list[str]) -> bytes:
+    body = _compact_array(transactional_ids, compact_string)
+    return header_v2(API_DESCRIBE_TRANSACTIONS, 0, correlation_id) + body + TAGS_NONE
+
+
+def decode_describe_transactions(data: bytes) -> dict:
+    """{transactional_id: {error_code, state, timeout_ms, start_time_ms, producer_id, producer_epoch, topics}};
+    topics is {name: [partitions]}."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.compact_array_len()):
+        s = {"error_code": r.i16()}
+        tid = r.compact_string()
+        s.update(state=r.compact_string(), timeout_ms=r.i32(), start_time_ms=r.i64(), producer_id=r.i64(),
+                 producer_epoch=r.i16())
+        topics = {}
+        for _ in range(r.compact_array_len()):
+            name = r.compact_string()
+            topics[name] = [r.i32() for _ in range(r.compact_array_len())]
+            r.skip_tags()
+        s["topics"] = topics
+        r.skip_tags()
+        out[tid] = s
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in DescribeTransactions response"
+    return out
+
+
+def list_transactions_request(correlation_id: int, version: int = 0, states=(), producer_ids=(),
+                              duration_ms: int = -1, pattern: str | None = None) -> bytes:
+    """ListTransactions v0..v2: v1 adds DurationFilter, v2 TransactionalIdPattern (KIP-1152)."""
+    body = _compact_array(list(states), compact_string)
+    body += _compact_array(list(producer_ids), lambda p: struct.pack(">q", p))
+    if version >= 1:
+        body += struct.pack(">q", duration_ms)
+    if version >= 2:
+        body += compact_string(pattern)
+    return header_v2(API_LIST_TRANSACTIONS, version, correlation_id) + body + TAGS_NONE
+
+
+def decode_list_transactions(data: bytes) -> dict:
+    """{error_code, unknown_state_filters, transactions: {transactional_id: (producer_id, state)}}."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    err = r.i16()
+    unknown = [r.compact_string() for _ in range(r.compact_array_len())]
+    txns = {}
+    for _ in range(r.compact_array_len()):
+        tid, pid, state = r.compact_string(), r.i64(), r.compact_string()
+        r.skip_tags()
+        txns[tid] = (pid, state)
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in ListTransactions response"
+    return {"error_code": err, "unknown_state_filters": unknown, "transactions": txns}
+
+
+def describe_producers_request(correlation_id: int, topics: dict) -> bytes:
+    """topics: {name: [partition, ...]}."""
+    body = _compact_array(list(topics.items()), lambda t: compact_string(t[0]) + _compact_array(
+        t[1], lambda p: struct.pack(">i", p)) + TAGS_NONE)
+    return header_v2(API_DESCRIBE_PRODUCERS, 0, correlation_id) + body + TAGS_NONE
+
+
+def decode_describe_producers(data: bytes) -> dict:
+    """{(topic, partition): {error_code, error_message, producers: {producer_id: {...}}}}."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.compact_array_len()):
+        name = r.compact_string()
+        for _ in range(r.compact_array_len()):
+            idx, err, msg = r.i32(), r.i16(), r.compact_string()
+            producers = {}
+            for _ in range(r.compact_array_len()):
+                pid = r.i64()
+                producers[pid] = {"producer_epoch": r.i32(), "last_sequence": r.i32(), "last_timestamp": r.i64(),
+                                  "coordinator_epoch": r.i32(), "current_txn_start_offset": r.i64()}
+                r.skip_tags()
+            r.skip_tags()
+            out[(name, idx)] = {"error_code": err, "error_message": msg, "producers": producers}
+        r.skip_tags()
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in DescribeProducers response"
+    return out
+
+
+def offset_fetch_v8_request(correlation_id: int, group: str, topics: dict | None, require_stable: bool) -> bytes:
+    """OffsetFetch v8 (one group; topics {name: [partitions]} or None for all)."""
+    def enc_topics(ts):
+        if ts is None:
+            return uvarint(0)
+        return _compact_array(list(ts.items()), lambda t: compact_string(t[0]) + _compact_array(
+            t[1], lambda p: struct.pack(">i", p)) + TAGS_NONE)
+    body = uvarint(2) + compact_string(group) + enc_topics(topics) + TAGS_NONE
+    body += bytes([1 if require_stable else 0])
+    return header_v2(API_OFFSET_FETCH, 8, correlation_id) + body + TAGS_NONE
+
+
+def decode_offset_fetch_v8(data: bytes) -> dict:
+    """{group: {"error_code": e, "partitions": {(topic, partition): (committed_offset, error_code)}}}."""
+    r = _flexible_response(data)
+    r.i32()  # throttle
+    out = {}
+    for _ in range(r.compact_array_len()):
+        group = r.compact_string()
+        parts = {}
+        for _ in range(r.compact_array_len()):
+            name = r.compact_string()
+            for _ in range(r.compact_array_len()):
+                idx, off, _epoch = r.i32(), r.i64(), r.i32()
+                r.compact_string()  # metadata
+                parts[(name, idx)] = (off, r.i16())
+                r.skip_tags()
+            r.skip_tags()
+        out[group] = {"error_code": r.i16(), "partitions": parts}
+        r.skip_tags()
+    r.skip_tags()
+    assert r.remaining() == 0, f"{r.remaining()} trailing bytes in OffsetFetch v8 response"
+    return out
+
+
+def fetch_v11_isolated_request(correlation_id: int, topic: str, partition: int, offset: int,
+                               isolation_level: int, max_wait_ms: int = 100, max_bytes: int = 1 << 20) -> bytes:
+    """Fetch v11 like `fetch_v11_request`, with an isolation level (0 read_uncommitted, 1 read_committed)."""
+    body = struct.pack(">iiiibii", -1, max_wait_ms, 1, max_bytes, isolation_level, 0, -1)
+    body += struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iiqqi", partition, -1, offset, -1, max_bytes)
+    body += struct.pack(">i", 0)  # forgotten topics
+    body += string("")  # rack id
+    return header_v1(API_FETCH, 11, correlation_id) + body
+
+
+def decode_fetch_v11_partition(data: bytes) -> dict:
+    """The single partition of a Fetch v11 response: {error_code, high_watermark, last_stable_offset,
+    log_start_offset, aborted: [(producer_id, first_offset)], records}."""
+    r = Reader(data)
+    r.i32(), r.i32(), r.i16(), r.i32()  # correlation id, throttle, error, session id
+    assert r.i32() == 1, "expected one topic"
+    r.string()
+    assert r.i32() == 1, "expected one partition"
+    _p, err, hw, lso, log_start = r.i32(), r.i16(), r.i64(), r.i64(), r.i64()
+    n = r.i32()
+    aborted = [(r.i64(), r.i64()) for _ in range(max(0, n))]
+    r.i32()  # preferred read replica
+    length = r.i32()
+    records = r.take(length) if length > 0 else b""
+    return {"error_code": err, "high_watermark": hw, "last_stable_offset": lso, "log_start_offset": log_start,
+            "aborted": aborted if n >= 0 else None, "records": records}
+
+
+def parse_batches(records: bytes) -> list[dict]:
+    """Every whole RecordBatch v2 of a record set (records uncompressed or not; control records decoded).
+
+    Each: base_offset, last_offset, attributes, producer_id, producer_epoch, base_sequence, count,
+    transactional, control, and for a control batch `control_type` (0 abort, 1 commit)."""
+    out, pos = [], 0
+    while pos + 61 <= len(records):
+        base_offset, length = struct.unpack_from(">qi", records, pos)
+        if pos + 12 + length > len(records):
+            break
+        attrs, last_delta = struct.unpack_from(">hi", records, pos + 21)
+        pid, epoch, base_seq, count = struct.unpack_from(">qhii", records, pos + 43)
+        b = {"base_offset": base_offset, "last_offset": base_offset + last_delta, "attributes": attrs,
+             "producer_id": pid, "producer_epoch": epoch, "base_sequence": base_seq, "count": count,
+             "transactional": bool(attrs & ATTR_TRANSACTIONAL), "control": bool(attrs & ATTR_CONTROL)}
+        if b["control"] and attrs & 0x07 == 0:
+            # one record: length, attributes, ts delta, offset delta, key (version int16, type int16)
+            rr = Reader(records[pos + 61:pos + 12 + length])
+            _zigzag(rr)  # record length
+            rr.take(1)  # record attributes
+            _zigzag(rr), _zigzag(rr)  # timestamp delta, offset delta
+            klen = _zigzag(rr)
+            key = rr.take(klen)
+            b["control_type"] = struct.unpack(">hh", key)[1]
+        out.append(b)
+        pos += 12 + length
+    return out
+
+
+def _zigzag(r: Reader) -> int:
+    n = r.uvarint()
+    return (n >> 1) ^ -(n & 1)

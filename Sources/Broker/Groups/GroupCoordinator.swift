@@ -133,6 +133,23 @@ final class GroupCoordinator: @unchecked Sendable {
         }
     }
 
+    /// The offsets of a committed transaction (TxnOffsetCommit checked the member when they
+    /// were sent): applied at once; returns the token to flush, nil if nothing was written.
+    func commitTransactionalOffsets(groupId: String, offsets: [TopicPartitionKey: CommittedOffset]) -> GroupAppendToken? {
+        withCorePersisting { $0.applyTransactionalOffsets(groupId: groupId, offsets: offsets) }.1
+    }
+
+    /// Calls `completion` once the records up to `token` are durable.
+    func flush(_ token: GroupAppendToken, completion: @escaping @Sendable ((any Error)?) -> Void) {
+        store.flush(token, completion: completion)
+    }
+
+    /// KIP-447: whether a transactional producer acting for this member may commit the
+    /// group's offsets (the same generation checks as OffsetCommit).
+    func validateTransactionalCommit(groupId: String, generationId: Int32, memberId: String, instanceId: String?) -> ErrorCode? {
+        withCore { $0.validateTransactionalCommit(groupId: groupId, generationId: generationId, memberId: memberId, instanceId: instanceId) }
+    }
+
     func fetchOffsets(groupId: String, topics: [(name: String, partitions: [Int32])]?, memberId: String? = nil,
                       memberEpoch: Int32 = -1) -> (ErrorCode, [OffsetFetchResponse.Topic]) {
         withCore { $0.fetchOffsets(groupId: groupId, topics: topics, memberId: memberId, memberEpoch: memberEpoch) }

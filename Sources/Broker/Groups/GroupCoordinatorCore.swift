@@ -176,6 +176,40 @@ final class GroupCoordinatorCore {
         return out
     }
 
+    /// Offsets of a committed transaction: stored without member checks (done when sent).
+    func applyTransactionalOffsets(groupId: String, offsets: [TopicPartitionKey: CommittedOffset]) {
+        guard !offsets.isEmpty else { return }
+        let g = groups[groupId] ?? {
+            let n = Group(groupId: groupId)
+            n.stateTimestamp = clock()
+            n.protocolType = nil
+            groups[groupId] = n
+            return n
+        }()
+        let now = clock()
+        for tp in offsets.keys.sorted() {
+            var v = offsets[tp]!
+            v.commitTimestamp = now
+            g.offsets[tp] = v
+            records.append(.offset(group: groupId, partition: tp, value: v))
+        }
+    }
+
+    /// TxnOffsetCommit v3+ names the member the producer acts for: the group must know it in
+    /// that generation (a producer of an old generation is a zombie). A negative generation
+    /// (older clients, or no group membership) is not checked, as in Kafka.
+    func validateTransactionalCommit(groupId: String, generationId: Int32, memberId: String, instanceId: String?) -> ErrorCode? {
+        if loading { return .coordinatorLoadInProgress }
+        guard generationId >= 0 else { return nil }
+        guard let g = groups[groupId] else { return .illegalGeneration }
+        if let c = g.kip848 {
+            guard let m = c.member(memberId) else { return .unknownMemberId }
+            return generationId == m.memberEpoch ? nil : .illegalGeneration
+        }
+        if let e = validateMember(g, memberId: memberId, instanceId: instanceId) { return e }
+        return generationId == g.generationId ? nil : .illegalGeneration
+    }
+
     /// Kafka's ConsumerGroup.validateOffsetCommit: the member epoch is the generation.
     private func validateKIP848Commit(_ c: KIP848Group, generationId: Int32, memberId: String, version: Int16) -> ErrorCode? {
         if generationId < 0 && c.isEmpty { return nil }

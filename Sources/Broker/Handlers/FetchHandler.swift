@@ -117,6 +117,7 @@ extension RequestDispatcher {
         var hasError = false
         var watched: [(PartitionState, Int64)] = []
         var firstData = true
+        let readCommitted = req.isolationLevel == 1
         for t in req.topics {
             var rt = FetchResponse.Topic()
             rt.topic = t.topic
@@ -135,11 +136,14 @@ extension RequestDispatcher {
                     continue
                 }
                 let leo = partition.logEndOffset
+                let stable = partition.log.lastStableOffset
                 rp.highWatermark = leo
-                rp.lastStableOffset = leo
+                rp.lastStableOffset = stable
                 rp.logStartOffset = partition.logStartOffset
-                rp.abortedTransactions = version >= 4 ? [] : nil
-                if p.fetchOffset == leo || remaining <= 0 && !firstData {
+                rp.abortedTransactions = version >= 4 && readCommitted ? [] : nil
+                // read_committed: nothing at or after the last stable offset (an open transaction).
+                let readEnd = readCommitted ? stable : leo
+                if p.fetchOffset == leo || (readCommitted && p.fetchOffset >= readEnd && p.fetchOffset <= leo) || remaining <= 0 && !firstData {
                     rp.records = ByteBuffer()
                     watched.append((partition, leo))
                 } else {
@@ -149,11 +153,20 @@ extension RequestDispatcher {
                     do {
                         // pread straight into the response's buffer (no intermediate array).
                         var buf = allocator.buffer(capacity: 0)
-                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit, nonBlocking: nonBlocking) { count, fill in
+                        let read = try partition.log.read(from: p.fetchOffset, maxBytes: limit, nonBlocking: nonBlocking,
+                                                          readCommitted: readCommitted) { count, fill in
                             try buf.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { try fill($0) }
                         }
                         rp.highWatermark = read.highWatermark
-                        rp.lastStableOffset = read.highWatermark
+                        rp.lastStableOffset = read.lastStableOffset
+                        if readCommitted && version >= 4 {
+                            rp.abortedTransactions = read.abortedTransactions.map { a in
+                                var t = FetchResponse.AbortedTransaction()
+                                t.producerId = a.producerId
+                                t.firstOffset = a.firstOffset
+                                return t
+                            }
+                        }
                         rp.logStartOffset = read.logStartOffset
                         rp.records = buf
                         total += buf.readableBytes

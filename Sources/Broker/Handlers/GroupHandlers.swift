@@ -133,8 +133,22 @@ extension RequestDispatcher {
         var r = OffsetFetchResponse()
         for g in req.requestedGroups(version: version) {
             let topics = g.topics.map { ts in ts.map { (name: $0.name, partitions: $0.partitionIndexes) } }
-            let (error, result) = groups.fetchOffsets(groupId: g.groupId, topics: version >= 2 ? topics : (topics ?? []),
+            var (error, result) = groups.fetchOffsets(groupId: g.groupId, topics: version >= 2 ? topics : (topics ?? []),
                                                       memberId: version >= 9 ? g.memberId : nil, memberEpoch: version >= 9 ? g.memberEpoch : -1)
+            if version >= 7, req.requireStable, let transactions {
+                // KIP-447: an offset an open transaction is about to commit is not stable yet; the
+                // consumer retries rather than start from the older one.
+                let pending = transactions.pendingOffsetPartitions(groupId: g.groupId)
+                if !pending.isEmpty {
+                    for ti in result.indices {
+                        for pi in result[ti].partitions.indices
+                        where pending.contains(TopicPartitionKey(topic: result[ti].name, partition: result[ti].partitions[pi].partitionIndex)) {
+                            result[ti].partitions[pi].errorCode = ErrorCode.unstableOffsetCommit.rawValue
+                            result[ti].partitions[pi].committedOffset = -1
+                        }
+                    }
+                }
+            }
             if version >= 8 {
                 r.groups.append(OffsetFetchResponse.Group(groupId: g.groupId, topics: result, errorCode: error))
             } else {

@@ -30,7 +30,8 @@ extension RequestDispatcher {
                 do {
                     switch p.timestamp {
                     case ListOffsetsRequest.latestTimestamp:
-                        rp.offset = partition.logEndOffset
+                        // read_committed consumers start at the end of what they may read.
+                        rp.offset = req.isolationLevel == 1 ? partition.log.lastStableOffset : partition.logEndOffset
                     case ListOffsetsRequest.earliestTimestamp, -4 /* earliest-local (tiered storage) */:
                         rp.offset = partition.logStartOffset
                     case ListOffsetsRequest.maxTimestamp:

@@ -9,7 +9,49 @@ extension RequestDispatcher {
         var pending: [(Int, Int, EventLoopFuture<ErrorCode>)] = []
         let acks = req.acks
         let now = Self.nowMs()
+        if let tid = req.transactionalId, !tid.isEmpty {
+            guard let transactions else {
+                return .now(Self.failAll(req, .transactionalIdAuthorizationFailed, "transactions are not enabled"))
+            }
+            // The appends run while no transaction can end, so none lands after its marker.
+            transactions.whileVerifying(tid) { verify in
+                withoutActuallyEscaping(verify) { verify in
+                    appendAll(req, version: version, now: now, ctx: ctx, verify: verify, into: &response, pending: &pending)
+                }
+            }
+        } else {
+            appendAll(req, version: version, now: now, ctx: ctx, verify: nil, into: &response, pending: &pending)
+        }
 
+        if acks == 0 { return .none }
+        if pending.isEmpty { return .now(response) }
+        let futures = pending.map { $0.2 }
+        let (answer, waits) = (response, pending)
+        return .later(EventLoopFuture.whenAllSucceed(futures, on: ctx.eventLoop).map { codes in
+            var r = answer
+            for (i, code) in codes.enumerated() where code != .none {
+                let (t, p, _) = waits[i]
+                r.topics[t].partitions[p].errorCode = code.rawValue
+                r.topics[t].partitions[p].baseOffset = -1
+            }
+            return r
+        })
+    }
+
+    static func failAll(_ req: ProduceRequest, _ code: ErrorCode, _ message: String) -> ProduceResponse {
+        var r = ProduceResponse()
+        r.topics = req.topics.map { t in
+            ProduceResponse.Topic(name: t.name, partitions: t.partitions.map { .init(index: $0.index, errorCode: code, errorMessage: message) })
+        }
+        return r
+    }
+
+    /// A transactional batch's check against its transaction (nil: not a transactional produce).
+    typealias TransactionCheck = (_ producerId: Int64, _ epoch: Int16, _ partition: TopicPartitionKey) -> ErrorCode?
+
+    private func appendAll(_ req: ProduceRequest, version: Int16, now: Int64, ctx: RequestContext, verify: TransactionCheck?,
+                           into response: inout ProduceResponse, pending: inout [(Int, Int, EventLoopFuture<ErrorCode>)]) {
+        let acks = req.acks
         for topicReq in req.topics {
             var topicResp = ProduceResponse.Topic(name: topicReq.name, partitions: [])
             let topic = topics.topic(named: topicReq.name)
@@ -19,10 +61,8 @@ extension RequestDispatcher {
                     result = .init(index: p.index, errorCode: .unsupportedVersion, errorMessage: "produce v\(version) (message format v0/v1) is not supported")
                 } else if acks != 0 && acks != 1 && acks != -1 {
                     result = .init(index: p.index, errorCode: .invalidRequiredAcks)
-                } else if req.transactionalId != nil {
-                    result = .init(index: p.index, errorCode: .transactionalIdAuthorizationFailed, errorMessage: "transactions are not supported")
                 } else if let topic, let partition = topic.partition(p.index) {
-                    let (r, lastOffset) = append(p.records, to: partition, topic: topic, now: now, ctx: ctx)
+                    let (r, lastOffset) = append(p.records, to: partition, topic: topic, now: now, ctx: ctx, verify: verify)
                     result = r
                     if acks == -1, r.errorCode == 0, let lastOffset {
                         let promise = ctx.eventLoop.makePromise(of: ErrorCode.self)
@@ -43,24 +83,11 @@ extension RequestDispatcher {
             }
             response.topics.append(topicResp)
         }
-
-        if acks == 0 { return .none }
-        if pending.isEmpty { return .now(response) }
-        let futures = pending.map { $0.2 }
-        return .later(EventLoopFuture.whenAllSucceed(futures, on: ctx.eventLoop).map { codes in
-            var r = response
-            for (i, code) in codes.enumerated() where code != .none {
-                let (t, p, _) = pending[i]
-                r.topics[t].partitions[p].errorCode = code.rawValue
-                r.topics[t].partitions[p].baseOffset = -1
-            }
-            return r
-        })
     }
 
     /// Validates and appends one partition's records; returns the answer and the last offset written.
     private func append(_ records: ByteBuffer?, to partition: PartitionState, topic: Topic, now: Int64,
-                        ctx: RequestContext) -> (ProduceResponse.Partition, Int64?) {
+                        ctx: RequestContext, verify: TransactionCheck?) -> (ProduceResponse.Partition, Int64?) {
         let index = partition.index
         guard var records, records.readableBytes > 0 else {
             return (.init(index: index, errorCode: .invalidRecord, errorMessage: "no records"), nil)
@@ -86,6 +113,10 @@ extension RequestDispatcher {
                     r.recordErrors = missing
                     return (r, nil)
                 }
+            }
+            if let refusal = Self.transactionRefusal(batches, TopicPartitionKey(topic: topic.name, partition: index), verify) {
+                metrics.rejectedBatches.increment()
+                return (.init(index: index, errorCode: refusal.0, errorMessage: refusal.1), nil)
             }
             if let codec = config.storedCompression {
                 (records, batches) = try BatchValidator.recompress(records, batches, to: codec, level: config.compressionLevel)
@@ -127,6 +158,7 @@ extension RequestDispatcher {
             switch e {
             case .outOfOrderSequence: code = .outOfOrderSequenceNumber
             case .invalidProducerEpoch: code = .invalidProducerEpoch
+            case .invalidTxnState: code = .invalidTxnState
             case .invalidBatch: code = .corruptMessage
             // Kafka's RecordBatchTooLargeException: not retriable (a retry is just as large).
             case .recordSetTooLarge: code = .recordListTooLarge
@@ -140,5 +172,26 @@ extension RequestDispatcher {
             ctx.logger.error("append failed", metadata: ["partition": "\(topic.name)-\(index)", "error": "\(error)"])
             return (.init(index: index, errorCode: .kafkaStorageError, errorMessage: "\(error)"), nil)
         }
+    }
+
+    /// Why the batches may not be written as this produce's transaction asks (nil: they may).
+    /// A transactional produce carries only transactional batches, of the transaction's
+    /// current producer, to partitions added to it; any other produce carries none.
+    static func transactionRefusal(_ batches: [ValidatedBatch], _ tp: TopicPartitionKey, _ verify: TransactionCheck?) -> (ErrorCode, String)? {
+        guard let verify else {
+            if batches.contains(where: { $0.header.isTransactional }) {
+                return (.invalidRecord, "transactional batches need a transactional id in the produce request")
+            }
+            return nil
+        }
+        for b in batches {
+            guard b.header.isTransactional else {
+                return (.invalidRecord, "a transactional produce may only carry transactional batches")
+            }
+            if let e = verify(b.header.producerId, b.header.producerEpoch, tp) {
+                return (e, "producer \(b.header.producerId) epoch \(b.header.producerEpoch) may not write \(tp.topic)-\(tp.partition) now: \(e)")
+            }
+        }
+        return nil
     }
 }

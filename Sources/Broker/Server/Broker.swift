@@ -123,6 +123,10 @@ public final class RiverbankBroker: Service, Sendable {
             background.addTask {
                 await repeatEvery(tickInterval) { broker.groups.tick() }
             }
+            let transactionTick = Duration.milliseconds(broker.transactions.config.tickIntervalMs)
+            background.addTask {
+                await repeatEvery(transactionTick) { broker.transactions.tick() }
+            }
 
             // Until graceful shutdown (or shutdown()); cancellation throws here and skips the wait.
             let graceful = (try? await stopRequested.value()) != nil

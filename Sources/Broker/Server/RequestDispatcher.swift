@@ -27,6 +27,8 @@ final class RequestDispatcher: Sendable {
     let logger: Logger
     /// The consumer-group coordinator (nil: group APIs are not served).
     let groups: GroupCoordinator?
+    /// The transaction coordinator (nil: transactional producers are refused).
+    let transactions: TransactionCoordinator?
     let allocator = ByteBufferAllocator()
     /// Threads for reads that may wait on the disk (cold segments, time lookups); nil reads
     /// them in place (tests, or `io-threads: 0`).
@@ -43,8 +45,9 @@ final class RequestDispatcher: Sendable {
     }
 
     init(config: BrokerConfig, topics: TopicManager, producerIds: ProducerIdManager, metrics: BrokerMetrics, clusterId: String, logger: Logger,
-         groups: GroupCoordinator? = nil, ioThreads: NIOThreadPool? = nil) {
+         groups: GroupCoordinator? = nil, transactions: TransactionCoordinator? = nil, ioThreads: NIOThreadPool? = nil) {
         self.groups = groups
+        self.transactions = transactions
         self.ioThreads = ioThreads
         self.config = config
         self.topics = topics
@@ -84,7 +87,8 @@ final class RequestDispatcher: Sendable {
         case .fetch: return serve(FetchRequest.self, header, body, context, fetch)
         case .listOffsets: return serve(ListOffsetsRequest.self, header, body, context, listOffsets)
         default:
-            return serveAdmin(key, header, body, context) ?? serveGroups(key, header, body, context) ?? .close("no handler for \(key) v\(v)")
+            return serveAdmin(key, header, body, context) ?? serveGroups(key, header, body, context)
+                ?? serveTransactions(key, header, body, context) ?? .close("no handler for \(key) v\(v)")
         }
     }
 

@@ -14,6 +14,7 @@ final class RunningBroker: Sendable {
     let logger: Logger
     let topics: TopicManager
     let groups: GroupCoordinator
+    let transactions: TransactionCoordinator
     let flusher: LogFlusher
     let connections: ConnectionTracker
     let dispatcher: RequestDispatcher
@@ -22,13 +23,14 @@ final class RunningBroker: Sendable {
     let port: Int
     private let teardown: [@Sendable () async -> Void]
 
-    private init(logger: Logger, topics: TopicManager, groups: GroupCoordinator, flusher: LogFlusher,
+    private init(logger: Logger, topics: TopicManager, groups: GroupCoordinator, transactions: TransactionCoordinator, flusher: LogFlusher,
                  connections: ConnectionTracker, dispatcher: RequestDispatcher, server: any Channel, port: Int,
                  teardown: [@Sendable () async -> Void]) {
         self.dispatcher = dispatcher
         self.logger = logger
         self.topics = topics
         self.groups = groups
+        self.transactions = transactions
         self.flusher = flusher
         self.connections = connections
         self.server = server
@@ -68,19 +70,27 @@ final class RunningBroker: Sendable {
             try groups.load()
             groups.setPartitionExists { name, p in topics.topic(named: name)?.partition(p) != nil }
             if let definitions { topics.apply(definitions) }
+            let producerIds = try ProducerIdManager(dataDir: dataDir.url)
+            let transactionLog = try InternalStateLog(directory: dataDir.url.appendingPathComponent("__cluster/transaction-state"),
+                                                      flusher: flusher, logger: logger)
+            let transactions = TransactionCoordinator(store: transactionLog, topics: topics, groups: groups, producerIds: producerIds,
+                                                      logger: logger)
+            teardown.append { transactions.shutdown() }
+            // After the topics and groups: finishing an interrupted transaction writes to both.
+            try transactions.load()
             // Compaction on its own thread; stopped before the logs close (a pass in progress
             // stops between batches and is redone next time).
             let factory = PrometheusMetricsFactory(registry: registry)
             let cleaner = LogCleaner(config: config.cleaner, logger: logger)
             cleaner.addSource { topics.allLogs }
-            cleaner.addSource { [offsets.log] }
+            cleaner.addSource { [offsets.log, transactionLog.log] }
             let cleanerMetrics = CleanerMetrics(factory: factory)
             cleaner.onCleaned { cleanerMetrics.record($0) }
             cleaner.start()
             teardown.append { cleaner.shutdown() }
-            let dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: try ProducerIdManager(dataDir: dataDir.url),
-                                               metrics: BrokerMetrics(factory: factory),
-                                               clusterId: clusterId, logger: logger, groups: groups, ioThreads: ioThreads)
+            let dispatcher = RequestDispatcher(config: config, topics: topics, producerIds: producerIds,
+                                               metrics: BrokerMetrics(factory: factory), clusterId: clusterId, logger: logger,
+                                               groups: groups, transactions: transactions, ioThreads: ioThreads)
 
             let connections = ConnectionTracker()
             let server = try await listen(config: config, eventLoops: eventLoops, dispatcher: dispatcher, connections: connections, logger: logger)
@@ -90,7 +100,7 @@ final class RunningBroker: Sendable {
                 let metrics = try await MetricsServer.start(host: h, port: p, registry: registry, group: eventLoops)
                 teardown.append { try? await metrics.close() }
             }
-            return RunningBroker(logger: logger, topics: topics, groups: groups, flusher: flusher, connections: connections,
+            return RunningBroker(logger: logger, topics: topics, groups: groups, transactions: transactions, flusher: flusher, connections: connections,
                                  dispatcher: dispatcher, server: server, port: server.localAddress?.port ?? config.listenPort, teardown: teardown)
         } catch {
             for step in teardown.reversed() { await step() }

@@ -9,7 +9,21 @@ enum SupportedApis {
         let served: ClosedRange<Int16>
     }
 
-    static let table: [ApiKey: Range] = core.merging(GroupApis.table) { a, _ in a }
+    static let table: [ApiKey: Range] = core.merging(GroupApis.table) { a, _ in a }.merging(transactions) { a, _ in a }
+
+    /// Transactions as Kafka 3.x/4.x serve them to clients before KIP-890's second part
+    /// (transaction version 2: Produce v12, EndTxn v5, TxnOffsetCommit v5 with an epoch
+    /// bump per transaction) — not advertised, so clients use the first version's protocol.
+    /// AddPartitionsToTxn v4+ is the brokers' batched form, served too.
+    static let transactions: [ApiKey: Range] = [
+        .addPartitionsToTxn: Range(advertised: 0...5, served: 0...5),
+        .addOffsetsToTxn: Range(advertised: 0...4, served: 0...4),
+        .endTxn: Range(advertised: 0...4, served: 0...4),
+        .txnOffsetCommit: Range(advertised: 0...4, served: 0...4),
+        .describeTransactions: Range(advertised: 0...0, served: 0...0),
+        .listTransactions: Range(advertised: 0...2, served: 0...2),
+        .describeProducers: Range(advertised: 0...0, served: 0...0),
+    ]
 
     static let core: [ApiKey: Range] = [
         // librdkafka disables compression unless Produce is advertised from v0, so v0–2 are

@@ -57,8 +57,8 @@ public enum BatchValidator {
             if header.isControl {
                 throw BatchValidationError(.invalidRecord, "control batches may not be produced by clients")
             }
-            if header.isTransactional {
-                throw BatchValidationError(.invalidTxnState, "transactional produce is not supported by this broker")
+            if header.isTransactional && header.producerId < 0 {
+                throw BatchValidationError(.invalidRecord, "transactional batch without a producer id")
             }
             if header.producerId >= 0 && (header.producerEpoch < 0 || header.baseSequence < 0) {
                 throw BatchValidationError(.invalidRecord, "idempotent batch without epoch or sequence")

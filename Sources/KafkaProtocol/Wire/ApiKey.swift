@@ -37,6 +37,8 @@ public enum ApiKey: Int16, Sendable, CaseIterable, CustomStringConvertible {
     case offsetDelete = 47
     case describeCluster = 60
     case describeProducers = 61
+    case describeTransactions = 65
+    case listTransactions = 66
     case consumerGroupHeartbeat = 68
     case consumerGroupDescribe = 69
     case describeTopicPartitions = 75
@@ -80,6 +82,8 @@ public enum ApiKey: Int16, Sendable, CaseIterable, CustomStringConvertible {
         case .offsetDelete: return "OffsetDelete"
         case .describeCluster: return "DescribeCluster"
         case .describeProducers: return "DescribeProducers"
+        case .describeTransactions: return "DescribeTransactions"
+        case .listTransactions: return "ListTransactions"
         case .consumerGroupHeartbeat: return "ConsumerGroupHeartbeat"
         case .consumerGroupDescribe: return "ConsumerGroupDescribe"
         case .describeTopicPartitions: return "DescribeTopicPartitions"

@@ -47,6 +47,7 @@ public enum ErrorCode: Int16, Sendable, Error {
     case invalidProducerIdMapping = 49
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
+    case transactionCoordinatorFenced = 52
     case transactionalIdAuthorizationFailed = 53
     case securityDisabled = 54
     case operationNotAttempted = 55
@@ -77,11 +78,13 @@ public enum ErrorCode: Int16, Sendable, Error {
     case producerFenced = 90
     case unknownTopicId = 100
     case inconsistentTopicId = 103
+    case transactionalIdNotFound = 105
     case fencedMemberEpoch = 110
     case unreleasedInstanceId = 111
     case unsupportedAssignor = 112
     case staleMemberEpoch = 113
     case unknownSubscriptionId = 117
+    case transactionAbortable = 120
     case invalidRegularExpression = 128
 
     public init(code: Int16) { self = ErrorCode(rawValue: code) ?? .unknownServerError }

@@ -60,12 +60,15 @@ extension PartitionLog {
     public func cleanableRange(now: Int64) -> CleanableRange? {
         let recoveryPoint = sealLock.withLock { $0 }
         let mark = checkpoint.withLock { $0 }
-        let snapshot = state.withLock { st -> (LogConfig, [SegmentInfo], Int64)? in
+        let snapshot = state.withLock { st -> (LogConfig, [SegmentInfo], Int64, Int64)? in
             guard st.config.compact, !st.isClosed else { return nil }
-            return (st.config, Array(st.segments.dropLast()), st.startOffset)
+            return (st.config, Array(st.segments.dropLast()), st.startOffset, st.producers.lastStableOffset(endOffset: st.endOffset))
         }
-        guard let (config, closed, startOffset) = snapshot else { return nil }
-        let limit = closed.isEmpty ? startOffset : min(closed[closed.count - 1].nextOffset, recoveryPoint)
+        guard let (config, closed, startOffset, stable) = snapshot else { return nil }
+        var limit = closed.isEmpty ? startOffset : min(closed[closed.count - 1].nextOffset, recoveryPoint)
+        // Nothing from the segment of an open transaction on is cleaned (segments are rewritten
+        // whole): whether its records stay is not known yet.
+        if stable < limit { limit = closed.last(where: { $0.baseOffset <= stable })?.baseOffset ?? startOffset }
         let firstDirty = max(mark.firstDirtyOffset, startOffset)
         var range = CleanableRange(firstDirtyOffset: firstDirty, firstUncleanableOffset: limit, cleanBytes: 0, dirtyBytes: 0,
                                    mustClean: mark.nextDeleteHorizonMs <= now, minCleanableDirtyRatio: config.minCleanableDirtyRatio)
@@ -109,9 +112,9 @@ extension PartitionLog {
                       force: Bool = false, shouldStop: @escaping () -> Bool = { false }) throws -> CleanStats? {
         let t0 = DispatchClock.now()
         guard let range = cleanableRange(now: now), force || range.shouldClean else { return nil }
-        let (logConfig, closed, producers) = state.withLock { st in
+        let (logConfig, closed, producers, transactions) = state.withLock { st in
             (st.config, Array(st.segments.dropLast()).filter { $0.baseOffset < range.firstUncleanableOffset },
-             st.producers.lastOffsets)
+             st.producers.lastOffsets, st.producers)
         }
         guard !closed.isEmpty else { return nil }
         logger.info("log cleaner cleaning partition", metadata: [
@@ -120,6 +123,7 @@ extension PartitionLog {
         ])
         let work = SegmentCleaner(path: directory, now: now, config: logConfig, cleaner: config,
                                   throttler: throttler ?? .unlimited, shouldStop: shouldStop)
+        work.transactions = transactions
 
         // 1. The offset map over the dirty segments, whole segments while they fit.
         let dirty = closed.filter { $0.nextOffset > range.firstDirtyOffset }

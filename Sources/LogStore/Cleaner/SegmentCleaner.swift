@@ -26,6 +26,8 @@ final class SegmentCleaner {
         var emptyBatchesRetained: Int64 = 0
         /// Batches copied unchanged because they decompress past the cleaner's limit.
         var oversizedBatchesKept: Int64 = 0
+        /// Records of aborted transactions (never visible to read_committed consumers).
+        var abortedRemoved: Int64 = 0
     }
 
     let path: String
@@ -37,6 +39,9 @@ final class SegmentCleaner {
     var throttler: Throttler
     let shouldStop: () -> Bool
     var counters = Counters()
+    /// The log's transactions when the pass began: records of aborted ones are neither
+    /// mapped nor kept (a key's latest value is its latest committed one).
+    var transactions = ProducerStateManager()
 
     init(path: String, now: Int64, config: LogConfig, cleaner: LogCleanerConfig, throttler: Throttler,
          shouldStop: @escaping () -> Bool) {
@@ -92,7 +97,7 @@ final class SegmentCleaner {
     func buildMap(_ map: inout OffsetMap, from: Int64, segment info: SegmentInfo) throws -> Int64 {
         var filledAt: Int64?
         try forEachBatch(info) { header, raw in
-            guard filledAt == nil, !header.isControl, header.lastOffset >= from else { return }
+            guard filledAt == nil, !header.isControl, header.lastOffset >= from, !isAborted(header) else { return }
             guard let body = try recordsBody(header, raw) else { return }
             try body.withUnsafeBytes { records in
                 try RecordScanner.forEach(records, count: Int(header.recordCount)) { r in
@@ -193,6 +198,10 @@ final class SegmentCleaner {
                          activeProducers: [Int64: Int64], nextHorizon: inout Int64) throws -> [UInt8]? {
         // Control batches belong to transactions, which keep their own rules (not cleaned yet).
         if header.isControl { return [UInt8](raw) }
+        if isAborted(header) {
+            counters.abortedRemoved += Int64(header.recordCount)
+            return try emptied(header, activeProducers: activeProducers)
+        }
         guard let body = try recordsBody(header, raw) else {
             counters.oversizedBatchesKept += 1
             return [UInt8](raw)
@@ -231,15 +240,7 @@ final class SegmentCleaner {
         if keptTombstones { nextHorizon = min(nextHorizon, header.deleteHorizonMs ?? (now &+ deleteRetentionMs)) }
         if kept.count == Int(header.recordCount) && !stampHorizon { return [UInt8](raw) }
 
-        if kept.isEmpty {
-            // An active producer's last batch keeps its header: its sequence and epoch are what
-            // de-duplicates the producer's retries after a restart rebuilds state from the log.
-            guard header.hasProducerId, activeProducers[header.producerId] == header.lastOffset else { return nil }
-            counters.emptyBatchesRetained += 1
-            var h = header
-            h.recordCount = 0
-            return try RecordBatchAssembly.assemble(header: h, body: UnsafeRawBufferPointer(start: nil, count: 0), codec: .none)
-        }
+        if kept.isEmpty { return try emptied(header, activeProducers: activeProducers) }
 
         var h = header
         h.recordCount = Int32(kept.count)
@@ -261,6 +262,21 @@ final class SegmentCleaner {
         }
         let codec = header.compression ?? .none
         return try newBody.withUnsafeBytes { try RecordBatchAssembly.assemble(header: h, body: $0, codec: codec) }
+    }
+
+    func isAborted(_ header: RecordBatchHeader) -> Bool {
+        header.isTransactional && header.hasProducerId && transactions.isAborted(producerId: header.producerId, offset: header.baseOffset)
+    }
+
+    /// A batch none of whose records stay: dropped, unless it is an active producer's last
+    /// batch, which keeps its header — its sequence and epoch are what de-duplicates the
+    /// producer's retries after a restart rebuilds state from the log.
+    func emptied(_ header: RecordBatchHeader, activeProducers: [Int64: Int64]) throws -> [UInt8]? {
+        guard header.hasProducerId, activeProducers[header.producerId] == header.lastOffset else { return nil }
+        counters.emptyBatchesRetained += 1
+        var h = header
+        h.recordCount = 0
+        return try RecordBatchAssembly.assemble(header: h, body: UnsafeRawBufferPointer(start: nil, count: 0), codec: .none)
     }
 }
 
