@@ -83,7 +83,7 @@ public actor KafkaCluster {
     private var connections: [Int32: BrokerConnection] = [:]
     private var connecting: [Int32: Task<BrokerConnection, any Error>] = [:]
     private var failures: [Int32: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
-    private var coordinators: [String: Int32] = [:]
+    private var coordinators: [CoordinatorKey: Int32] = [:]
     private var metadataInFlight: Task<MetadataResponse, any Error>? = nil
     /// Topics with a background refresh under way (see `invalidate`), and when each last ended.
     private var refreshing: Set<String> = []
@@ -321,8 +321,18 @@ public actor KafkaCluster {
 
     /// The group coordinator's connection (FindCoordinator, cached).
     public func coordinator(group: String) async throws -> BrokerConnection {
-        if let n = coordinators[group] {
-            do { return try await connection(node: n) } catch { coordinators[group] = nil }
+        try await coordinator(key: group, type: .group)
+    }
+
+    /// The transaction coordinator of a transactional id.
+    public func coordinator(transactionalID: String) async throws -> BrokerConnection {
+        try await coordinator(key: transactionalID, type: .transaction)
+    }
+
+    private func coordinator(key group: String, type: FindCoordinatorRequest.KeyType) async throws -> BrokerConnection {
+        let cacheKey = CoordinatorKey(type: type.rawValue, key: group)
+        if let n = coordinators[cacheKey] {
+            do { return try await connection(node: n) } catch { coordinators[cacheKey] = nil }
         }
         var lastError: (any Error)? = nil
         for attempt in 0..<20 {
@@ -332,7 +342,7 @@ public actor KafkaCluster {
                     throw KafkaError.unsupportedApi("FindCoordinator (consumer groups)")
                 }
                 var req = FindCoordinatorRequest()
-                req.keyType = 0
+                req.keyType = type.rawValue
                 if v >= 4 { req.coordinatorKeys = [group] } else { req.key = group }
                 let resp = try await conn.send(req, version: v)
                 let (code, msg, node, host, port): (Int16, String?, Int32, String, Int32)
@@ -352,7 +362,7 @@ public actor KafkaCluster {
                     brokers[node] = addr
                     if let old = connections.removeValue(forKey: node) { Task { await old.close() } }
                 }
-                coordinators[group] = node
+                coordinators[cacheKey] = node
                 return try await connection(node: node)
             } catch let e as KafkaError where e.isRetriable {
                 lastError = e
@@ -362,7 +372,14 @@ public actor KafkaCluster {
         throw lastError ?? KafkaError.connectionFailed("coordinator for \(group)")
     }
 
-    public func invalidateCoordinator(group: String) { coordinators[group] = nil }
+    public func invalidateCoordinator(group: String) { coordinators[CoordinatorKey(type: 0, key: group)] = nil }
+
+    public func invalidateCoordinator(transactionalID: String) { coordinators[CoordinatorKey(type: 1, key: transactionalID)] = nil }
+
+    struct CoordinatorKey: Hashable {
+        var type: Int8
+        var key: String
+    }
 
     public func close() async {
         closed = true

@@ -200,6 +200,18 @@ actor ConsumerCore {
     func nextChunk(until deadline: ContinuousClock.Instant? = nil) async throws -> [ConsumerRecord]? {
         var timer: Task<Void, Never>? = nil
         defer { timer?.cancel() }
+        // An iterator left early (a `break` out of `for try await`) leaves the rest of its
+        // chunk unread: the next iterator gets it first, so no record is skipped.
+        if !closed, var c = current, let st = partitions[c.tp], st.epoch == c.epoch, !st.paused {
+            let i = handed.load(ordering: .relaxed)
+            if i < c.records.count {
+                c.records.removeFirst(i)
+                current = c
+                currentStart = c.records[0].offset
+                handed.store(0, ordering: .relaxed)
+                return c.records
+            }
+        }
         while true {
             if closed { return nil }
             if let e = fatalError {

@@ -15,6 +15,7 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             case broker, connectionFailed, connectionClosed, requestTimedOut, deliveryTimedOut
             case unsupportedApi, protocolError, invalidConfiguration, authenticationFailed
             case unknownTopic, recordTooLarge, closed, invalidState, refused
+            case fenced, transactionAbortable
         }
         let backing: Backing
         init(_ backing: Backing) { self.backing = backing }
@@ -47,6 +48,12 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The broker refused the record for its content and the producer handed it, with its
         /// bytes, to `KafkaProducerConfig.onRefused` (`code` says why).
         public static let refused = Kind(.refused)
+        /// A newer producer with the same transactional id took over (or the coordinator
+        /// aborted this one's transaction on timeout): not retriable; close the producer.
+        public static let fenced = Kind(.fenced)
+        /// The open transaction failed (`code` says why, when a broker did): abort it, then
+        /// go on with the next one.
+        public static let transactionAbortable = Kind(.transactionAbortable)
 
         public var description: String { backing.rawValue }
 

@@ -51,6 +51,13 @@ public struct KafkaProducerConfig: Sendable {
     /// contents, handed here before their delivery callbacks fail: a dead-letter path (Kafka's
     /// clients report only the error, and the record is gone).
     public var onRefused: (@Sendable ([RefusedRecord]) -> Void)? = nil
+    /// Makes the producer transactional (Kafka's transactional.id): records are sent inside
+    /// transactions (`beginTransaction` … `commitTransaction`) that become visible to
+    /// read_committed consumers together or not at all, and a newer producer with the same id
+    /// fences this one. Implies idempotence and acks=all.
+    public var transactionalID: String? = nil
+    /// transaction.timeout.ms: a transaction open longer is aborted by the coordinator.
+    public var transactionTimeout: Duration = .seconds(60)
 
     public init(bootstrapServers: [BrokerAddress]) {
         client = KafkaClientConfig(bootstrapServers: bootstrapServers)
@@ -60,7 +67,7 @@ public struct KafkaProducerConfig: Sendable {
         client = try KafkaClientConfig(bootstrap: bootstrap)
     }
 
-    var idempotent: Bool { enableIdempotence ?? (acks == .all) }
+    var idempotent: Bool { transactionalID != nil || (enableIdempotence ?? (acks == .all)) }
 }
 
 /// A record to produce.
@@ -136,6 +143,8 @@ struct ProducerState {
     var producerEpoch: Int16 = -1
     var needsProducerId = false
     var rng = SystemRandomNumberGenerator()
+    /// Transactional producers only.
+    var transaction = TransactionState()
 }
 
 /// A Kafka producer: batches records per partition, compresses, sends with acks 0/1/all,
@@ -163,6 +172,12 @@ public final class KafkaProducer: Sendable, Service {
         if config.enableIdempotence == true && config.acks != .all {
             throw KafkaError.invalidConfiguration("idempotence requires acks=all")
         }
+        if let id = config.transactionalID {
+            if id.isEmpty { throw KafkaError.invalidConfiguration("transactionalID may not be empty") }
+            if config.acks != .all || config.enableIdempotence == false {
+                throw KafkaError.invalidConfiguration("a transactional producer needs acks=all and idempotence")
+            }
+        }
         if config.idempotent && config.maxInFlightRequestsPerConnection > 5 {
             throw KafkaError.invalidConfiguration("idempotence allows at most 5 requests in flight per connection")
         }
@@ -172,7 +187,8 @@ public final class KafkaProducer: Sendable, Service {
         self.config = config
         self.cluster = KafkaCluster(config: config.client)
         var s = ProducerState()
-        s.needsProducerId = config.idempotent
+        // A transactional producer gets its id from initTransactions().
+        s.needsProducerId = config.idempotent && config.transactionalID == nil
         self.state = Locked(s)
         self.idempotent = Locked(config.idempotent)
         self.metrics = ProducerMetrics(clientID: config.client.clientID, factory: config.client.metricsFactory ?? MetricsSystem.factory)
@@ -274,6 +290,7 @@ public final class KafkaProducer: Sendable, Service {
 
     /// The record's size in a batch; throws when it can never be sent.
     private func checkedSize(_ record: ProducerRecord) throws -> Int {
+        if config.transactionalID != nil { try state.withLock { try $0.transaction.checkCanSend() } }
         let size = ProducerBatch.estimateSize(keyCount: record.key?.readableBytes ?? 0, valueCount: record.value?.readableBytes ?? 0,
                                               headers: record.headers)
         let limit = min(config.maxRequestSize, config.bufferMemory) - RecordBatchHeader.size - 100
@@ -480,6 +497,9 @@ public final class KafkaProducer: Sendable, Service {
             if state.withLock({ $0.needsProducerId }) {
                 await initProducerId()
             }
+            if state.withLock({ !$0.transaction.unadded.isEmpty }) {
+                await addPartitionsToTransaction()
+            }
             // Leaders of partitions with data.
             let tps = state.withLock { s in s.queues.compactMap { $0.value.batches.isEmpty ? nil : $0.key } }
             let leaders = await cluster.leaders(for: tps)
@@ -496,7 +516,7 @@ public final class KafkaProducer: Sendable, Service {
                 let retry = now + config.retryBackoff.timeAmount
                 deadline = deadline.map { min($0, retry) } ?? retry
             }
-            if requests.isEmpty { await wakeup.wait(until: deadline) }
+            if requests.isEmpty && state.withLock({ $0.transaction.unadded.isEmpty }) { await wakeup.wait(until: deadline) }
         }
     }
 
@@ -508,6 +528,7 @@ public final class KafkaProducer: Sendable, Service {
         let maxInFlight = config.maxInFlightRequestsPerConnection
         let maxRequest = config.maxRequestSize
         let idem = idempotent.withLock { $0 }
+        let transactional = config.transactionalID != nil
         return state.withLock { s in
             var nextWake: NIODeadline? = nil
             func wake(_ d: NIODeadline) { nextWake = nextWake.map { min($0, d) } ?? d }
@@ -529,6 +550,11 @@ public final class KafkaProducer: Sendable, Service {
                 }
                 wake(first.createdAt + deliveryTimeout)
                 guard let node = leaders[tp] else { continue }
+                if transactional && !s.transaction.partitions.contains(tp) {
+                    // AddPartitionsToTxn first (the sender loop does it, then drains again).
+                    s.transaction.unadded.insert(tp)
+                    continue
+                }
                 if let r = first.retryAt, r > now { wake(r); continue }
                 // A retried batch goes out only when nothing before it is still in flight.
                 if first.attempts > 0 && q.inFlight > 0 { continue }
@@ -545,6 +571,7 @@ public final class KafkaProducer: Sendable, Service {
                         first.baseSequence = q.nextSequence
                         first.producerId = s.producerId
                         first.producerEpoch = s.producerEpoch
+                        first.transactional = transactional
                         q.nextSequence = q.nextSequence &+ first.recordCount
                         if q.nextSequence < 0 { q.nextSequence = 0 }
                     }
@@ -598,6 +625,7 @@ public final class KafkaProducer: Sendable, Service {
             return
         }
         var req = ProduceRequest()
+        req.transactionalId = config.transactionalID
         req.acks = config.acks.rawValue
         req.timeoutMs = Int32(clamping: config.ackTimeout.milliseconds)
         var topics = [String: [ProduceRequest.Partition]]()
@@ -743,8 +771,9 @@ public final class KafkaProducer: Sendable, Service {
         completed(b)
     }
 
-    private func finish(_ b: ProducerBatch, error: KafkaError) {
+    func finish(_ b: ProducerBatch, error: KafkaError) {
         metrics.failedRecords.increment(by: Int(b.recordCount))
+        if b.transactional { state.withLock { $0.transaction.failed(error) } }
         var error = error
         if let onRefused = config.onRefused, error.refusesContent {
             // Handed over before any callback fails (and so before a flush returns).
@@ -781,6 +810,15 @@ public final class KafkaProducer: Sendable, Service {
     /// Gets a producer id (and resets sequences) for idempotence. Falls back to a plain
     /// producer when the broker does not support InitProducerId.
     private func initProducerId() async {
+        if config.transactionalID != nil {
+            // Sequences are lost inside a transaction: only an abort (and, if fenced, a new
+            // producer) recovers; an idempotent InitProducerId would drop the transactional id.
+            state.withLock { s in
+                s.needsProducerId = false
+                s.transaction.failed(KafkaError.invalidState("the producer's sequence state was lost; abort the transaction"))
+            }
+            return
+        }
         var attempt = 0
         while !state.withLock({ $0.closed && $0.incomplete == 0 }) {
             do {

@@ -57,6 +57,8 @@ final class ProducerBatch: @unchecked Sendable {
     var built: ByteBuffer? = nil
     var retryAt: NIODeadline? = nil
     var lastError: KafkaError? = nil
+    /// Part of a transaction (the batch carries the transactional attribute).
+    var transactional = false
 
     init(tp: TopicPartition, capacity: Int, initialCapacity: Int = 0, allocator: ByteBufferAllocator, now: NIODeadline = .now()) {
         self.tp = tp
@@ -97,7 +99,8 @@ final class ProducerBatch: @unchecked Sendable {
     func build(compression: CompressionCodec, allocator: ByteBufferAllocator) throws -> ByteBuffer {
         if let built { return built }
         let header = RecordBatchHeader(
-            baseOffset: 0, batchLength: 0, partitionLeaderEpoch: -1, magic: 2, crc: 0, attributes: Int16(compression.rawValue),
+            baseOffset: 0, batchLength: 0, partitionLeaderEpoch: -1, magic: 2, crc: 0,
+            attributes: Int16(compression.rawValue) | (transactional ? RecordBatchHeader.transactionalBit : 0),
             lastOffsetDelta: recordCount - 1, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, producerId: producerId,
             producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
         // Header first, records compressed straight behind it; then length and CRC are filled in.
