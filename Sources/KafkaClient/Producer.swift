@@ -773,7 +773,6 @@ public final class KafkaProducer: Sendable, Service {
 
     func finish(_ b: ProducerBatch, error: KafkaError) {
         metrics.failedRecords.increment(by: Int(b.recordCount))
-        if b.transactional { state.withLock { $0.transaction.failed(error) } }
         var error = error
         if let onRefused = config.onRefused, error.refusesContent {
             // Handed over before any callback fails (and so before a flush returns).
@@ -783,6 +782,9 @@ public final class KafkaProducer: Sendable, Service {
                 error = error.handedOff
             }
         }
+        // A record handed over (it goes elsewhere, in the same transaction) does not doom the
+        // transaction; any other failure does.
+        if b.transactional && error.kind != .refused { state.withLock { $0.transaction.failed(error) } }
         b.fail(error)
         completed(b)
     }

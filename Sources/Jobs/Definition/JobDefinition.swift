@@ -13,6 +13,8 @@ public struct JobDefinition: Sendable {
     public var parallelism: Int
     /// nil: no checkpoints.
     public var checkpointInterval: Duration?
+    /// `delivery:`; exactly-once commits the output with each checkpoint.
+    public var delivery: StreamJobConfig.Delivery = .atLeastOnce
     public var deadLetterTopic: String?
     public var lateTopic: String?
     /// Global tables that `lookup` operators read.

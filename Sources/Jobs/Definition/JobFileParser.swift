@@ -38,13 +38,14 @@ import Yams
 ///     key: customer_id
 /// parallelism: 2
 /// checkpoint-interval: 1s
+/// delivery: exactly-once        # or at-least-once (default)
 /// ```
 public enum JobFileParser {
     /// Largest job file read (a definition, not data).
     public static let maxBytes = 1 << 20
 
     static let topKeys = ["name", "version", "description", "sources", "tables", "operators", "sinks", "parallelism",
-                          "checkpoint-interval", "dead-letter-topic", "late-topic"]
+                          "checkpoint-interval", "delivery", "dead-letter-topic", "late-topic"]
     static let sourceKeys = ["topic", "format", "schema", "event-time", "out-of-orderness", "idle-timeout", "separator", "skip-header", "avro-schema", "wire",
                              "partitioned-by"]
     static let tableKeys = ["topic", "format", "schema", "versioned-by", "history"]
@@ -81,6 +82,19 @@ public enum JobFileParser {
         let description = r.value(top, "description").flatMap { r.string($0, "description") }
         let parallelism = r.value(top, "parallelism").flatMap { r.int($0, "parallelism", range: 1...1024) } ?? 1
         let checkpoint = r.value(top, "checkpoint-interval").flatMap { r.duration($0, "checkpoint-interval", allowZero: false) }
+        var delivery = StreamJobConfig.Delivery.atLeastOnce
+        if let d = r.value(top, "delivery"), let text = r.string(d, "delivery") {
+            if let v = StreamJobConfig.Delivery(rawValue: text.lowercased()) {
+                delivery = v
+                if v == .exactlyOnce && checkpoint == nil {
+                    r.error(d, "delivery: exactly-once commits the output with each checkpoint: give the job a checkpoint-interval")
+                }
+            } else {
+                let all = StreamJobConfig.Delivery.allCases.map(\.rawValue)
+                let hint = Suggest.nearest(text, among: all).map { " (did you mean '\($0)'?)" } ?? ""
+                r.error(d, "delivery '\(text)' is not one of \(all.joined(separator: ", "))\(hint)")
+            }
+        }
 
         var sources: [SourceDefinition] = []
         if let s = r.require(top, "sources", in: "job", at: root), let pairs = r.mapping(s, "sources") {
@@ -113,7 +127,7 @@ public enum JobFileParser {
         guard r.diagnostics.isEmpty else { return (nil, Diagnostics(r.diagnostics)) }
         return (JobDefinition(file: file, name: name, version: version, description: description, sources: sources,
                               operators: operators, sinks: sinks, parallelism: parallelism, checkpointInterval: checkpoint,
-                              deadLetterTopic: dlq, lateTopic: late, tables: tables), Diagnostics([]))
+                              delivery: delivery, deadLetterTopic: dlq, lateTopic: late, tables: tables), Diagnostics([]))
     }
 
     static func isTopicSafe(_ s: String) -> Bool {

@@ -8,6 +8,7 @@ public struct PlannedJob: Sendable {
     public let definition: JobDefinition
     public var parallelism: Int { definition.parallelism }
     public var checkpointInterval: Duration? { definition.checkpointInterval }
+    public var delivery: StreamJobConfig.Delivery { definition.delivery }
 }
 
 /// Turns a checked job file into a `StreamJob` whose elements are `Row`s: sources decode

@@ -212,6 +212,7 @@ public final class JobsRunner: Service, Sendable {
         jc.client = reporter.client
         jc.parallelism = planned.parallelism
         jc.checkpointInterval = planned.checkpointInterval
+        jc.delivery = planned.delivery
         jc.allowDroppedState = d.allowDroppedState ?? false
         jc.stateDirectory = config.stateRoot.map { "\($0)/\(d.name)" }
         var log = logger

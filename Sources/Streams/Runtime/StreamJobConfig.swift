@@ -46,6 +46,18 @@ public struct StreamJobConfig: Sendable {
     /// A local copy of the latest checkpoints, for a fast restart on this machine.
     public var stateDirectory: String? = nil
 
+    public enum Delivery: String, Sendable, CaseIterable {
+        /// After a crash, output since the last checkpoint is written again (duplicates).
+        case atLeastOnce = "at-least-once"
+        /// Output commits in one transaction with the checkpoint that follows it: consumers
+        /// reading with isolation.level=read_committed see every result exactly once, whatever
+        /// crashes. Needs checkpoints (and a broker with transactions); output becomes visible
+        /// at each checkpoint, so the interval is the latency read_committed consumers see.
+        case exactlyOnce = "exactly-once"
+    }
+
+    public var delivery: Delivery = .atLeastOnce
+
     /// Where metrics go (nil: the process's bootstrapped MetricsSystem).
     public var metricsFactory: (any MetricsFactory)? = nil
 

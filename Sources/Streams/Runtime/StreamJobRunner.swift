@@ -186,7 +186,9 @@ public final class StreamJobRunner: Service, Sendable {
         case .latest: startSpec = .latest
         case .timestamp(let t): startSpec = .timestamp(t)
         }
-        let latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }))
+        // Exactly once reads committed data only: a bounded run ends at the last stable offset.
+        let latest = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }),
+                                                 isolationLevel: config.delivery == .exactlyOnce ? .readCommitted : .readUncommitted)
         // A time with no record at or after it lists offset -1: start at the end.
         let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, startSpec) })).mapValues { $0.offset }
             .merging(latest.mapValues(\.offset)) { s, end in s < 0 ? end : s }
@@ -202,6 +204,34 @@ public final class StreamJobRunner: Service, Sendable {
             }
         }
 
+        let workers = max(1, min(config.parallelism, partitions))
+        let exactlyOnce = config.delivery == .exactlyOnce
+        if exactlyOnce && config.checkpointInterval == nil && !config.bounded {
+            throw StreamsError.invalidJob("exactly-once delivery commits output with checkpoints: give the job a checkpoint interval")
+        }
+        let refusals = SinkRefusals()
+        // Exactly once: each worker's transactional pair, fenced (the previous run's open
+        // transactions aborted) before the checkpoints are read.
+        var sinks: [WorkerSink] = []
+        if exactlyOnce {
+            for w in 0..<workers {
+                var pairs: [KafkaProducer] = []
+                for id in WorkerSink.transactionalIDs(job: job.identity.name, worker: w) {
+                    var pc = sinkProducerConfig(refusals)
+                    pc.client.clientID = id
+                    pc.transactionalID = id
+                    // Longer than any checkpoint takes; a killed run's transaction ends at the latest then.
+                    pc.transactionTimeout = max(.seconds(60), (config.checkpointInterval ?? .zero) * 6)
+                    pairs.append(try KafkaProducer(config: pc))
+                }
+                let sink = WorkerSink(transactional: pairs)
+                sinks.append(sink)
+                do { try await sink.fence() } catch {
+                    for s in sinks { await s.close() }
+                    throw StreamsError.topology("exactly-once delivery: cannot register the worker's transactional producers (\(error))")
+                }
+            }
+        }
         var store: CheckpointStore? = nil
         var restored: [Int32: TaskSnapshot] = [:]
         if config.checkpointInterval != nil {
@@ -215,6 +245,7 @@ public final class StreamJobRunner: Service, Sendable {
                 try Self.checkCompatible(snaps, job: job, allowDropped: config.allowDroppedState)
             } catch {
                 await s.close()
+                for s in sinks { await s.close() }
                 throw error
             }
             restored = snaps
@@ -224,23 +255,16 @@ public final class StreamJobRunner: Service, Sendable {
                                                                     "read-ms": "\((ContinuousClock.now - t0).millis)"])
             }
         }
-        var pc = KafkaProducerConfig(bootstrapServers: config.client.bootstrapServers)
-        pc.client = config.client
+        var pc = sinkProducerConfig(refusals)
         pc.client.clientID = "\(job.identity.name)-sink"
-        pc.compression = config.compression
-        pc.linger = config.linger
-        pc.acks = config.acks
-        pc.allowAutoTopicCreation = false
-        pc.bufferMemory = config.producerBufferBytes
-        let refusals = SinkRefusals()
-        pc.onRefused = { refusals.add($0) }
         let producer = try KafkaProducer(config: pc)
         let failures = DeliveryFailures()
 
         let board = WatermarkBoard(partitions: tps.count)
         let jobMetrics = JobMetrics(job: job.identity.name, factory: config.metricsFactory ?? MetricsSystem.factory)
-        let workers = max(1, min(config.parallelism, partitions))
-        logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)"])
+        logger.info("starting", metadata: ["partitions": "\(partitions)", "workers": "\(workers)", "bounded": "\(config.bounded)",
+                                           "delivery": "\(config.delivery.rawValue)"])
+        let workerSinks = sinks
         let workerEnds = config.bounded ? ends : nil
         let (partitionCount, snapshots, checkpoints) = (partitions, restored, store)
         do {
@@ -263,7 +287,8 @@ public final class StreamJobRunner: Service, Sendable {
                         for w in 0..<workers {
                             let mine = stride(from: w, to: partitionCount, by: workers).map { Int32($0) }
                             let worker = Worker(index: w, partitions: mine, partitionCount: partitionCount, runner: self, board: board,
-                                                producer: producer, failures: failures, refusals: refusals, store: checkpoints, metrics: jobMetrics,
+                                                sink: workerSinks.isEmpty ? WorkerSink(shared: producer) : workerSinks[w],
+                                                failures: failures, refusals: refusals, store: checkpoints, metrics: jobMetrics,
                                                 restored: snapshots.filter { mine.contains($0.key) },
                                                 starts: starts, ends: workerEnds)
                             workerGroup.addTask { try await worker.run() }
@@ -278,6 +303,7 @@ public final class StreamJobRunner: Service, Sendable {
             }
         } catch {
             await producer.close()
+            for s in sinks { await s.close() }
             await store?.close()
             throw error
         }
@@ -292,10 +318,12 @@ public final class StreamJobRunner: Service, Sendable {
             }
         } catch {
             await producer.close()
+            for s in sinks { await s.close() }
             await store?.close()
             throw error
         }
         await producer.close()
+        for s in sinks { await s.close() }
         await store?.close()
         if let f = failures.first() {
             throw StreamsError.deliveryFailed("\(failures.count.load(ordering: .relaxed)) records not delivered; first: \(f)")
@@ -307,6 +335,19 @@ public final class StreamJobRunner: Service, Sendable {
 }
 
 extension StreamJobRunner {
+    /// The sink producers' settings (the shared one's and, exactly once, the workers' pairs').
+    func sinkProducerConfig(_ refusals: SinkRefusals) -> KafkaProducerConfig {
+        var pc = KafkaProducerConfig(bootstrapServers: config.client.bootstrapServers)
+        pc.client = config.client
+        pc.compression = config.compression
+        pc.linger = config.linger
+        pc.acks = config.delivery == .exactlyOnce ? .all : config.acks
+        pc.allowAutoTopicCreation = false
+        pc.bufferMemory = config.producerBufferBytes
+        pc.onRefused = { refusals.add($0) }
+        return pc
+    }
+
     /// Each global table's topic (made, compacted, if it does not exist yet: a lookup into
     /// an empty table finds nothing; a versioned table's is kept for its history instead, as
     /// compaction would leave only each key's latest version) and where its partitions end now.

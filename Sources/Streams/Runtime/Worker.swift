@@ -18,7 +18,8 @@ struct Worker: Sendable {
     let partitionCount: Int
     let runner: StreamJobRunner
     let board: WatermarkBoard
-    let producer: KafkaProducer
+    /// Where output goes (the shared producer, or this worker's transactional pair).
+    let sink: WorkerSink
     let failures: DeliveryFailures
     let refusals: SinkRefusals
     let store: CheckpointStore?
@@ -125,7 +126,11 @@ struct Worker: Sendable {
         cc.maxPartitionFetchBytes = config.maxPartitionFetchBytes
         cc.maxBufferedBytes = config.consumerBufferBytes
         cc.fetchMaxWait = .milliseconds(100)
+        // Exactly once: never what an aborted upstream transaction wrote (a repartition
+        // stage's output included).
+        if sink.exactlyOnce { cc.isolationLevel = .readCommitted }
         let consumer = try KafkaConsumer(config: cc)
+        try sink.begin()
         try await consumer.assign(offsets: offsets)
         let paused = readerInputs.filter(\.finished).map(\.tp)
         if !paused.isEmpty { await consumer.pause(paused) }
@@ -277,7 +282,8 @@ struct Worker: Sendable {
             if let due = nextCheckpoint, ContinuousClock.now >= due, let store, upload?.isDone ?? true {
                 try await finishUpload(&upload, checkpointID)
                 checkpointID += 1
-                upload = Upload(freeze(checkpointID, contexts, builders, inputs), worker: self, store)
+                let transaction = try await sink.rotate(refusals, runner, onDelivery)
+                upload = Upload(freeze(checkpointID, contexts, builders, inputs, transaction), worker: self, store)
                 runner.logger.debug("checkpoint taken", metadata: ["id": "\(checkpointID)", "worker": "\(index)",
                                                                   "slowest-step-ms": "\(slowest.overall.millis)",
                                                                   "slowest-step-after-previous-ms": "\(slowest.afterCheckpoint.millis)"])
@@ -292,9 +298,14 @@ struct Worker: Sendable {
         if runner.stopping.load(ordering: .relaxed), let store {
             try await drain(contexts, builders, taskMetrics, onDelivery)
             checkpointID += 1
-            upload = Upload(freeze(checkpointID, contexts, builders, inputs), worker: self, store)
+            let transaction = try await sink.rotate(refusals, runner, onDelivery)
+            upload = Upload(freeze(checkpointID, contexts, builders, inputs, transaction), worker: self, store)
             try await awaitUpload(&upload, checkpointID, onDelivery)
             runner.logger.info("stopped with a checkpoint", metadata: ["worker": "\(index)", "id": "\(checkpointID)"])
+        } else if sink.exactlyOnce {
+            // The end of a bounded run (or a stop without checkpoints): what is open commits.
+            try await drain(contexts, builders, taskMetrics, onDelivery)
+            try await sink.commitOpen()
         }
         runner.logger.debug("worker done", metadata: ["worker": "\(index)", "watermark": "\(combined)"])
     }
@@ -313,11 +324,14 @@ struct Worker: Sendable {
         var taken: ContinuousClock.Instant
         /// How long taking it held processing up.
         var pauseMicros: Int64
+        /// Exactly once: the producer whose open transaction holds the output before it.
+        var transaction: KafkaProducer?
     }
 
     /// The only part of a checkpoint that holds processing up: O(operators), whatever the
     /// state's size.
-    func freeze(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input]) -> FrozenCheckpoint {
+    func freeze(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input],
+                _ transaction: KafkaProducer? = nil) -> FrozenCheckpoint {
         let t0 = ContinuousClock.now
         var tasks: [FrozenCheckpoint.TaskState] = []
         for (t, ctx) in contexts.enumerated() {
@@ -329,7 +343,7 @@ struct Worker: Sendable {
         }
         let pause = (ContinuousClock.now - t0).micros
         metrics.checkpointPause.recordMicroseconds(pause)
-        return FrozenCheckpoint(id: id, tasks: tasks, taken: t0, pauseMicros: pause)
+        return FrozenCheckpoint(id: id, tasks: tasks, taken: t0, pauseMicros: pause, transaction: transaction)
     }
 
     /// Off the processing path (Flink's asynchronous snapshot phase): waits until the sink's
@@ -337,11 +351,17 @@ struct Worker: Sendable {
     /// on the broker — writes the frozen state out and stores it. Complete when its manifests
     /// are written.
     func complete(_ c: FrozenCheckpoint, _ store: CheckpointStore) async throws {
-        await producer.flush()
-        // Refused records from before it are handed over by now; their dead letters must be
-        // on the broker too (the processor sends them).
-        while refusals.outstanding.load(ordering: .relaxed) > 0 { try await Task.sleep(for: .milliseconds(2)) }
-        await producer.flush()
+        if let t = c.transaction {
+            // Exactly once: the rotation already had the output (and its dead letters) acknowledged.
+            await t.flush()
+        } else {
+            let producer = sink.producer
+            await producer.flush()
+            // Refused records from before it are handed over by now; their dead letters must be
+            // on the broker too (the processor sends them).
+            while refusals.outstanding.load(ordering: .relaxed) > 0 { try await Task.sleep(for: .milliseconds(2)) }
+            await producer.flush()
+        }
         if let f = failures.first() { throw StreamsError.deliveryFailed("sink: \(f)") }
         let t1 = ContinuousClock.now
         // On a thread of its own, not the cooperative pool: writing out a large state takes
@@ -363,7 +383,7 @@ struct Worker: Sendable {
             return (snaps, bytes)
         }
         let t2 = ContinuousClock.now
-        try await store.save(snaps)
+        try await store.save(snaps, transaction: c.transaction)
         let us = (ContinuousClock.now - c.taken).micros
         runner.progress.checkpointed(micros: c.pauseMicros, bytes: bytes)
         metrics.checkpointDuration.recordMicroseconds(us)
@@ -393,7 +413,7 @@ struct Worker: Sendable {
     /// topic meanwhile (the checkpoint waits for that).
     func awaitUpload(_ upload: inout Upload?, _ id: Int64, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         while let u = upload, !u.isDone {
-            try await refusals.send(producer, runner, onDelivery)
+            try await refusals.send(sink.producer, runner, onDelivery)
             try await Task.sleep(for: .milliseconds(2))
         }
         try await finishUpload(&upload, id)
@@ -411,6 +431,12 @@ struct Worker: Sendable {
             // is not on the broker).
             if case StreamsError.deliveryFailed = error { throw error }
             metrics.checkpointFailures.increment()
+            // Exactly once: the transaction of that checkpoint's output is in doubt; the
+            // restart fences it and resumes from the last committed checkpoint.
+            if sink.exactlyOnce {
+                runner.logger.error("checkpoint failed; exactly-once output cannot go on past it", metadata: ["id": "\(id)", "error": "\(error)"])
+                throw error
+            }
             runner.logger.error("checkpoint failed", metadata: ["id": "\(id)", "error": "\(error)"])
         }
     }
@@ -446,6 +472,7 @@ struct Worker: Sendable {
     func drain(_ contexts: [TaskContext], _ builders: [TaskBuilder], _ taskMetrics: [TaskMetrics],
                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         let now = JobProgress.nowMicros() / 1000
+        let producer = sink.producer
         try await refusals.send(producer, runner, onDelivery)
         for (t, ctx) in contexts.enumerated() {
             let any = ctx.hasOutput

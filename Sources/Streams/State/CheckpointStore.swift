@@ -83,7 +83,12 @@ final class CheckpointStore: Sendable {
 
     /// Writes the snapshots; returns when they are durable in the topic (and written locally).
     /// `crashAfterManifests` stops there (tests: a kill before the tombstones).
-    func save(_ snapshots: [TaskSnapshot], crashAfterManifests: Bool = false) async throws {
+    ///
+    /// `transaction` (exactly-once delivery): the manifests go into that producer's open
+    /// transaction — the one holding the sink output they vouch for — which is then committed:
+    /// the output and the checkpoint that follows it become visible together or not at all.
+    /// Tombstones of the replaced chunks come only after the commit.
+    func save(_ snapshots: [TaskSnapshot], transaction: KafkaProducer? = nil, crashAfterManifests: Bool = false) async throws {
         let failures = DeliveryFailures()
         let onDelivery: @Sendable (DeliveryResult) -> Void = { failures.record($0) }
         func flush(_ what: String) async throws {
@@ -137,10 +142,21 @@ final class CheckpointStore: Sendable {
             let m = CheckpointManifest(checkpointID: s.checkpointID, chunks: counts[t], length: lengths[t], parts: bodies[t],
                                        chunkOffsets: offs.contains(-1) ? [] : offs)
             manifests.append(m)
-            try await producer.produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(),
-                                                      partition: Self.metaPartition), onDelivery: onDelivery)
+            try await (transaction ?? producer).produce(ProducerRecord(topic: topic, key: Array("task/\(s.partition)".utf8), value: m.encode(),
+                                                                       partition: Self.metaPartition), onDelivery: onDelivery)
         }
-        try await flush("manifests")
+        if let transaction {
+            if let e = failures.first() { throw StreamsError.deliveryFailed("checkpoint manifests: \(e)") }
+            do {
+                let c0 = ContinuousClock.now
+                defer { logger.debug("checkpoint transaction committed", metadata: ["commit-ms": "\((ContinuousClock.now - c0).millis)"]) }
+                try await transaction.commitTransaction()
+            } catch {
+                throw StreamsError.deliveryFailed("committing the output with checkpoint \(snapshots.first?.checkpointID ?? 0): \(error)")
+            }
+        } else {
+            try await flush("manifests")
+        }
         if crashAfterManifests { return }
         // The replaced chunks (and any left by a crash) are garbage now; never the ones just
         // written (a checkpoint id can repeat after a crash before its manifest).
@@ -321,10 +337,33 @@ final class CheckpointStore: Sendable {
 
     /// One partition read from `range` (default: all of it) to its end or the range's end:
     /// latest value per key (nil: tombstone), only for `keys` when given.
-    func read(_ partition: Int32, range: (Int64, Int64)? = nil, keys: Set<String>? = nil) async throws -> [String: [UInt8]?] {
+    ///
+    /// Read committed: manifests of a transaction that never committed (exactly-once jobs
+    /// killed before their commit) are not seen. A transaction still open — a previous run's,
+    /// not fenced yet — is waited for (it ends with its timeout at the latest): reading up to
+    /// it would miss later manifests and restore an older checkpoint than the output says.
+    func read(_ partition: Int32, range: (Int64, Int64)? = nil, keys: Set<String>? = nil,
+              settle: Duration = .seconds(120)) async throws -> [String: [UInt8]?] {
         let admin = KafkaAdmin(config: client)
         let tp = TopicPartition(topic, partition)
-        let endOffset = try await admin.listOffsets([tp: .latest])[tp]?.offset ?? 0
+        var endOffset = try await admin.listOffsets([tp: .latest], isolationLevel: .readCommitted)[tp]?.offset ?? 0
+        let deadline = ContinuousClock.now + settle
+        var warned = false
+        while true {
+            let logEnd = try await admin.listOffsets([tp: .latest])[tp]?.offset ?? 0
+            if endOffset >= logEnd { break }
+            guard ContinuousClock.now < deadline else {
+                await admin.close()
+                throw StreamsError.checkpoint("\(topic) partition \(partition) has a transaction open since offset \(endOffset) that did not end within \(settle)")
+            }
+            if !warned {
+                logger.info("waiting for an open transaction in the checkpoint topic to end (a previous run's: it ends at its timeout)",
+                            metadata: ["topic": "\(topic)", "partition": "\(partition)", "stable-offset": "\(endOffset)", "end": "\(logEnd)"])
+                warned = true
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            endOffset = try await admin.listOffsets([tp: .latest], isolationLevel: .readCommitted)[tp]?.offset ?? 0
+        }
         let startOffset = try await admin.listOffsets([tp: .earliest])[tp]?.offset ?? 0
         await admin.close()
         let start = max(startOffset, range?.0 ?? startOffset), end = min(endOffset, range?.1 ?? endOffset)
@@ -334,16 +373,24 @@ final class CheckpointStore: Sendable {
         cc.client = client
         cc.enableAutoCommit = false
         cc.maxPartitionFetchBytes = 8 << 20
+        cc.isolationLevel = .readCommitted
         let consumer = try KafkaConsumer(config: cc)
         try await consumer.assign(offsets: [tp: start])
         var it = consumer.records.makeAsyncIterator()
         var pos = start
+        var stalled = ContinuousClock.now + .seconds(30)
         while pos < end {
-            guard let chunk = try await it.nextChunk(until: .now + .seconds(30)) else { break }
+            // Short waits: the end can be a transaction marker, which no record reports.
+            guard let chunk = try await it.nextChunk(until: .now + .milliseconds(50)) else { break }
             if chunk.isEmpty {
                 if let p = await consumer.position(tp), p >= end { break }
+                guard ContinuousClock.now < stalled else {
+                    await consumer.close()
+                    throw StreamsError.checkpoint("\(topic) partition \(partition): no progress reading at offset \(pos) of \(end) for 30 s")
+                }
                 continue
             }
+            stalled = ContinuousClock.now + .seconds(30)
             for r in chunk where r.offset < end {
                 guard let k = r.keyString else { continue }
                 if let keys, !keys.contains(k) { continue }

@@ -34,6 +34,7 @@ extension JobCommand {
             config.parallelism = parallelism ?? planned.parallelism
             config.bounded = bounded
             config.checkpointInterval = planned.checkpointInterval
+            config.delivery = planned.delivery
             config.stateDirectory = stateDir
             switch from {
             case "earliest": config.start = .earliest

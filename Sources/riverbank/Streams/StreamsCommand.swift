@@ -36,6 +36,8 @@ struct StreamsBenchCommand: AsyncParsableCommand {
     @Flag(help: "No progress lines.") var quiet = false
     @Option(help: "Run this job file instead of the Swift-API job (its sources read --topic, its sinks write --output).") var jobFile: String?
     @Flag(help: "Keep running at the end of the input (until SIGTERM or SIGINT, which stop it with a last checkpoint).") var unbounded = false
+    @Option(help: "at-least-once, or exactly-once (output committed with each checkpoint; read it with isolation.level=read_committed).")
+    var delivery = "at-least-once"
 
     func run() async throws {
         let t0 = ProcessInfo.processInfo.environment["PEERS_T0"].flatMap(Double.init) ?? Date().timeIntervalSince1970
@@ -58,6 +60,8 @@ struct StreamsBenchCommand: AsyncParsableCommand {
         config.bounded = !unbounded
         if checkpointIntervalMs > 0 { config.checkpointInterval = .milliseconds(checkpointIntervalMs) }
         config.stateDirectory = stateDir
+        guard let d = StreamJobConfig.Delivery(rawValue: delivery) else { throw ValidationError("--delivery is at-least-once or exactly-once") }
+        config.delivery = d
         guard let codec = CompressionCodec.allCases.first(where: { "\($0)" == compression }) else {
             throw ValidationError("unknown compression '\(compression)'")
         }
