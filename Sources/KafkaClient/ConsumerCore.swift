@@ -248,16 +248,18 @@ actor ConsumerCore {
         while i < ready.count {
             let c = ready[i]
             guard let st = partitions[c.tp], st.epoch == c.epoch else {
-                removeChunk(at: i)
+                i = removeChunk(at: i)
                 continue
             }
             if st.paused { i += 1; continue }
-            removeChunk(at: i)
+            i = removeChunk(at: i)
             partitions[c.tp]!.position = c.nextOffset
             var chunk = c
             if let first = c.records.first, let pos = st.position, first.offset < pos {
                 chunk.records = c.records.filter { $0.offset >= pos }
             }
+            // Nothing to hand out (a fetch of only a transaction marker, or of records before
+            // the position): on to the next chunk.
             if chunk.records.isEmpty { continue }
             current = chunk
             currentStart = st.position ?? chunk.records[0].offset
@@ -268,7 +270,11 @@ actor ConsumerCore {
         return nil
     }
 
-    private func removeChunk(at i: Int) {
+    /// Removes the chunk at `i`; returns the index of the chunk that followed it. (The head's
+    /// slot stays behind `readyHead` until compaction: looking at `i` again would see it a
+    /// second time and, removing it again, lose the chunk after it.)
+    @discardableResult
+    private func removeChunk(at i: Int) -> Int {
         let c = ready[i]
         bufferedBytes -= c.bytes
         if partitions[c.tp] != nil { partitions[c.tp]!.queuedChunks -= 1 }
@@ -281,8 +287,10 @@ actor ConsumerCore {
                 ready.removeFirst(readyHead)
                 readyHead = 0
             }
+            return readyHead
         } else {
             ready.remove(at: i)
+            return i
         }
     }
 

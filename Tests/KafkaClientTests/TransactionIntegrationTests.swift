@@ -163,3 +163,42 @@ func drain(_ consumer: KafkaConsumer, window: Duration) async throws -> [Consume
         await admin.close()
     }
 }
+
+extension TransactionIntegrationTests {
+    /// A consumer at the tail while transactions end: a fetch that returns only a commit
+    /// marker must not make it skip the next transaction's first batch (it did).
+    @Test(.needs(.riverbank)) func aConsumerAtTheTailSeesEveryTransactionsRecords() async throws {
+        let broker = try await TestBroker.start(.riverbank)
+        defer { broker.stop() }
+        let admin = try KafkaAdmin(bootstrap: broker.bootstrap)
+        let topic = uniqueName("it-tail")
+        try await admin.createTopic(topic, partitions: 1)
+        for isolation in [IsolationLevel.readUncommitted, .readCommitted] {
+            var cc = try KafkaConsumerConfig(bootstrap: broker.bootstrap, groupID: nil)
+            cc.isolationLevel = isolation
+            cc.autoOffsetReset = .latest
+            let consumer = try KafkaConsumer(config: cc)
+            try await consumer.assign([TopicPartition(topic, 0)])
+            try await waitUntil { await consumer.position(TopicPartition(topic, 0)) != nil }
+            let producer = try transactionalProducer(broker, id: uniqueName("tail"))
+            try await producer.initTransactions()
+            let reader = Task { try await drain(consumer, window: .seconds(4)) }
+            var sent: [String] = []
+            for t in 0..<40 {
+                try producer.beginTransaction()
+                for i in 0..<5 {
+                    let v = "\(isolation)-\(t)-\(i)"
+                    sent.append(v)
+                    try await producer.produce(ProducerRecord(topic: topic, key: "k", value: v))
+                }
+                try await producer.commitTransaction()
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let got = try await reader.value.compactMap(\.valueString)
+            #expect(got == sent, "\(isolation): \(got.count) of \(sent.count) records; first missing: \(sent.first { !got.contains($0) } ?? "-")")
+            await producer.close()
+            await consumer.close()
+        }
+        await admin.close()
+    }
+}
