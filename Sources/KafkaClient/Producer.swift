@@ -145,6 +145,8 @@ struct ProducerState {
     var rng = SystemRandomNumberGenerator()
     /// Transactional producers only.
     var transaction = TransactionState()
+    /// `holdSends()`: records queue, nothing goes out.
+    var sendsHeld = false
 }
 
 /// A Kafka producer: batches records per partition, compresses, sends with acks 0/1/all,
@@ -255,6 +257,19 @@ public final class KafkaProducer: Sendable, Service {
             }
             if done { c.resume() } else { wakeup.signal() }
         }
+    }
+
+    /// Records produced from now on are queued but not sent until `releaseSends()`: what
+    /// another producer sent before must reach the partitions first (the stream engine's
+    /// exactly-once sink hands a checkpoint's output from one transactional producer to the
+    /// next without waiting for the first one's acknowledgements).
+    public func holdSends() {
+        state.withLock { $0.sendsHeld = true }
+    }
+
+    public func releaseSends() {
+        state.withLock { $0.sendsHeld = false }
+        wakeup.signal()
     }
 
     /// Flushes, stops the sender and closes connections. Sends after close throw `closed`.
@@ -538,6 +553,7 @@ public final class KafkaProducer: Sendable, Service {
             let flushing = !s.flushWaiters.isEmpty || s.closed
             metrics.bufferedBytes.record(s.usedBytes)
             if idem && s.producerId < 0 { return ([], [], now + .milliseconds(100)) }
+            if s.sendsHeld { return ([], [], nil) }
             for tp in s.queues.keys.sorted() {
                 guard let q = s.queues[tp], let first = q.batches.first else { continue }
                 // Expire batches waiting too long (never in flight).

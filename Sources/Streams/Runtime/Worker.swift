@@ -282,7 +282,7 @@ struct Worker: Sendable {
             if let due = nextCheckpoint, ContinuousClock.now >= due, let store, upload?.isDone ?? true {
                 try await finishUpload(&upload, checkpointID)
                 checkpointID += 1
-                let transaction = try await sink.rotate(refusals, runner, onDelivery)
+                let transaction = try sink.rotate(refusals, runner, onDelivery)
                 upload = Upload(freeze(checkpointID, contexts, builders, inputs, transaction), worker: self, store)
                 runner.logger.debug("checkpoint taken", metadata: ["id": "\(checkpointID)", "worker": "\(index)",
                                                                   "slowest-step-ms": "\(slowest.overall.millis)",
@@ -298,7 +298,7 @@ struct Worker: Sendable {
         if runner.stopping.load(ordering: .relaxed), let store {
             try await drain(contexts, builders, taskMetrics, onDelivery)
             checkpointID += 1
-            let transaction = try await sink.rotate(refusals, runner, onDelivery)
+            let transaction = try sink.rotate(refusals, runner, onDelivery)
             upload = Upload(freeze(checkpointID, contexts, builders, inputs, transaction), worker: self, store)
             try await awaitUpload(&upload, checkpointID, onDelivery)
             runner.logger.info("stopped with a checkpoint", metadata: ["worker": "\(index)", "id": "\(checkpointID)"])
@@ -324,14 +324,15 @@ struct Worker: Sendable {
         var taken: ContinuousClock.Instant
         /// How long taking it held processing up.
         var pauseMicros: Int64
-        /// Exactly once: the producer whose open transaction holds the output before it.
-        var transaction: KafkaProducer?
+        /// Exactly once: the producer whose open transaction holds the output before it, and
+        /// the hand-over to the next one (its acknowledgements).
+        var transaction: (producer: KafkaProducer, handover: Task<Void, any Error>)?
     }
 
     /// The only part of a checkpoint that holds processing up: O(operators), whatever the
     /// state's size.
     func freeze(_ id: Int64, _ contexts: [TaskContext], _ builders: [TaskBuilder], _ inputs: [Input],
-                _ transaction: KafkaProducer? = nil) -> FrozenCheckpoint {
+                _ transaction: (producer: KafkaProducer, handover: Task<Void, any Error>)? = nil) -> FrozenCheckpoint {
         let t0 = ContinuousClock.now
         var tasks: [FrozenCheckpoint.TaskState] = []
         for (t, ctx) in contexts.enumerated() {
@@ -352,8 +353,8 @@ struct Worker: Sendable {
     /// are written.
     func complete(_ c: FrozenCheckpoint, _ store: CheckpointStore) async throws {
         if let t = c.transaction {
-            // Exactly once: the rotation already had the output (and its dead letters) acknowledged.
-            await t.flush()
+            // Exactly once: the output before it (and its dead letters) acknowledged.
+            try await t.handover.value
         } else {
             let producer = sink.producer
             await producer.flush()
@@ -383,7 +384,7 @@ struct Worker: Sendable {
             return (snaps, bytes)
         }
         let t2 = ContinuousClock.now
-        try await store.save(snaps, transaction: c.transaction)
+        try await store.save(snaps, transaction: c.transaction?.producer)
         let us = (ContinuousClock.now - c.taken).micros
         runner.progress.checkpointed(micros: c.pauseMicros, bytes: bytes)
         metrics.checkpointDuration.recordMicroseconds(us)
@@ -413,7 +414,7 @@ struct Worker: Sendable {
     /// topic meanwhile (the checkpoint waits for that).
     func awaitUpload(_ upload: inout Upload?, _ id: Int64, _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         while let u = upload, !u.isDone {
-            try await refusals.send(sink.producer, runner, onDelivery)
+            if !sink.isHandingOver { try await refusals.send(sink.producer, runner, onDelivery) }
             try await Task.sleep(for: .milliseconds(2))
         }
         try await finishUpload(&upload, id)
@@ -473,7 +474,9 @@ struct Worker: Sendable {
                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws {
         let now = JobProgress.nowMicros() / 1000
         let producer = sink.producer
-        try await refusals.send(producer, runner, onDelivery)
+        // While a checkpoint's output is handed over, its refused records go back into its own
+        // transaction (the rotation sends them).
+        if !sink.isHandingOver { try await refusals.send(producer, runner, onDelivery) }
         for (t, ctx) in contexts.enumerated() {
             let any = ctx.hasOutput
             if any {

@@ -53,23 +53,38 @@ final class WorkerSink: Sendable {
         try producer.beginTransaction()
     }
 
-    /// At a checkpoint: waits for the output so far to be acknowledged (refused records
-    /// re-sent or dead-lettered into the same transaction), then moves what follows to the
-    /// other producer's new transaction. Returns the producer whose open transaction holds
-    /// the output before the checkpoint, to commit with its manifests (nil: at least once).
+    /// The first producer's output is being acknowledged and the second's held back: refused
+    /// records are re-sent (or dead-lettered) by the rotation, into the first one's transaction.
+    private let handingOver = ManagedAtomic<Bool>(false)
+    var isHandingOver: Bool { handingOver.load(ordering: .acquiring) }
+
+    /// At a checkpoint: what follows goes to the other producer's new transaction at once,
+    /// its sends held until the output so far is acknowledged (refused records re-sent or
+    /// dead-lettered into the same transaction), so that in every partition the first
+    /// transaction's records come first — without holding processing up for the
+    /// acknowledgements. Returns the producer whose open transaction holds the output before
+    /// the checkpoint, to commit with its manifests once `handover` is done (nil: at least once).
     func rotate(_ refusals: SinkRefusals, _ runner: StreamJobRunner,
-                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) async throws -> KafkaProducer? {
+                _ onDelivery: @escaping @Sendable (DeliveryResult) -> Void) throws -> (producer: KafkaProducer, handover: Task<Void, any Error>)? {
         guard exactlyOnce else { return nil }
         let old = producer
-        await old.flush()
-        while refusals.outstanding.load(ordering: .relaxed) > 0 {
-            try await refusals.send(old, runner, onDelivery)
+        let next = pair[1 - turn.load(ordering: .relaxed)]
+        next.holdSends()
+        try next.beginTransaction()
+        handingOver.store(true, ordering: .releasing)
+        turn.store(1 - turn.load(ordering: .relaxed), ordering: .relaxed)
+        let handover = Task { [handingOver] in
+            defer {
+                handingOver.store(false, ordering: .releasing)
+                next.releaseSends()
+            }
             await old.flush()
+            while refusals.outstanding.load(ordering: .relaxed) > 0 {
+                try await refusals.send(old, runner, onDelivery)
+                await old.flush()
+            }
         }
-        let next = 1 - turn.load(ordering: .relaxed)
-        try pair[next].beginTransaction()
-        turn.store(next, ordering: .relaxed)
-        return old
+        return (old, handover)
     }
 
     /// The end of a bounded run without a checkpoint to commit with: the open transaction
