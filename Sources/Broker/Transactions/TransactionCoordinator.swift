@@ -16,7 +16,7 @@ import NIOCore
 /// 2. the marker is appended to every partition of the transaction (under the lock, so no
 ///    produce of the transaction can slip in after it) and, on commit, the offsets are
 ///    committed to the groups; all of it fsynced;
-/// 3. CompleteCommit/CompleteAbort is written and the producer answered.
+/// 3. the producer is answered and CompleteCommit/CompleteAbort written (not waited for).
 /// A restart finds transactions left in step 1 or 2 and finishes them (markers written twice
 /// are harmless: the second finds no open transaction).
 ///
@@ -262,10 +262,11 @@ final class TransactionCoordinator: @unchecked Sendable {
                     inFlight.remove(c.transactionalId)
                 }
                 if failed { return completion(.coordinatorNotAvailable) }
-                whenDurable(offset) { _ in
-                    FaultInjection.crashPoint("txn-after-complete")
-                    completion(.none)
-                }
+                // The outcome is decided and every marker durable: answer now. Complete is not
+                // waited for — lost in a crash, it leaves Prepare behind, and the restart writes
+                // the markers again (a marker that finds no open transaction changes nothing).
+                completion(.none)
+                whenDurable(offset) { _ in FaultInjection.crashPoint("txn-after-complete") }
             }
         }
     }
