@@ -31,6 +31,8 @@ struct GlobalTableReader: Sendable {
         // client's default 64 MiB, which would stay in the peak RSS.
         cc.maxBufferedBytes = config.consumerBufferBytes
         cc.fetchMaxWait = .milliseconds(100)
+        // Exactly once: a table written by another exactly-once job holds aborted records too.
+        if config.delivery == .exactlyOnce { cc.isolationLevel = .readCommitted }
         let consumer = try KafkaConsumer(config: cc)
         do {
             try await read(consumer)

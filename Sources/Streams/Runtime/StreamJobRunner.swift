@@ -366,7 +366,10 @@ extension StreamJobRunner {
                 info = try await admin.describeTopic(t.topic)
             }
             let tps = (0..<info.partitionCount).map { TopicPartition(t.topic, Int32($0)) }
-            all.append(try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) })).mapValues(\.offset))
+            // Where a read-committed table reader's loading ends: the last stable offset.
+            all.append(try await admin.listOffsets(Dictionary(uniqueKeysWithValues: tps.map { ($0, OffsetSpec.latest) }),
+                                                   isolationLevel: config.delivery == .exactlyOnce ? .readCommitted : .readUncommitted)
+                .mapValues(\.offset))
         }
         return all
     }
