@@ -89,8 +89,10 @@ def test_run_serves_clients_and_shuts_down_cleanly(tmp_path, sig):
         assert "still in flight" not in err, "the drain ran into its timeout"
         assert took < 5, f"shutdown took {took:.1f}s"
         dirs = log_dirs(b.data_dir)
-        # three partitions, the consumer-offsets log, and the job runner's two topics (deployed jobs, their status)
-        assert len(dirs) == 6, dirs
+        # three partitions, the consumer-offsets and transaction-state logs, and the job runner's
+        # two topics (deployed jobs, their status)
+        assert len(dirs) == 7, dirs
+        assert any(d.parent.name == "transaction-state" for d in dirs), dirs
         assert {d.name for d in dirs} >= {"_riverbank.jobs-0", "_riverbank.job-status-0"}, dirs
         unclean = [d.name for d in dirs if not (d / ".clean-shutdown").exists()]
         assert not unclean, f"no .clean-shutdown marker in {unclean}"
