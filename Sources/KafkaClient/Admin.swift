@@ -250,6 +250,53 @@ public final class KafkaAdmin: Sendable {
         return out
     }
 
+    /// A transactional id as its coordinator knows it (DescribeTransactions).
+    public struct TransactionDescription: Sendable, Equatable {
+        public var transactionalID: String
+        /// Kafka's names: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort.
+        public var state: String
+        public var producerID: Int64
+        public var producerEpoch: Int16
+        public var timeoutMs: Int32
+        /// When the open transaction began (ms since the epoch), -1 when none is open.
+        public var startTimeMs: Int64
+        public var partitions: [TopicPartition]
+    }
+
+    /// Transactional ids and their state (ListTransactions), optionally only in these states,
+    /// of these producer ids, open longer than `openLongerThan`.
+    public func listTransactions(states: [String] = [], producerIDs: [Int64] = [],
+                                 openLongerThan: Duration? = nil) async throws -> [(transactionalID: String, producerID: Int64, state: String)] {
+        let conn = try await cluster.anyConnection()
+        var req = ListTransactionsRequest()
+        req.stateFilters = states
+        req.producerIdFilters = producerIDs
+        if let d = openLongerThan { req.durationFilter = Int64(d.milliseconds) }
+        let resp = try await conn.send(req)
+        try KafkaError.check(resp.errorCode, nil, "ListTransactions")
+        if !resp.unknownStateFilters.isEmpty {
+            throw KafkaError.invalidState("unknown transaction states: \(resp.unknownStateFilters.joined(separator: ", "))")
+        }
+        return resp.transactionStates.map { ($0.transactionalId, $0.producerId, $0.transactionState) }
+    }
+
+    public func describeTransactions(_ ids: [String]) async throws -> [TransactionDescription] {
+        var out: [TransactionDescription] = []
+        for id in ids {
+            let conn = try await cluster.coordinator(transactionalID: id)
+            var req = DescribeTransactionsRequest()
+            req.transactionalIds = [id]
+            for t in try await conn.send(req).transactionStates {
+                try KafkaError.check(t.errorCode, nil, "DescribeTransactions(\(t.transactionalId))")
+                out.append(TransactionDescription(transactionalID: t.transactionalId, state: t.transactionState, producerID: t.producerId,
+                                                  producerEpoch: t.producerEpoch, timeoutMs: t.transactionTimeoutMs,
+                                                  startTimeMs: t.transactionStartTimeMs,
+                                                  partitions: t.topics.flatMap { tp in tp.partitions.map { TopicPartition(tp.topic, $0) } }))
+            }
+        }
+        return out
+    }
+
     /// Committed offsets of a group.
     public func listGroupOffsets(_ group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
         var cfg = KafkaConsumerConfig(bootstrapServers: cluster.config.bootstrapServers, groupID: group)

@@ -1259,3 +1259,39 @@ def test_raw_end_txn_epochs_after_fencing(broker):
     produce_values(broker.bootstrap, t, [b"after"], partition=0)
     assert [(m.offset(), m.value()) for m in ck_read(broker.bootstrap, t, 1)] == [(2, b"after")]
     assert_serving(broker)
+
+
+def test_riverbank_transactions_cli_lists_and_describes_open_and_ended_transactions(broker):
+    """`riverbank transactions list|describe` (KafkaClient's admin calls) on a transaction a
+    librdkafka producer holds open, then after its commit."""
+    import json as _json
+    from conftest import riverbank_binary
+    topic = unique_topic("cli")
+    create_topic(broker.bootstrap, topic, partitions=2)
+    tid = unique_topic("cli-tx")
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": tid})
+    p.init_transactions(10)
+    p.begin_transaction()
+    p.produce(topic, value=b"a", partition=0)
+    p.produce(topic, value=b"b", partition=1)
+    assert p.flush(10) == 0
+    binary = str(riverbank_binary().absolute())
+
+    def cli(*args):
+        r = subprocess.run([binary, "transactions", *args, "--bootstrap", broker.bootstrap], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    listed = cli("list", "--state", "Ongoing")
+    assert any(line.split("\t")[0] == tid and line.split("\t")[2] == "Ongoing" for line in listed.splitlines()[1:]), listed
+    assert tid not in cli("list", "--state", "CompleteCommit")
+    d = _json.loads(cli("describe", tid, "--json").strip())
+    assert d["state"] == "Ongoing" and d["start_time_ms"] > 0
+    assert sorted(d["partitions"]) == [f"{topic}-0", f"{topic}-1"]
+    assert "open" in cli("describe", tid)
+    p.commit_transaction(10)
+    d = _json.loads(cli("describe", tid, "--json").strip())
+    assert d["state"] == "CompleteCommit" and d["partitions"] == [] and d["start_time_ms"] == -1
+    r = subprocess.run([binary, "transactions", "list", "--state", "Hanging", "--bootstrap", broker.bootstrap],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "Hanging" in r.stderr
