@@ -1295,3 +1295,44 @@ def test_riverbank_transactions_cli_lists_and_describes_open_and_ended_transacti
     r = subprocess.run([binary, "transactions", "list", "--state", "Hanging", "--bootstrap", broker.bootstrap],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "Hanging" in r.stderr
+
+
+def test_transaction_metrics_count_endings_by_outcome_and_cause(broker_factory):
+    """/metrics: transactions ended by commit, by the client's abort, on timeout and by fencing;
+    the open gauge and the end-duration timer."""
+    import urllib.request
+    from conftest import free_port
+    mport = free_port()
+    b = broker_factory(extra_args=["--metrics-listen", f"127.0.0.1:{mport}"])
+    topic = unique_topic("m")
+    create_topic(b.bootstrap, topic, partitions=1)
+
+    def txp(tid, **conf):
+        p = Producer({"bootstrap.servers": b.bootstrap, "transactional.id": tid, **conf})
+        p.init_transactions(10)
+        p.begin_transaction()
+        p.produce(topic, value=b"x")
+        assert p.flush(10) == 0
+        return p
+
+    txp(unique_topic("c")).commit_transaction(10)
+    txp(unique_topic("a")).abort_transaction(10)
+    txp(unique_topic("t"), **{"transaction.timeout.ms": 1000})  # left open: the coordinator aborts it
+    tid = unique_topic("f")
+    txp(tid)
+    Producer({"bootstrap.servers": b.bootstrap, "transactional.id": tid}).init_transactions(10)  # fences the first
+
+    def ended():
+        text = urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5).read().decode()
+        out = {}
+        for m in re.finditer(r'^riverbank_transactions_ended_total\{([^}]*)\} (\d+)', text, re.M):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            out[(labels["outcome"], labels["by"])] = int(m.group(2))
+        return out, text
+
+    got = wait_for(lambda: (lambda e: e if e[0].get(("abort", "timeout")) else None)(ended()), timeout=15,
+                   message="the timed-out transaction's abort in /metrics")
+    counts, text = got
+    assert counts == {("commit", "client"): 1, ("abort", "client"): 1, ("abort", "timeout"): 1, ("abort", "fencing"): 1}, counts
+    assert re.search(r"^riverbank_transactions_open 0(\.0)?$", text, re.M), text
+    assert "riverbank_transaction_end_duration_seconds" in text

@@ -74,7 +74,7 @@ final class RunningBroker: Sendable {
             let transactionLog = try InternalStateLog(directory: dataDir.url.appendingPathComponent("__cluster/transaction-state"),
                                                       flusher: flusher, logger: logger)
             let transactions = TransactionCoordinator(store: transactionLog, topics: topics, groups: groups, producerIds: producerIds,
-                                                      logger: logger)
+                                                      logger: logger, metrics: TransactionMetrics(factory: PrometheusMetricsFactory(registry: registry)))
             teardown.append { transactions.shutdown() }
             // After the topics and groups: finishing an interrupted transaction writes to both.
             try transactions.load()

@@ -34,10 +34,12 @@ final class TransactionCoordinator: @unchecked Sendable {
     private let producerIds: ProducerIdManager
     let logger: Logger
     let clock: @Sendable () -> Int64
+    let metrics: TransactionMetrics
 
     init(store: InternalStateLog, topics: TopicManager, groups: GroupCoordinator?, producerIds: ProducerIdManager,
-         config: TransactionCoordinatorConfig = .fromEnvironment(), logger: Logger,
+         config: TransactionCoordinatorConfig = .fromEnvironment(), logger: Logger, metrics: TransactionMetrics = TransactionMetrics(),
          clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }) {
+        self.metrics = metrics
         self.store = store
         self.topics = topics
         self.groups = groups
@@ -74,7 +76,7 @@ final class TransactionCoordinator: @unchecked Sendable {
         for c in unfinished {
             logger.info("finishing a transaction interrupted by the last stop",
                         metadata: ["transactional.id": "\(c.transactionalId)", "outcome": "\(c.marker)"])
-            finish(c, afterFlushOf: nil) { _ in }
+            finish(c, afterFlushOf: nil, by: .restart) { _ in }
         }
     }
 
@@ -147,7 +149,7 @@ final class TransactionCoordinator: @unchecked Sendable {
         case .abortFirst(let c, let pid, let epoch):
             logger.info("fencing the previous producer of a transactional id and aborting its open transaction",
                         metadata: ["transactional.id": "\(id)", "epoch": "\(epoch)"])
-            finish(c, afterFlushOf: offset) { e in completion(e, e == .none ? pid : -1, e == .none ? epoch : -1) }
+            finish(c, afterFlushOf: offset, by: .fencing) { e in completion(e, e == .none ? pid : -1, e == .none ? epoch : -1) }
         }
     }
 
@@ -218,6 +220,7 @@ final class TransactionCoordinator: @unchecked Sendable {
     func tick() {
         let now = clock()
         let (work, offset, _): ([TransactionCompletion], Int64?, Bool)
+        var timedOut = Set<String>()
         do {
             (work, offset, _) = try locked { core -> [TransactionCompletion] in
                 if loading { return [] }
@@ -227,6 +230,7 @@ final class TransactionCoordinator: @unchecked Sendable {
                         "transactional.id": "\(c.transactionalId)", "fenced-epoch": "\(c.markerEpoch - 1)",
                     ])
                 }
+                timedOut = Set(aborts.map(\.transactionalId))
                 let retries = core.unfinished.filter { c in !inFlight.contains(c.transactionalId) && !aborts.contains(c) }
                 return aborts + retries
             }
@@ -234,13 +238,18 @@ final class TransactionCoordinator: @unchecked Sendable {
             logger.error("could not allocate a producer id", metadata: ["error": "\(error)"])
             return
         }
-        for c in work { finish(c, afterFlushOf: offset) { _ in } }
+        for c in work { finish(c, afterFlushOf: offset, by: timedOut.contains(c.transactionalId) ? .timeout : .restart) { _ in } }
     }
 
     // MARK: completing a transaction
 
     /// Steps 2 and 3 of ending a transaction, once its Prepare record (at `offset`) is durable.
-    private func finish(_ c: TransactionCompletion, afterFlushOf offset: Int64?, _ completion: @escaping @Sendable (ErrorCode) -> Void) {
+    /// Who ended a transaction (for the metrics).
+    enum Ender { case client, timeout, fencing, restart }
+
+    private func finish(_ c: TransactionCompletion, afterFlushOf offset: Int64?, by ender: Ender = .client,
+                        _ completion: @escaping @Sendable (ErrorCode) -> Void) {
+        let t0 = DispatchTime.now()
         let started = lock.withLock { inFlight.insert(c.transactionalId).inserted }
         guard started else { return completion(.concurrentTransactions) }
         whenDurable(offset) { [self] ok in
@@ -257,9 +266,18 @@ final class TransactionCoordinator: @unchecked Sendable {
                 }
                 FaultInjection.crashPoint("txn-after-markers")
                 let now = clock()
-                let (_, offset, failed) = locked { core in
+                let (open, offset, failed) = locked { core -> Int in
                     core.completed(c, now: now)
                     inFlight.remove(c.transactionalId)
+                    return core.transactions.values.reduce(0) { $0 + ($1.state == .ongoing || $1.state.isPreparing ? 1 : 0) }
+                }
+                metrics.endDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - t0.uptimeNanoseconds))
+                metrics.open.record(open)
+                switch (c.marker, ender) {
+                case (.commit, _): metrics.committed.increment()
+                case (.abort, .timeout): metrics.abortedOnTimeout.increment()
+                case (.abort, .fencing): metrics.abortedOnFencing.increment()
+                case (.abort, _): metrics.abortedByClient.increment()
                 }
                 if failed { return completion(.coordinatorNotAvailable) }
                 // The outcome is decided and every marker durable: answer now. Complete is not
