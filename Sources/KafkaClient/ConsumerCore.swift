@@ -604,8 +604,8 @@ actor ConsumerCore {
                 }
             }
             if header.isControl {
-                if readCommitted, let recs = try? RecordBatch.records(ofBatch: batch, header: header), let k = recs.first?.key,
-                   k.readableBytes >= 4, k.getInteger(at: k.readerIndex + 2, endianness: .big, as: Int16.self) == 0 {
+                if readCommitted, let k = (try? RecordBatch.records(ofBatch: batch, header: header))?.first?.key,
+                   (try? ControlRecord.decodeType(key: k)) == .abort {
                     abortedProducers.remove(header.producerId)
                 }
                 return

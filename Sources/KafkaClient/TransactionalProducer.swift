@@ -115,9 +115,7 @@ extension KafkaProducer {
         let id = try transactionalID
         let phase = state.withLock { $0.transaction.phase }
         guard phase == .uninitialized else { throw KafkaError.invalidState("initTransactions() was already called") }
-        var req = InitProducerIdRequest(transactionalId: id, transactionTimeoutMs: Int32(clamping: config.transactionTimeout.milliseconds))
-        req.producerId = -1
-        req.producerEpoch = -1
+        let req = InitProducerIdRequest(transactionalId: id, transactionTimeoutMs: Int32(clamping: config.transactionTimeout.milliseconds))
         let resp = try await coordinatorRequest(req) { $0.errorCode }
         state.withLock { s in
             s.producerId = resp.producerId
@@ -266,10 +264,9 @@ extension KafkaProducer {
         }
         let req = AddPartitionsToTxnRequest(transactionalId: id, producerId: pid, producerEpoch: epoch, topics: topics)
         do {
-            let resp = try await coordinatorRequest(req, maxVersion: 3) { r in
+            _ = try await coordinatorRequest(req, maxVersion: 3) { r in
                 r.resultsByTopic.flatMap(\.resultsByPartition).map(\.partitionErrorCode).first { $0 != 0 } ?? 0
             }
-            _ = resp
             state.withLock { s in
                 s.transaction.partitions.formUnion(tps)
                 s.transaction.unadded.subtract(tps)

@@ -53,7 +53,7 @@ extension PartitionLog {
                     if header.isControl && header.hasProducerId {
                         // Only the record says commit or abort: read the (tiny) marker batch.
                         let bytes = try? info.segment.log.read(at: position, count: header.totalSize)
-                        let marker = bytes.flatMap { b in b.withUnsafeBytes { Self.marker(inControlBatch: $0, header: header) } }
+                        let marker = bytes.flatMap { Self.marker(inControlBatch: $0, header: header) }
                         if marker == nil { logger.warning("unreadable transaction marker at offset \(header.baseOffset)") }
                         state.replayMarker(header, marker: marker, now: now)
                     } else {

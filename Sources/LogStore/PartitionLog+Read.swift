@@ -41,7 +41,7 @@ extension PartitionLog {
             guard offset >= st.startOffset, offset <= st.endOffset else {
                 throw LogError.offsetOutOfRange(offset: offset, logStartOffset: st.startOffset, logEndOffset: st.endOffset)
             }
-            let stable = max(st.startOffset, st.producers.lastStableOffset(endOffset: st.endOffset))
+            let stable = st.lastStableOffset
             var empty = ReadResult(records: [], firstBatchOffset: nil, highWatermark: st.endOffset,
                                    logStartOffset: st.startOffset, logEndOffset: st.endOffset, lastStableOffset: stable)
             let readEnd = readCommitted ? stable : st.endOffset

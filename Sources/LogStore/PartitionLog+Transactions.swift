@@ -24,8 +24,12 @@ extension PartitionLog {
 
     /// The first offset a read_committed consumer may not read yet: where the oldest open
     /// transaction begins, or the log end when none is open.
-    public var lastStableOffset: Int64 {
-        state.withLock { st in max(st.startOffset, st.producers.lastStableOffset(endOffset: st.endOffset)) }
+    public var lastStableOffset: Int64 { state.withLock { $0.lastStableOffset } }
+
+    /// The log start, the log end and the last stable offset, read together (one lock: a
+    /// fetch wants all three for every partition).
+    public var offsets: (start: Int64, end: Int64, lastStable: Int64) {
+        state.withLock { ($0.startOffset, $0.endOffset, $0.lastStableOffset) }
     }
 
     /// Every producer the log knows, by id (DescribeProducers).
@@ -42,17 +46,17 @@ extension PartitionLog {
         state.withLock { $0.producers.abortedTransactions(from: from, upTo: upTo) }
     }
 
-    /// The marker a control batch carries, nil if its record cannot be read. `raw` is the
-    /// whole batch.
-    static func marker(inControlBatch raw: UnsafeRawBufferPointer, header: RecordBatchHeader) -> ControlRecordType? {
-        guard header.isControl, header.compression == CompressionCodec.none, header.recordCount >= 1,
-              raw.count >= header.totalSize, header.totalSize > RecordBatchHeader.size else { return nil }
-        let body = UnsafeRawBufferPointer(rebasing: raw[RecordBatchHeader.size..<header.totalSize])
-        var type: Int16?
-        try? RecordScanner.forEach(body, count: Int(header.recordCount)) { r in
-            guard type == nil, let k = r.key, k.count >= 4 else { return }
-            type = Int16(bitPattern: UInt16(body[k.lowerBound + 2]) << 8 | UInt16(body[k.lowerBound + 3]))
+    /// The marker a control batch carries (`bytes` is the whole batch), nil if its record
+    /// cannot be read.
+    static func marker(inControlBatch bytes: [UInt8], header: RecordBatchHeader) -> ControlRecordType? {
+        guard header.isControl, let key = (try? RecordBatch.records(ofBatch: ByteBuffer(bytes: bytes), header: header))?.first?.key else {
+            return nil
         }
-        return type.flatMap(ControlRecordType.init(rawValue:))
+        return try? ControlRecord.decodeType(key: key)
     }
+}
+
+extension PartitionLog.State {
+    /// Where the oldest open transaction begins (never below the log start), or the log end.
+    var lastStableOffset: Int64 { max(startOffset, producers.lastStableOffset(endOffset: endOffset)) }
 }

@@ -64,24 +64,24 @@ struct ProducerStateManager: Sendable {
     /// The aborted transactions a read_committed fetch of [from, upTo) must be told about:
     /// those that end at or after `from` and begin before `upTo`.
     func abortedTransactions(from: Int64, upTo: Int64) -> [AbortedTransaction] {
-        // `aborted` is sorted by lastOffset: skip those that ended before `from`.
-        var lo = 0, hi = aborted.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if aborted[mid].lastOffset < from { lo = mid + 1 } else { hi = mid }
-        }
-        return aborted[lo...].filter { $0.firstOffset < upTo }
+        aborted[firstAborted(endingAtOrAfter: from)...].filter { $0.firstOffset < upTo }
     }
 
     /// Whether the record at `offset` written by `producerId` belongs to an aborted
     /// transaction (the cleaner drops such records).
     func isAborted(producerId: Int64, offset: Int64) -> Bool {
+        aborted[firstAborted(endingAtOrAfter: offset)...].contains { $0.producerId == producerId && $0.firstOffset <= offset }
+    }
+
+    /// The index of the first aborted transaction whose marker is at or after `offset`
+    /// (`aborted` is sorted by marker offset).
+    private func firstAborted(endingAtOrAfter offset: Int64) -> Int {
         var lo = 0, hi = aborted.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if aborted[mid].lastOffset < offset { lo = mid + 1 } else { hi = mid }
         }
-        return aborted[lo...].contains { $0.producerId == producerId && $0.firstOffset <= offset }
+        return lo
     }
 
     /// Each known producer's last data offset: the cleaner keeps the batch holding it.

@@ -175,7 +175,7 @@ import Testing
         m.groups = ["g"]
         m.pendingOffsets = ["g": [tp0: CommittedOffset(offset: 7, leaderEpoch: 1, metadata: "meta", commitTimestamp: 5)]]
         m.startTimestamp = 50
-        let (key, value) = TransactionRecordCodec.encode(m)
+        let (key, value) = try TransactionRecordCodec.encode(m)
         let (id, decoded) = try TransactionRecordCodec.decode(key: key, value: value)
         #expect(id == "tx-é" && decoded == m)
         #expect(try TransactionRecordCodec.decode(key: key, value: nil).1 == nil)
@@ -194,5 +194,21 @@ import Testing
         var core = TransactionCoordinatorCore()
         core.replay(id, decoded)
         #expect(core.unfinished.map(\.marker) == [.commit])
+    }
+
+    /// The on-disk format, byte for byte (what a restart reads back).
+    @Test func metadataRecordsKeepTheirFormat() throws {
+        var m = TransactionMetadata(transactionalId: "tx-é", producerId: 12, producerEpoch: 3, timeoutMs: 60_000, updateTimestamp: 99)
+        m.lastProducerId = 11
+        m.lastProducerEpoch = 2
+        m.state = .prepareCommit
+        m.partitions = [tp0, tp1]
+        m.groups = ["g", "h"]
+        m.pendingOffsets = ["g": [TopicPartitionKey(topic: "in", partition: 2): CommittedOffset(offset: 7, leaderEpoch: 1, metadata: "meta", commitTimestamp: 5)]]
+        m.startTimestamp = 50
+        func hex(_ b: ByteBuffer?) -> String { b.map { $0.readableBytesView.map { String(format: "%02x", $0) }.joined() } ?? "" }
+        let (key, value) = try TransactionRecordCodec.encode(m)
+        #expect(hex(key) == "0000000574782dc3a9")
+        #expect(hex(value) == "0000000000000000000c0003000000000000000b00020000ea6002000000000000003200000000000000630000000200036f75740000000000036f7574000000010000000200016700016800000001000167000000010002696e0000000200000000000000070000000100046d6574610000000000000005")
     }
 }

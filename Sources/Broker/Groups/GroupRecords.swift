@@ -102,17 +102,6 @@ enum GroupRecordCodec {
         mutating func code<C: KafkaCoder>(_ c: inout C) throws { try c.string(&group) }
     }
 
-    static func write<T: KafkaStruct>(_ value: T, header: (Int16, Int8?)) throws -> ByteBuffer {
-        var buf = ByteBuffer()
-        buf.writeInteger(header.0, endianness: .big)
-        if let t = header.1 { buf.writeInteger(t) }
-        var e = KafkaEncoder(buffer: buf, version: header.0, flexible: false)
-        buf = ByteBuffer()
-        var copy = value
-        try copy.code(&e)
-        return e.buffer
-    }
-
     static func read<T: KafkaStruct>(_: T.Type, from buffer: ByteBuffer, version: Int16) throws -> T {
         var d = KafkaDecoder(buffer: buffer, version: version, flexible: false)
         var v = T()
@@ -123,18 +112,18 @@ enum GroupRecordCodec {
     static func encode(_ r: GroupRecord) throws -> (key: ByteBuffer, value: ByteBuffer?) {
         switch r {
         case .offset(let group, let tp, let value):
-            let key = try write(OffsetKey(group: group, topic: tp.topic, partition: tp.partition), header: (keyVersion, typeOffset))
+            let key = try InternalStateLog.encode(OffsetKey(group: group, topic: tp.topic, partition: tp.partition), version: keyVersion, type: typeOffset)
             guard let value else { return (key, nil) }
             let v = OffsetValue(offset: value.offset, leaderEpoch: value.leaderEpoch, metadata: value.metadata, commitTimestamp: value.commitTimestamp)
-            return (key, try write(v, header: (valueVersion, nil)))
+            return (key, try InternalStateLog.encode(v, version: valueVersion))
         case .group(let id, let value):
-            let key = try write(GroupKey(group: id), header: (keyVersion, typeGroup))
+            let key = try InternalStateLog.encode(GroupKey(group: id), version: keyVersion, type: typeGroup)
             guard let value else { return (key, nil) }
-            return (key, try write(value, header: (valueVersion, nil)))
+            return (key, try InternalStateLog.encode(value, version: valueVersion))
         case .consumerGroup(let id, let value):
-            let key = try write(GroupKey(group: id), header: (keyVersion, typeConsumerGroup))
+            let key = try InternalStateLog.encode(GroupKey(group: id), version: keyVersion, type: typeConsumerGroup)
             guard let value else { return (key, nil) }
-            return (key, try write(value, header: (valueVersion, nil)))
+            return (key, try InternalStateLog.encode(value, version: valueVersion))
         }
     }
 

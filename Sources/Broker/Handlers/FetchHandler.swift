@@ -135,11 +135,10 @@ extension RequestDispatcher {
                     rt.partitions.append(rp)
                     continue
                 }
-                let leo = partition.logEndOffset
-                let stable = partition.log.lastStableOffset
+                let (start, leo, stable) = partition.log.offsets
                 rp.highWatermark = leo
                 rp.lastStableOffset = stable
-                rp.logStartOffset = partition.logStartOffset
+                rp.logStartOffset = start
                 rp.abortedTransactions = version >= 4 && readCommitted ? [] : nil
                 // read_committed: nothing at or after the last stable offset (an open transaction).
                 let readEnd = readCommitted ? stable : leo

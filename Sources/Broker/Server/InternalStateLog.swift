@@ -88,3 +88,31 @@ final class InternalStateLog: @unchecked Sendable {
         try? log.close()
     }
 }
+
+extension InternalStateLog {
+    /// A record key or value of an internal log: `version` (i16), then `type` (i8) if given,
+    /// then `value` coded as the Kafka protocol codes a non-flexible message at that version.
+    static func encode<T: KafkaStruct>(_ value: T, version: Int16, type: Int8? = nil) throws -> ByteBuffer {
+        var buf = ByteBuffer()
+        buf.writeInteger(version, endianness: .big)
+        if let type { buf.writeInteger(type) }
+        var e = KafkaEncoder(buffer: buf, version: version, flexible: false)
+        var copy = value
+        try copy.code(&e)
+        return e.buffer
+    }
+
+    /// The inverse of `encode` for a buffer holding exactly one `T` after its `version`
+    /// (and type) header: a wrong version or trailing bytes are refused.
+    static func decode<T: KafkaStruct>(_: T.Type, from buffer: ByteBuffer, version: Int16) throws -> T {
+        var b = buffer
+        guard let v = b.readInteger(endianness: .big, as: Int16.self), v == version else {
+            throw KafkaDecodingError.invalidValue("record version (expected \(version))")
+        }
+        var d = KafkaDecoder(buffer: b, version: version, flexible: false)
+        var out = T()
+        try out.code(&d)
+        guard d.buffer.readableBytes == 0 else { throw KafkaDecodingError.trailingBytes(d.buffer.readableBytes) }
+        return out
+    }
+}

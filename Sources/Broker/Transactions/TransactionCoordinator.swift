@@ -50,7 +50,6 @@ final class TransactionCoordinator: @unchecked Sendable {
     }
 
     var config: TransactionCoordinatorConfig { lock.withLock { core.config } }
-    var log: PartitionLog { store.log }
 
     /// Replays the transaction log, then finishes what a crash interrupted. Until it is loaded
     /// every transactional request answers COORDINATOR_LOAD_IN_PROGRESS.
@@ -84,9 +83,6 @@ final class TransactionCoordinator: @unchecked Sendable {
         store.close()
     }
 
-    /// Test hook: inspect the core under the lock.
-    func inspect<T>(_ body: (TransactionCoordinatorCore) -> T) -> T { lock.withLock { body(core) } }
-
     // MARK: persistence
 
     /// Runs `body` on the core under the lock and appends the records it produced; returns
@@ -102,9 +98,9 @@ final class TransactionCoordinator: @unchecked Sendable {
 
     private func appendRecordsLocked() -> (Int64?, Bool) {
         guard !core.records.isEmpty else { return (nil, false) }
-        let records = core.records.map { id, m in m.map(TransactionRecordCodec.encode) ?? TransactionRecordCodec.tombstone(id) }
-        core.records.removeAll()
+        defer { core.records.removeAll() }
         do {
+            let records = try core.records.map { id, m in try m.map(TransactionRecordCodec.encode) ?? TransactionRecordCodec.tombstone(id) }
             return (try store.append(records), false)
         } catch {
             logger.error("could not write the transaction-state log", metadata: ["error": "\(error)"])

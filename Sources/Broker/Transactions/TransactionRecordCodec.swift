@@ -1,124 +1,132 @@
 import KafkaProtocol
 import NIOCore
 
-/// The transaction log's records (`__cluster/transaction-state/`): key = version i16 (0) +
-/// transactional id (i16 length + UTF-8); value = the whole `TransactionMetadata`, or null
-/// once the id expired. Value layout, big-endian: version i16 (0), producer id i64, epoch
-/// i16, last producer id i64, last epoch i16, timeout i32, state i8, start i64, update i64,
-/// partitions (i32 count; topic, partition i32), groups (i32 count; name), pending offsets
-/// (i32 groups; name, i32 count; topic, partition i32, offset i64, leader epoch i32,
-/// metadata, commit time i64). Strings are i16 length + UTF-8.
+/// The transaction log's records (`__cluster/transaction-state/`), coded as the Kafka protocol
+/// codes a non-flexible message (as the group log's are): key = version i16 (0) +
+/// transactional id; value = version i16 (0) + the whole `TransactionMetadata` (`Value`), or
+/// null once the id expired.
 enum TransactionRecordCodec {
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
-    }
+    static let version: Int16 = 0
 
     static let states: [TransactionState] = [.empty, .ongoing, .prepareCommit, .prepareAbort, .completeCommit, .completeAbort]
 
-    static func key(_ transactionalId: String) -> ByteBuffer {
-        var b = ByteBuffer()
-        b.writeInteger(Int16(0))
-        writeString(transactionalId, &b)
-        return b
+    struct Key: KafkaStruct {
+        var transactionalId = ""
+        mutating func code<C: KafkaCoder>(_ c: inout C) throws { try c.string(&transactionalId) }
     }
 
-    static func encode(_ m: TransactionMetadata) -> (key: ByteBuffer, value: ByteBuffer?) {
-        var v = ByteBuffer()
-        v.writeInteger(Int16(0))
-        v.writeInteger(m.producerId)
-        v.writeInteger(m.producerEpoch)
-        v.writeInteger(m.lastProducerId)
-        v.writeInteger(m.lastProducerEpoch)
-        v.writeInteger(m.timeoutMs)
-        v.writeInteger(Int8(states.firstIndex(of: m.state)!))
-        v.writeInteger(m.startTimestamp)
-        v.writeInteger(m.updateTimestamp)
-        v.writeInteger(Int32(m.partitions.count))
-        for tp in m.partitions.sorted() {
-            writeString(tp.topic, &v)
-            v.writeInteger(tp.partition)
+    struct Partition: KafkaStruct {
+        var topic = ""
+        var partition: Int32 = 0
+        mutating func code<C: KafkaCoder>(_ c: inout C) throws {
+            try c.string(&topic)
+            try c.int32(&partition)
         }
-        v.writeInteger(Int32(m.groups.count))
-        for g in m.groups.sorted() { writeString(g, &v) }
-        v.writeInteger(Int32(m.pendingOffsets.count))
-        for g in m.pendingOffsets.keys.sorted() {
-            let offsets = m.pendingOffsets[g]!
-            writeString(g, &v)
-            v.writeInteger(Int32(offsets.count))
-            for tp in offsets.keys.sorted() {
-                let o = offsets[tp]!
-                writeString(tp.topic, &v)
-                v.writeInteger(tp.partition)
-                v.writeInteger(o.offset)
-                v.writeInteger(o.leaderEpoch)
-                writeString(o.metadata, &v)
-                v.writeInteger(o.commitTimestamp)
-            }
-        }
-        return (key(m.transactionalId), v)
     }
 
-    static func tombstone(_ transactionalId: String) -> (key: ByteBuffer, value: ByteBuffer?) {
-        (key(transactionalId), nil)
+    struct PendingOffset: KafkaStruct {
+        var topic = ""
+        var partition: Int32 = 0
+        var offset: Int64 = 0
+        var leaderEpoch: Int32 = -1
+        var metadata = ""
+        var commitTimestamp: Int64 = 0
+        mutating func code<C: KafkaCoder>(_ c: inout C) throws {
+            try c.string(&topic)
+            try c.int32(&partition)
+            try c.int64(&offset)
+            try c.int32(&leaderEpoch)
+            try c.string(&metadata)
+            try c.int64(&commitTimestamp)
+        }
+    }
+
+    struct GroupOffsets: KafkaStruct {
+        var group = ""
+        var offsets: [PendingOffset] = []
+        mutating func code<C: KafkaCoder>(_ c: inout C) throws {
+            try c.string(&group)
+            try c.array(&offsets)
+        }
+    }
+
+    struct Value: KafkaStruct {
+        var producerId: Int64 = -1
+        var producerEpoch: Int16 = 0
+        var lastProducerId: Int64 = -1
+        var lastProducerEpoch: Int16 = -1
+        var timeoutMs: Int32 = 0
+        /// Index into `states`.
+        var state: Int8 = 0
+        var startTimestamp: Int64 = -1
+        var updateTimestamp: Int64 = 0
+        var partitions: [Partition] = []
+        var groups: [String] = []
+        var pendingOffsets: [GroupOffsets] = []
+        mutating func code<C: KafkaCoder>(_ c: inout C) throws {
+            try c.int64(&producerId)
+            try c.int16(&producerEpoch)
+            try c.int64(&lastProducerId)
+            try c.int16(&lastProducerEpoch)
+            try c.int32(&timeoutMs)
+            try c.int8(&state)
+            try c.int64(&startTimestamp)
+            try c.int64(&updateTimestamp)
+            try c.array(&partitions)
+            try c.stringArray(&groups)
+            try c.array(&pendingOffsets)
+        }
+    }
+
+    static func encode(_ m: TransactionMetadata) throws -> (key: ByteBuffer, value: ByteBuffer?) {
+        var v = Value()
+        v.producerId = m.producerId
+        v.producerEpoch = m.producerEpoch
+        v.lastProducerId = m.lastProducerId
+        v.lastProducerEpoch = m.lastProducerEpoch
+        v.timeoutMs = m.timeoutMs
+        v.state = Int8(states.firstIndex(of: m.state)!)
+        v.startTimestamp = m.startTimestamp
+        v.updateTimestamp = m.updateTimestamp
+        v.partitions = m.partitions.sorted().map { Partition(topic: $0.topic, partition: $0.partition) }
+        v.groups = m.groups.sorted()
+        v.pendingOffsets = m.pendingOffsets.keys.sorted().map { g in
+            GroupOffsets(group: g, offsets: m.pendingOffsets[g]!.sorted { $0.key < $1.key }.map { tp, o in
+                PendingOffset(topic: tp.topic, partition: tp.partition, offset: o.offset, leaderEpoch: o.leaderEpoch,
+                              metadata: o.metadata, commitTimestamp: o.commitTimestamp)
+            })
+        }
+        return (try key(m.transactionalId), try InternalStateLog.encode(v, version: version))
+    }
+
+    static func key(_ transactionalId: String) throws -> ByteBuffer {
+        try InternalStateLog.encode(Key(transactionalId: transactionalId), version: version)
+    }
+
+    static func tombstone(_ transactionalId: String) throws -> (key: ByteBuffer, value: ByteBuffer?) {
+        (try key(transactionalId), nil)
     }
 
     /// The id and its metadata (nil for a tombstone); throws on anything malformed.
     static func decode(key: ByteBuffer, value: ByteBuffer?) throws -> (String, TransactionMetadata?) {
-        var k = key
-        guard let version: Int16 = k.readInteger(), version == 0 else { throw Malformed(description: "unknown key version") }
-        let id = try readString(&k)
-        guard k.readableBytes == 0 else { throw Malformed(description: "trailing bytes in key") }
-        guard var v = value else { return (id, nil) }
-        guard let vv: Int16 = v.readInteger(), vv == 0 else { throw Malformed(description: "unknown value version for \(id)") }
-        func int<T: FixedWidthInteger>(_: T.Type) throws -> T {
-            guard let x: T = v.readInteger() else { throw Malformed(description: "truncated value for \(id)") }
-            return x
+        let id = try InternalStateLog.decode(Key.self, from: key, version: version).transactionalId
+        guard let value else { return (id, nil) }
+        let v = try InternalStateLog.decode(Value.self, from: value, version: version)
+        guard states.indices.contains(Int(v.state)) else { throw KafkaDecodingError.invalidValue("transaction state \(v.state) of \(id)") }
+        var m = TransactionMetadata(transactionalId: id, producerId: v.producerId, producerEpoch: v.producerEpoch,
+                                    timeoutMs: v.timeoutMs, updateTimestamp: v.updateTimestamp)
+        m.lastProducerId = v.lastProducerId
+        m.lastProducerEpoch = v.lastProducerEpoch
+        m.state = states[Int(v.state)]
+        m.startTimestamp = v.startTimestamp
+        m.partitions = Set(v.partitions.map { TopicPartitionKey(topic: $0.topic, partition: $0.partition) })
+        m.groups = Set(v.groups)
+        for g in v.pendingOffsets {
+            m.pendingOffsets[g.group] = Dictionary(g.offsets.map {
+                (TopicPartitionKey(topic: $0.topic, partition: $0.partition),
+                 CommittedOffset(offset: $0.offset, leaderEpoch: $0.leaderEpoch, metadata: $0.metadata, commitTimestamp: $0.commitTimestamp))
+            }, uniquingKeysWith: { _, last in last })
         }
-        func count() throws -> Int {
-            let n = try int(Int32.self)
-            guard n >= 0, Int(n) <= v.readableBytes else { throw Malformed(description: "bad count \(n) for \(id)") }
-            return Int(n)
-        }
-        var m = TransactionMetadata(transactionalId: id, producerId: try int(Int64.self), producerEpoch: try int(Int16.self),
-                                    timeoutMs: 0, updateTimestamp: 0)
-        m.lastProducerId = try int(Int64.self)
-        m.lastProducerEpoch = try int(Int16.self)
-        m.timeoutMs = try int(Int32.self)
-        let state = Int(try int(Int8.self))
-        guard states.indices.contains(state) else { throw Malformed(description: "unknown state \(state) for \(id)") }
-        m.state = states[state]
-        m.startTimestamp = try int(Int64.self)
-        m.updateTimestamp = try int(Int64.self)
-        for _ in 0..<(try count()) {
-            m.partitions.insert(TopicPartitionKey(topic: try readString(&v), partition: try int(Int32.self)))
-        }
-        for _ in 0..<(try count()) { m.groups.insert(try readString(&v)) }
-        for _ in 0..<(try count()) {
-            let group = try readString(&v)
-            var offsets: [TopicPartitionKey: CommittedOffset] = [:]
-            for _ in 0..<(try count()) {
-                let tp = TopicPartitionKey(topic: try readString(&v), partition: try int(Int32.self))
-                let offset = try int(Int64.self)
-                let leaderEpoch = try int(Int32.self)
-                let metadata = try readString(&v)
-                offsets[tp] = CommittedOffset(offset: offset, leaderEpoch: leaderEpoch, metadata: metadata, commitTimestamp: try int(Int64.self))
-            }
-            m.pendingOffsets[group] = offsets
-        }
-        guard v.readableBytes == 0 else { throw Malformed(description: "trailing bytes in value for \(id)") }
         return (id, m)
-    }
-
-    private static func writeString(_ s: String, _ b: inout ByteBuffer) {
-        let bytes = Array(s.utf8.prefix(Int(Int16.max)))
-        b.writeInteger(Int16(bytes.count))
-        b.writeBytes(bytes)
-    }
-
-    private static func readString(_ b: inout ByteBuffer) throws -> String {
-        guard let n: Int16 = b.readInteger(), n >= 0, let s = b.readString(length: Int(n)) else {
-            throw Malformed(description: "bad string")
-        }
-        return s
     }
 }

@@ -62,7 +62,7 @@ extension PartitionLog {
         let mark = checkpoint.withLock { $0 }
         let snapshot = state.withLock { st -> (LogConfig, [SegmentInfo], Int64, Int64)? in
             guard st.config.compact, !st.isClosed else { return nil }
-            return (st.config, Array(st.segments.dropLast()), st.startOffset, st.producers.lastStableOffset(endOffset: st.endOffset))
+            return (st.config, Array(st.segments.dropLast()), st.startOffset, st.lastStableOffset)
         }
         guard let (config, closed, startOffset, stable) = snapshot else { return nil }
         var limit = closed.isEmpty ? startOffset : min(closed[closed.count - 1].nextOffset, recoveryPoint)
